@@ -1,0 +1,158 @@
+// Package lockout decides, from a counter's state and a policy, whether a sign-in attempt may
+// check a password, and how a checked attempt changes the counter. It is pure: the store makes
+// each change atomic, and the caller supplies the time.
+//
+// An attempt is charged before its password is checked and settled after: Charge counts it
+// (or refuses it when the account is locked or enough attempts are already charged), Fail keeps
+// the charge and locks at the threshold, Succeed clears the counter. Because the charge happens
+// before the hash, N concurrent wrong attempts check at most Threshold passwords.
+package lockout
+
+import (
+	"crypto/subtle"
+	"time"
+)
+
+// FingerprintSize is the size of a wrong password's fingerprint.
+const FingerprintSize = 32
+
+// RecentWrong is how many of the latest wrong passwords a counter remembers; one of them
+// tried again does not count again.
+const RecentWrong = 3
+
+// Fingerprint identifies a wrong password without revealing it: the argon2id output of the
+// password under the account's own salt, which the check computes anyway, so it is no cheaper
+// to crack than the stored hash.
+type Fingerprint [FingerprintSize]byte
+
+// Policy is the lockout policy. The zero value is not useful: start from DefaultPolicy.
+type Policy struct {
+	// Threshold is the number of failed attempts that locks the counter.
+	Threshold int `json:"threshold"`
+	// Duration is the first lockout's length; each further lockout without a success doubles it.
+	Duration time.Duration `json:"duration"`
+	// MaxDuration caps a lockout's length.
+	MaxDuration time.Duration `json:"maxDuration"`
+	// Decay is how long without a failure clears the count and the doubling.
+	Decay time.Duration `json:"decay"`
+}
+
+// DefaultPolicy returns the contract's defaults: 10 attempts, 60 s doubling to 1 h, 12 h decay.
+func DefaultPolicy() Policy {
+	return Policy{Threshold: 10, Duration: time.Minute, MaxDuration: time.Hour, Decay: 12 * time.Hour}
+}
+
+// State is one counter: the account-wide one, one per familiar browser, or one per unknown user name.
+type State struct {
+	// Failures counts charged attempts: failed ones and those still being checked.
+	Failures int
+	// LockedUntil is when the current lockout ends; zero or past when not locked.
+	LockedUntil time.Time
+	// Lockouts counts lockouts since the last success, for the doubling.
+	Lockouts int
+	// LastFailure is the time of the latest charged attempt, for the decay.
+	LastFailure time.Time
+	// Recent holds the fingerprints of the latest wrong passwords, oldest first.
+	Recent []Fingerprint
+}
+
+// Locked reports whether s is locked at now.
+func (s State) Locked(now time.Time) bool { return now.Before(s.LockedUntil) }
+
+// IsZero reports whether s holds nothing worth keeping.
+func (s State) IsZero() bool {
+	return s.Failures == 0 && s.LockedUntil.IsZero() && s.Lockouts == 0 && len(s.Recent) == 0
+}
+
+// LockDuration returns the length of the lockout that follows lockouts earlier ones.
+func (p Policy) LockDuration(lockouts int) time.Duration {
+	d := p.Duration
+	for i := 0; i < lockouts && d < p.MaxDuration; i++ {
+		d *= 2
+	}
+	return min(d, p.MaxDuration)
+}
+
+// decay clears a counter that has seen no failure for the decay period and is not locked.
+func (p Policy) decay(s *State, now time.Time) {
+	if !s.LastFailure.IsZero() && !s.Locked(now) && now.Sub(s.LastFailure) >= p.Decay {
+		*s = State{}
+	}
+}
+
+// Charge counts an attempt before its password is checked. It returns ok when the password may
+// be checked; otherwise retryAt says when the account takes attempts again. An attempt beyond
+// the threshold is refused while earlier ones are still being checked, so the lock holds at once.
+func (p Policy) Charge(s *State, now time.Time) (ok bool, retryAt time.Time) {
+	p.decay(s, now)
+	if s.Locked(now) {
+		return false, s.LockedUntil
+	}
+	if s.Failures >= p.Threshold {
+		return false, now.Add(p.LockDuration(s.Lockouts))
+	}
+	s.Failures++
+	s.LastFailure = now
+	return true, time.Time{}
+}
+
+// Peek reports, without changing s, whether Charge would refuse an attempt at now, and until when.
+func (p Policy) Peek(s State, now time.Time) (refused bool, retryAt time.Time) {
+	ok, retryAt := p.Charge(&s, now)
+	return !ok, retryAt
+}
+
+// Fail settles a charged attempt whose password was wrong. A password among the recent wrong
+// ones is refunded; otherwise it is remembered, and at the threshold the counter locks.
+// It reports whether this failure locked the counter.
+func (p Policy) Fail(s *State, now time.Time, fp Fingerprint) (locked bool) {
+	for _, r := range s.Recent {
+		if subtle.ConstantTimeCompare(r[:], fp[:]) == 1 {
+			s.Failures = max(0, s.Failures-1)
+			return false
+		}
+	}
+	s.Recent = append(s.Recent, fp)
+	if len(s.Recent) > RecentWrong {
+		s.Recent = s.Recent[len(s.Recent)-RecentWrong:]
+	}
+	s.LastFailure = now
+	if s.Failures >= p.Threshold && !s.Locked(now) {
+		s.LockedUntil = now.Add(p.LockDuration(s.Lockouts))
+		s.Lockouts++
+		s.Failures = 0
+		return true
+	}
+	return false
+}
+
+// Succeed settles a charged attempt whose password was right: the counter starts afresh.
+func (p Policy) Succeed(s *State) {
+	*s = State{}
+}
+
+// Refund takes back a charge whose check never happened (the store failed, the request was cancelled).
+func (p Policy) Refund(s *State) {
+	s.Failures = max(0, s.Failures-1)
+}
+
+// MarshalRecent packs fingerprints into bytes for storage.
+func MarshalRecent(fps []Fingerprint) []byte {
+	b := make([]byte, 0, len(fps)*FingerprintSize)
+	for _, fp := range fps {
+		b = append(b, fp[:]...)
+	}
+	return b
+}
+
+// UnmarshalRecent unpacks what MarshalRecent packed; a trailing partial fingerprint is dropped.
+func UnmarshalRecent(b []byte) []Fingerprint {
+	fps := make([]Fingerprint, 0, len(b)/FingerprintSize)
+	for len(b) >= FingerprintSize {
+		var fp Fingerprint
+		copy(fp[:], b)
+		fps = append(fps, fp)
+		b = b[FingerprintSize:]
+	}
+	return fps
+}

@@ -1,0 +1,53 @@
+package portier
+
+import "time"
+
+// Sign-in result codes, Microsoft Entra's numbers where one exists. 0 is success.
+const (
+	CodeSuccess              = 0
+	CodeInvalidCredentials   = 50126 // invalid username or password
+	CodeLocked               = 50053 // locked after too many failed attempts, or the source is throttled
+	CodeBlocked              = 50057 // sign-in blocked by an administrator
+	CodePasswordChangeNeeded = 50055 // the password must be changed first
+	CodeBadRequest           = 90100 // missing or malformed field, bad CSRF token
+)
+
+// SignIn is one entry of the sign-in log: every attempt, whatever its outcome.
+type SignIn struct {
+	ID             int64     `json:"id"`
+	Time           time.Time `json:"createdDateTime"`
+	Username       string    `json:"userPrincipalName"` // as typed, normalised
+	UserID         string    `json:"userId,omitempty"`  // when the name is a known user
+	Source         string    `json:"ipAddress"`
+	UserAgent      string    `json:"userAgent"`
+	Code           int       `json:"errorCode"`
+	FamiliarDevice bool      `json:"familiarDevice"`
+	HashComputed   bool      `json:"passwordHashComputed"`
+	Process        string    `json:"process"`
+	Detail         string    `json:"failureReason,omitempty"`
+}
+
+// SignInFilter selects sign-ins, newest first.
+type SignInFilter struct {
+	UserID   string
+	Username string
+	Code     *int
+	Source   string
+	Since    time.Time
+	Until    time.Time
+	// Before is the ID of the last entry of the previous page; 0 for the first page.
+	Before int64
+	// Limit is the page size; 0 means 100.
+	Limit int
+}
+
+// Session is a server-side browser session. The cookie holds a random id; the store keeps its hash.
+type Session struct {
+	IDHash    []byte    `json:"-"`
+	UserID    string    `json:"userId"`
+	Created   time.Time `json:"createdDateTime"`
+	LastSeen  time.Time `json:"lastSeenDateTime"`
+	Expires   time.Time `json:"expiresDateTime"`
+	Source    string    `json:"ipAddress"`
+	UserAgent string    `json:"userAgent"`
+}

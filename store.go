@@ -1,0 +1,99 @@
+package portier
+
+import (
+	"context"
+	"time"
+
+	"github.com/portier-id/portier/lockout"
+)
+
+// Store is the contract every storage backend (sqlite, postgres) fulfils; the suite in
+// storetest checks it. Reads run outside a transaction; every change runs inside Tx, so an
+// action and its audit entry are written together or not at all.
+//
+// Errors: ENotFound for a missing user or session, EConflict for a taken UPN, EUnavailable when
+// the database cannot be reached; anything else is EInternal.
+type Store interface {
+	Queries
+	// Tx runs fn in one transaction and commits it when fn returns nil, rolls it back otherwise.
+	// Rows read with a ForUpdate method stay locked against other transactions, in this process
+	// and in every other process sharing the database, until Tx returns.
+	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Queries are the reads, both outside (Store) and inside (Tx) a transaction.
+type Queries interface {
+	// UserByID returns the user with the id, its LockoutState filled; ENotFound if none.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByUPN returns the user with the normalised UPN, its LockoutState filled; ENotFound if none.
+	UserByUPN(ctx context.Context, upn string) (*User, error)
+	// ListUsers returns one page of users ordered by UPN, their LockoutState filled.
+	ListUsers(ctx context.Context, f UserFilter) (UserPage, error)
+	// CountUsers counts the users that f selects (After and Limit ignored).
+	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	// Lockout returns the counter (key, bucket); the zero State if there is none.
+	Lockout(ctx context.Context, key, bucket string) (lockout.State, error)
+	// ListAudit returns audit events, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// ListSignIns returns sign-in log entries, newest first.
+	ListSignIns(ctx context.Context, f SignInFilter) ([]*SignIn, error)
+	// SessionByHash returns the session whose id hashes to idHash; ENotFound if none.
+	SessionByHash(ctx context.Context, idHash []byte) (*Session, error)
+	// ListSessions returns a user's sessions, newest first.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+	// Setting returns the stored value of a setting, or nil when it was never set.
+	Setting(ctx context.Context, key string) ([]byte, error)
+}
+
+// Tx is a transaction: the reads of Queries plus locking reads and writes.
+type Tx interface {
+	Queries
+	// UserForUpdate is UserByID that locks the user's row, and its account-wide lockout counter, until the transaction ends.
+	UserForUpdate(ctx context.Context, id string) (*User, error)
+	// InsertUser adds u (its ID, UPN and Created set by the caller); EConflict when the UPN is taken.
+	InsertUser(ctx context.Context, u *User) error
+	// InsertUsers adds many users in one go (COPY on PostgreSQL, one prepared statement on SQLite),
+	// for imports and seeding; EConflict when any UPN is taken, and then none is added.
+	InsertUsers(ctx context.Context, users []*User) error
+	// UpdateUser writes every field of u except ID, Created and LockoutState; ENotFound if u is gone.
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user, its lockout counters and its sessions; ENotFound if none.
+	DeleteUser(ctx context.Context, id string) error
+
+	// LockoutForUpdate is Lockout that locks the counter (creating it if need be) until the transaction ends.
+	LockoutForUpdate(ctx context.Context, key, bucket string) (lockout.State, error)
+	// PutLockout writes a counter; a zero State may be stored or deleted.
+	PutLockout(ctx context.Context, key, bucket string, s lockout.State) error
+	// DeleteLockouts removes every counter of key (all its buckets).
+	DeleteLockouts(ctx context.Context, key string) error
+	// PruneLockouts removes counters that are not locked at now and saw no failure since before.
+	PruneLockouts(ctx context.Context, now, before time.Time) (int, error)
+
+	// AppendAudit adds ev and sets its ID.
+	AppendAudit(ctx context.Context, ev *AuditEvent) error
+	// AppendSignIns adds sign-in log entries and sets their IDs.
+	AppendSignIns(ctx context.Context, entries []*SignIn) error
+	// PruneSignIns removes sign-in log entries older than before.
+	PruneSignIns(ctx context.Context, before time.Time) (int, error)
+
+	// InsertSession adds a session.
+	InsertSession(ctx context.Context, s *Session) error
+	// TouchSession sets a session's LastSeen; ENotFound if it is gone.
+	TouchSession(ctx context.Context, idHash []byte, lastSeen time.Time) error
+	// DeleteSession removes one session; no error if it is gone.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteUserSessions removes every session of a user and returns how many there were.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// PruneSessions removes sessions that expired before now.
+	PruneSessions(ctx context.Context, now time.Time) (int, error)
+
+	// PutSetting stores a setting's value.
+	PutSetting(ctx context.Context, key string, value []byte) error
+}
+
+// Clock returns the current time. Everything with durations takes one, so tests move time.
+type Clock func() time.Time
