@@ -93,6 +93,9 @@ type Tx interface {
 
 	// PutSetting stores a setting's value.
 	PutSetting(ctx context.Context, key string, value []byte) error
+	// InsertSetting stores a setting's value only if it has none; it reports whether it did.
+	// Two processes racing to create a value thus agree on one.
+	InsertSetting(ctx context.Context, key string, value []byte) (bool, error)
 }
 
 // Clock returns the current time. Everything with durations takes one, so tests move time.

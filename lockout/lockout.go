@@ -3,9 +3,10 @@
 // each change atomic, and the caller supplies the time.
 //
 // An attempt is charged before its password is checked and settled after: Charge counts it
-// (or refuses it when the account is locked or enough attempts are already charged), Fail keeps
-// the charge and locks at the threshold, Succeed clears the counter. Because the charge happens
-// before the hash, N concurrent wrong attempts check at most Threshold passwords.
+// (or refuses it when the account is locked, or holds it back while the threshold's worth of
+// attempts are being checked), Fail keeps the charge and locks at the threshold, Succeed clears
+// the counter. Because the charge happens before the hash, N concurrent wrong attempts check at
+// most Threshold passwords, while concurrent right ones all get in.
 package lockout
 
 import (
@@ -80,26 +81,55 @@ func (p Policy) decay(s *State, now time.Time) {
 	}
 }
 
-// Charge counts an attempt before its password is checked. It returns ok when the password may
-// be checked; otherwise retryAt says when the account takes attempts again. An attempt beyond
-// the threshold is refused while earlier ones are still being checked, so the lock holds at once.
-func (p Policy) Charge(s *State, now time.Time) (ok bool, retryAt time.Time) {
+// Verdict is Charge's answer.
+type Verdict int
+
+// The verdicts of Charge.
+const (
+	// Allowed: the attempt is charged and its password may be checked.
+	Allowed Verdict = iota
+	// Locked: the counter is locked; nothing was charged.
+	Locked
+	// Saturated: the threshold's worth of attempts are being checked right now; nothing was
+	// charged. The caller waits for them to settle and charges again: if they were right the
+	// count is cleared and this attempt goes ahead, if they were wrong the lock holds. So
+	// parallel right passwords all get in, and parallel wrong ones get no more checks.
+	Saturated
+)
+
+// StaleCharge is how long a charge may stay unsettled before it counts as a failure: a
+// process that died while checking a password never settles its charges.
+const StaleCharge = 30 * time.Second
+
+// Charge counts an attempt before its password is checked. On Locked, retryAt says when the
+// counter takes attempts again.
+func (p Policy) Charge(s *State, now time.Time) (v Verdict, retryAt time.Time) {
 	p.decay(s, now)
 	if s.Locked(now) {
-		return false, s.LockedUntil
+		return Locked, s.LockedUntil
 	}
 	if s.Failures >= p.Threshold {
-		return false, now.Add(p.LockDuration(s.Lockouts))
+		if now.Sub(s.LastFailure) < StaleCharge {
+			return Saturated, time.Time{}
+		}
+		p.lock(s, now)
+		return Locked, s.LockedUntil
 	}
 	s.Failures++
 	s.LastFailure = now
-	return true, time.Time{}
+	return Allowed, time.Time{}
 }
 
-// Peek reports, without changing s, whether Charge would refuse an attempt at now, and until when.
-func (p Policy) Peek(s State, now time.Time) (refused bool, retryAt time.Time) {
-	ok, retryAt := p.Charge(&s, now)
-	return !ok, retryAt
+// Peek reports, without changing s, what Charge would answer at now.
+func (p Policy) Peek(s State, now time.Time) (v Verdict, retryAt time.Time) {
+	return p.Charge(&s, now)
+}
+
+// lock starts a lockout whose length doubles with each lockout since the last success.
+func (p Policy) lock(s *State, now time.Time) {
+	s.LockedUntil = now.Add(p.LockDuration(s.Lockouts))
+	s.Lockouts++
+	s.Failures = 0
 }
 
 // Fail settles a charged attempt whose password was wrong. A password among the recent wrong
@@ -118,9 +148,7 @@ func (p Policy) Fail(s *State, now time.Time, fp Fingerprint) (locked bool) {
 	}
 	s.LastFailure = now
 	if s.Failures >= p.Threshold && !s.Locked(now) {
-		s.LockedUntil = now.Add(p.LockDuration(s.Lockouts))
-		s.Lockouts++
-		s.Failures = 0
+		p.lock(s, now)
 		return true
 	}
 	return false

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/postgres"
+	"github.com/portier-id/portier/signin"
+	"github.com/portier-id/portier/sqlite"
+	"github.com/portier-id/portier/web"
+)
+
+// openStore opens the store a --db value names: sqlite:PATH or postgres://….
+func openStore(ctx context.Context, dsn string) (portier.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, usageError("--db sqlite: needs a file path, such as sqlite:portier.db.")
+		}
+		return sqlite.Open(ctx, path)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return postgres.Open(ctx, dsn)
+	}
+	return nil, usageError("--db must be sqlite:PATH or postgres://…, not %q.", dsn)
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	var addr, baseURL, trustedProxies string
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…]",
+		Short: "Run the Portier server",
+		Args:  exactArgs(0, ""),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := a.open(ctx); err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("cannot listen on %s: %w", addr, err)
+			}
+			if baseURL == "" {
+				baseURL = "http://" + ln.Addr().String()
+			}
+			base, err := url.Parse(baseURL)
+			if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+				return usageError("--base-url must be an http:// or https:// URL, not %q.", baseURL)
+			}
+			proxies, err := parsePrefixes(trustedProxies)
+			if err != nil {
+				return err
+			}
+			secret, err := signin.LoadSecret(ctx, a.store)
+			if err != nil {
+				return err
+			}
+			m := metrics.New()
+			recorder := signin.NewRecorder(a.store, a.log)
+			defer recorder.Close(context.Background())
+			host, _ := os.Hostname()
+			engine := signin.New(signin.Config{
+				Store: a.store, Directory: a.dir, Secret: secret, Now: a.now, Metrics: m, Log: a.log,
+				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Recorder: recorder,
+			})
+			handler := web.NewServer(web.Deps{
+				Log: a.log, Store: a.store, Directory: a.dir, Engine: engine, Metrics: m, Now: a.now,
+				BaseURL: base, Secret: secret, TrustedProxies: proxies,
+			})
+			go a.maintain(ctx)
+			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+			if err := a.announceSetup(ctx); err != nil {
+				return err
+			}
+			a.log.Info("portier listening", "addr", ln.Addr().String(), "base_url", baseURL, "db", redactDSN(a.db))
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a.log.Info("portier shutting down")
+			if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", a.envDefault("PORTIER_ADDR", "127.0.0.1:8080"), "address to listen on (env PORTIER_ADDR)")
+	cmd.Flags().StringVar(&trustedProxies, "trusted-proxies", a.envDefault("PORTIER_TRUSTED_PROXIES", ""),
+		"comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (env PORTIER_TRUSTED_PROXIES)")
+	cmd.Flags().StringVar(&baseURL, "base-url", a.envDefault("PORTIER_BASE_URL", ""),
+		"the public URL of this server, https in production; defaults to http://ADDR (env PORTIER_BASE_URL)")
+	return cmd
+}
+
+// announceSetup tells the operator of an empty directory how to create the first admin.
+func (a *app) announceSetup(ctx context.Context) error {
+	n, err := a.dir.CountUsers(ctx, portier.UserFilter{})
+	if err != nil || n > 0 {
+		return err
+	}
+	fmt.Fprintf(a.stderr, `
+The directory is empty. Create the first global admin with:
+
+    portier users create admin@example.org --display-name "Administrator" --role global-admin --generate-password --db %s
+
+`, a.db)
+	return nil
+}
+
+// parsePrefixes reads a comma-separated list of addresses and CIDR ranges.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, usageError("--trusted-proxies: %q is neither an address nor a CIDR range.", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// maintenanceEvery is how often a server prunes expired sessions, old sign-in log entries
+// and idle lockout counters (those of unknown names above all, which would otherwise grow
+// without bound).
+const maintenanceEvery = 10 * time.Minute
+
+// maintain prunes until ctx ends. Every process does it; the deletes are idempotent.
+func (a *app) maintain(ctx context.Context) {
+	t := time.NewTicker(maintenanceEvery)
+	defer t.Stop()
+	for {
+		if err := a.prune(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("pruning failed; will retry", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *app) prune(ctx context.Context) error {
+	st, err := a.dir.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	return a.store.Tx(ctx, func(tx portier.Tx) error {
+		if _, err := tx.PruneSessions(ctx, now); err != nil {
+			return err
+		}
+		if _, err := tx.PruneSignIns(ctx, now.Add(-st.SignInRetention)); err != nil {
+			return err
+		}
+		_, err := tx.PruneLockouts(ctx, now, now.Add(-max(st.Lockout.Decay, st.SourceWindow)))
+		return err
+	})
+}
+
+// redactDSN hides a password in a database URL before it is logged.
+func redactDSN(dsn string) string {
+	if at := strings.Index(dsn, "@"); at > 0 {
+		if scheme := strings.Index(dsn, "://"); scheme > 0 && scheme < at {
+			return dsn[:scheme+3] + "…" + dsn[at:]
+		}
+	}
+	return dsn
+}

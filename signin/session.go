@@ -1,0 +1,176 @@
+package signin
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/portier-id/portier"
+)
+
+// touchEvery is how stale a session's LastSeen may get before a request writes it again;
+// it spares a write per request and bounds how early an idle session may end.
+const touchEvery = time.Minute
+
+// StartSession opens a session for u and returns the cookie value: 256 random bits, of which
+// the store keeps only the SHA-256.
+func (e *Engine) StartSession(ctx context.Context, u *portier.User, source, userAgent string) (string, error) {
+	st, err := e.dir.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	now := e.now()
+	s := &portier.Session{
+		IDHash: hashToken(token), UserID: u.ID, Created: now, LastSeen: now,
+		Expires: now.Add(st.SessionAbsolute), Source: source, UserAgent: truncate(userAgent, 512),
+	}
+	err = e.store.Tx(ctx, func(tx portier.Tx) error { return tx.InsertSession(ctx, s) })
+	return token, err
+}
+
+// Session returns the signed-in user and the session of a cookie value. ENotFound when the
+// session is unknown, expired, idle too long, revoked, or its user is blocked or gone: the
+// store is asked on every request, so a block on any process ends the session everywhere.
+func (e *Engine) Session(ctx context.Context, token string) (*portier.User, *portier.Session, error) {
+	none := portier.Errorf(portier.ENotFound, "Not signed in.")
+	if token == "" || len(token) > 64 {
+		return nil, nil, none
+	}
+	s, err := e.store.SessionByHash(ctx, hashToken(token))
+	if err != nil {
+		if portier.ErrorCode(err) == portier.ENotFound {
+			return nil, nil, none
+		}
+		return nil, nil, err
+	}
+	st, err := e.dir.Settings(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := e.now()
+	if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= st.SessionIdle {
+		return nil, nil, none
+	}
+	u, err := e.store.UserByID(ctx, s.UserID)
+	if err != nil {
+		if portier.ErrorCode(err) == portier.ENotFound {
+			return nil, nil, none
+		}
+		return nil, nil, err
+	}
+	if !u.AccountEnabled || s.Created.Before(u.SessionsValidFrom) {
+		return nil, nil, none
+	}
+	if now.Sub(s.LastSeen) >= touchEvery {
+		err := e.store.Tx(ctx, func(tx portier.Tx) error { return tx.TouchSession(ctx, s.IDHash, now) })
+		if err != nil && portier.ErrorCode(err) != portier.ENotFound {
+			return nil, nil, err
+		}
+		s.LastSeen = now
+	}
+	u.SetLockoutView(now)
+	return u, s, nil
+}
+
+// EndSession signs one session out.
+func (e *Engine) EndSession(ctx context.Context, token string) error {
+	if token == "" {
+		return nil
+	}
+	return e.store.Tx(ctx, func(tx portier.Tx) error { return tx.DeleteSession(ctx, hashToken(token)) })
+}
+
+// EndSessionByHash signs out one session of u, named by its hash (from ListSessions).
+func (e *Engine) EndSessionByHash(ctx context.Context, u *portier.User, idHash []byte) error {
+	return e.store.Tx(ctx, func(tx portier.Tx) error {
+		s, err := tx.SessionByHash(ctx, idHash)
+		if err != nil || s.UserID != u.ID {
+			return portier.Errorf(portier.ENotFound, "No such session.")
+		}
+		return tx.DeleteSession(ctx, idHash)
+	})
+}
+
+// EndOtherSessions signs u out of every session but the one of keepToken.
+func (e *Engine) EndOtherSessions(ctx context.Context, u *portier.User, keepToken string) error {
+	keep := hashToken(keepToken)
+	return e.store.Tx(ctx, func(tx portier.Tx) error {
+		sessions, err := tx.ListSessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range sessions {
+			if !hmac.Equal(s.IDHash, keep) {
+				if err := tx.DeleteSession(ctx, s.IDHash); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Sessions lists u's sessions, newest first.
+func (e *Engine) Sessions(ctx context.Context, u *portier.User) ([]*portier.Session, error) {
+	return e.store.ListSessions(ctx, u.ID)
+}
+
+// SessionHash returns the stored hash of a cookie value.
+func SessionHash(token string) []byte { return hashToken(token) }
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Device is a browser that signed in to a user's account before: its own lockout counter
+// keeps a stranger's guessing elsewhere from locking the owner out at it.
+type Device struct {
+	UserID string
+	ID     string
+}
+
+// DeviceToken returns the signed cookie value of d.
+func (e *Engine) DeviceToken(d Device) string {
+	payload := d.UserID + "." + d.ID
+	return payload + "." + base64.RawURLEncoding.EncodeToString(e.deviceMAC(payload))
+}
+
+// ParseDevice returns the device of a cookie value, or the zero Device when the value was not
+// signed by this service.
+func (e *Engine) ParseDevice(token string) Device {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 || len(token) > 200 {
+		return Device{}
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil || !hmac.Equal(mac, e.deviceMAC(token[:i])) {
+		return Device{}
+	}
+	userID, id, ok := strings.Cut(token[:i], ".")
+	if !ok || userID == "" || id == "" {
+		return Device{}
+	}
+	return Device{UserID: userID, ID: id}
+}
+
+// NewDevice returns a new device for u.
+func NewDevice(u *portier.User) Device {
+	var raw [16]byte
+	rand.Read(raw[:])
+	return Device{UserID: u.ID, ID: base64.RawURLEncoding.EncodeToString(raw[:])}
+}
+
+func (e *Engine) deviceMAC(payload string) []byte {
+	m := hmac.New(sha256.New, e.secret)
+	m.Write([]byte("portier device cookie\x00"))
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}

@@ -1,0 +1,486 @@
+package signin_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/password"
+	"github.com/portier-id/portier/signin"
+)
+
+// testParams makes hashing cheap in tests; the default is measured in BENCHMARKS.md.
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const goodPassword = "correct horse battery staple"
+
+type env struct {
+	store portier.Store
+	dir   *directory.Service
+	eng   *signin.Engine
+	clock *testenv.Clock
+	m     *metrics.Metrics
+	rec   *signin.Recorder
+}
+
+func newEnv(t *testing.T, store portier.Store) *env {
+	t.Helper()
+	return newEnvWithClock(t, store, testenv.NewClock())
+}
+
+func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := directory.New(store, password.Hasher{Params: testParams}, clock.Now, log)
+	secret, err := signin.LoadSecret(context.Background(), store)
+	if err != nil {
+		t.Fatalf("LoadSecret: %v", err)
+	}
+	m := metrics.New()
+	rec := signin.NewRecorder(store, log)
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec})
+	return &env{store: store, dir: dir, eng: eng, clock: clock, m: m, rec: rec}
+}
+
+func (e *env) createUser(t *testing.T, upn string, roles ...portier.Role) *portier.User {
+	t.Helper()
+	u, _, err := e.dir.CreateUser(context.Background(), portier.CLIActor("test"), directory.NewUser{
+		UPN: upn, DisplayName: "Test User", Password: goodPassword, Roles: roles,
+	})
+	if err != nil {
+		t.Fatalf("CreateUser(%s): %v", upn, err)
+	}
+	return u
+}
+
+func (e *env) verifications() int { return int(testutil.ToFloat64(e.m.PasswordVerifications)) }
+
+var source = netip.MustParseAddr("192.0.2.10")
+
+func (e *env) try(t *testing.T, upn, pw string) signin.Outcome {
+	t.Helper()
+	return e.tryFrom(t, upn, pw, source, signin.Device{})
+}
+
+func (e *env) tryFrom(t *testing.T, upn, pw string, src netip.Addr, dev signin.Device) signin.Outcome {
+	t.Helper()
+	out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: upn, Password: pw, Source: src, UserAgent: "test", Device: dev})
+	if err != nil {
+		t.Fatalf("SignIn: %v", err)
+	}
+	return out
+}
+
+func wrong(i int) string { return "wrong password number " + strconv.Itoa(i) }
+
+func TestSignIn(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		t.Run("right password signs in and records last sign-in", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "ada@example.org")
+			out := e.try(t, "  ADA@example.org ", goodPassword)
+			if out.Code != portier.CodeSuccess || out.User == nil {
+				t.Fatalf("code = %d, want success", out.Code)
+			}
+			u, _ := e.dir.User(context.Background(), "ada@example.org")
+			if u.LastSignIn == nil || !u.LastSignIn.Equal(e.clock.Now()) {
+				t.Fatalf("last sign-in = %v, want %v", u.LastSignIn, e.clock.Now())
+			}
+		})
+		t.Run("lockout at threshold answers without hashing", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "bob@example.org")
+			for i := 0; i < 9; i++ {
+				if out := e.try(t, "bob@example.org", wrong(i)); out.Code != portier.CodeInvalidCredentials {
+					t.Fatalf("attempt %d: code %d, want 50126", i+1, out.Code)
+				}
+			}
+			out := e.try(t, "bob@example.org", wrong(9))
+			if out.Code != portier.CodeLocked || !out.RetryAt.Equal(e.clock.Now().Add(time.Minute)) {
+				t.Fatalf("10th attempt: code %d retry %v, want 50053 at +60s", out.Code, out.RetryAt)
+			}
+			before := e.verifications()
+			for i := 0; i < 5; i++ {
+				if out := e.try(t, "bob@example.org", goodPassword); out.Code != portier.CodeLocked {
+					t.Fatalf("attempt while locked: code %d, want 50053", out.Code)
+				}
+			}
+			if got := e.verifications() - before; got != 0 {
+				t.Fatalf("%d hashes computed for a locked account, want 0", got)
+			}
+			if n := testutil.ToFloat64(e.m.LockedRejections); n != 5 {
+				t.Fatalf("locked rejections = %v, want 5", n)
+			}
+			u, _ := e.dir.User(context.Background(), "bob@example.org")
+			if !u.Lockout.Locked || u.Lockout.LockedUntil == nil {
+				t.Fatalf("user lockout view = %+v, want locked", u.Lockout)
+			}
+			e.clock.Advance(time.Minute)
+			if out := e.try(t, "bob@example.org", goodPassword); out.Code != portier.CodeSuccess {
+				t.Fatalf("after the lock ended: code %d, want success", out.Code)
+			}
+		})
+		t.Run("second lockout doubles", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "dbl@example.org")
+			for round, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+				var out signin.Outcome
+				for i := 0; i < 10; i++ {
+					out = e.try(t, "dbl@example.org", wrong(round*10+i))
+				}
+				if out.Code != portier.CodeLocked || out.RetryAt.Sub(e.clock.Now()) != want {
+					t.Fatalf("round %d: code %d lock %v, want %v", round, out.Code, out.RetryAt.Sub(e.clock.Now()), want)
+				}
+				e.clock.Advance(want)
+			}
+		})
+		t.Run("repeated wrong password counts once", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "rep@example.org")
+			for i := 0; i < 30; i++ {
+				e.try(t, "rep@example.org", "the same old wrong password")
+			}
+			u, _ := e.dir.User(context.Background(), "rep@example.org")
+			if u.Lockout.Locked || u.Lockout.FailedAttempts != 1 {
+				t.Fatalf("lockout = %+v, want 1 failure and unlocked", u.Lockout)
+			}
+		})
+		t.Run("failure count decays after 12 hours", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "dec@example.org")
+			for i := 0; i < 9; i++ {
+				e.try(t, "dec@example.org", wrong(i))
+			}
+			e.clock.Advance(12 * time.Hour)
+			if out := e.try(t, "dec@example.org", wrong(20)); out.Code != portier.CodeInvalidCredentials {
+				t.Fatalf("after decay: code %d, want 50126", out.Code)
+			}
+		})
+		t.Run("unknown user answers like a known one, lockout included", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "known@example.org")
+			var known, unknown []int
+			v0 := e.verifications()
+			for i := 0; i < 12; i++ {
+				known = append(known, e.try(t, "known@example.org", wrong(i)).Code)
+			}
+			v1 := e.verifications()
+			for i := 0; i < 12; i++ {
+				unknown = append(unknown, e.try(t, "ghost@example.org", wrong(i)).Code)
+			}
+			v2 := e.verifications()
+			if !slices.Equal(known, unknown) {
+				t.Fatalf("codes differ: known %v unknown %v", known, unknown)
+			}
+			if v1-v0 != v2-v1 || v1-v0 != 10 {
+				t.Fatalf("hashes: known %d unknown %d, want 10 each", v1-v0, v2-v1)
+			}
+		})
+		t.Run("blocked user sees 50057 only with the right password", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "blk@example.org")
+			if err := e.dir.SetSignInStatus(context.Background(), portier.CLIActor("test"), "blk@example.org", false); err != nil {
+				t.Fatal(err)
+			}
+			if out := e.try(t, "blk@example.org", wrong(1)); out.Code != portier.CodeInvalidCredentials {
+				t.Fatalf("wrong password: code %d, want 50126", out.Code)
+			}
+			if out := e.try(t, "blk@example.org", goodPassword); out.Code != portier.CodeBlocked {
+				t.Fatalf("right password: code %d, want 50057", out.Code)
+			}
+		})
+		t.Run("forced change needs a new password before a session", func(t *testing.T) {
+			e := newEnv(t, store)
+			_, _, err := e.dir.CreateUser(context.Background(), portier.CLIActor("test"), directory.NewUser{
+				UPN: "new@example.org", DisplayName: "Newcomer", Password: goodPassword, ForceChange: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := e.try(t, "new@example.org", goodPassword)
+			if out.Code != portier.CodePasswordChangeNeeded {
+				t.Fatalf("code %d, want 50055", out.Code)
+			}
+			token := e.eng.PendingToken(out.User)
+			if _, err := e.eng.CompleteForcedChange(context.Background(), token, goodPassword, "192.0.2.1", "t"); portier.ErrorCode(err) != portier.EInvalid {
+				t.Fatalf("same password again: err %v, want EInvalid", err)
+			}
+			if _, err := e.eng.CompleteForcedChange(context.Background(), token, "short", "192.0.2.1", "t"); portier.ErrorCode(err) != portier.EInvalid {
+				t.Fatalf("short password: err %v, want EInvalid", err)
+			}
+			u, err := e.eng.CompleteForcedChange(context.Background(), token, "a brand new passphrase for me", "192.0.2.1", "t")
+			if err != nil || u.PasswordProfile.ForceChangePasswordNextSignIn {
+				t.Fatalf("CompleteForcedChange: %v, force %v", err, u != nil && u.PasswordProfile.ForceChangePasswordNextSignIn)
+			}
+			if _, err := e.eng.CompleteForcedChange(context.Background(), token, "another new passphrase here", "192.0.2.1", "t"); portier.ErrorCode(err) != portier.ENotFound {
+				t.Fatalf("replayed pending token: err %v, want ENotFound", err)
+			}
+			if out := e.try(t, "new@example.org", "a brand new passphrase for me"); out.Code != portier.CodeSuccess {
+				t.Fatalf("sign-in with the new password: code %d", out.Code)
+			}
+		})
+		t.Run("bad input is refused before any hash", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "bad@example.org")
+			cases := []struct{ name, user, pw string }{
+				{"empty form", "", ""},
+				{"no password", "bad@example.org", ""},
+				{"over 1024 bytes", "bad@example.org", strings.Repeat("p", 1025)},
+				{"invalid UTF-8 password", "bad@example.org", "abc\xff\xfe"},
+				{"invalid UTF-8 name", "bad\xff@example.org", goodPassword},
+				{"over-long name", strings.Repeat("a", 300) + "@example.org", goodPassword},
+			}
+			for _, c := range cases {
+				before := e.verifications()
+				if out := e.try(t, c.user, c.pw); out.Code != portier.CodeBadRequest {
+					t.Errorf("%s: code %d, want 90100", c.name, out.Code)
+				}
+				if e.verifications() != before {
+					t.Errorf("%s: a hash was computed", c.name)
+				}
+			}
+			u, _ := e.dir.User(context.Background(), "bad@example.org")
+			if u.Lockout.FailedAttempts != 0 {
+				t.Fatalf("bad requests counted as failures: %d", u.Lockout.FailedAttempts)
+			}
+		})
+		t.Run("unlock clears the lock", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "unl@example.org")
+			for i := 0; i < 10; i++ {
+				e.try(t, "unl@example.org", wrong(i))
+			}
+			if err := e.dir.Unlock(context.Background(), portier.CLIActor("test"), "unl@example.org"); err != nil {
+				t.Fatal(err)
+			}
+			if out := e.try(t, "unl@example.org", goodPassword); out.Code != portier.CodeSuccess {
+				t.Fatalf("after unlock: code %d", out.Code)
+			}
+		})
+		t.Run("sign-in log records every attempt", func(t *testing.T) {
+			e := newEnv(t, store)
+			u := e.createUser(t, "log@example.org")
+			e.try(t, "log@example.org", wrong(1))
+			e.try(t, "log@example.org", goodPassword)
+			e.try(t, "nobody@example.org", wrong(1))
+			if err := e.rec.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := store.ListSignIns(context.Background(), portier.SignInFilter{UserID: u.ID})
+			if err != nil || len(entries) != 2 {
+				t.Fatalf("entries for user: %d (%v), want 2", len(entries), err)
+			}
+			if entries[0].Code != 0 || entries[1].Code != portier.CodeInvalidCredentials || !entries[1].HashComputed || entries[1].Source != source.String() {
+				t.Fatalf("entries = %+v %+v", entries[0], entries[1])
+			}
+			unknown, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: "nobody@example.org"})
+			if len(unknown) != 1 || unknown[0].UserID != "" {
+				t.Fatalf("unknown-name entries = %d", len(unknown))
+			}
+		})
+	})
+}
+
+func TestFamiliarBrowserKeepsOwnCount(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		e := newEnv(t, store)
+		u := e.createUser(t, "owner@example.org")
+		owner := signin.NewDevice(u)
+		// The device cookie is what the browser sends back; it must survive the round trip.
+		dev := e.eng.ParseDevice(e.eng.DeviceToken(owner))
+		if dev != owner {
+			t.Fatalf("device round trip = %+v, want %+v", dev, owner)
+		}
+		if forged := e.eng.ParseDevice(u.ID + ".x.AAAA"); forged != (signin.Device{}) {
+			t.Fatalf("forged device accepted: %+v", forged)
+		}
+		stranger := netip.MustParseAddr("198.51.100.7")
+		for i := 0; i < 10; i++ {
+			e.tryFrom(t, "owner@example.org", wrong(i), stranger, signin.Device{})
+		}
+		if out := e.tryFrom(t, "owner@example.org", goodPassword, stranger, signin.Device{}); out.Code != portier.CodeLocked {
+			t.Fatalf("stranger after lockout: code %d, want 50053", out.Code)
+		}
+		out := e.tryFrom(t, "owner@example.org", goodPassword, source, dev)
+		if out.Code != portier.CodeSuccess || !out.Familiar {
+			t.Fatalf("owner at familiar browser: code %d familiar %v, want success", out.Code, out.Familiar)
+		}
+		for i := 0; i < 10; i++ {
+			e.tryFrom(t, "owner@example.org", wrong(100+i), source, dev)
+		}
+		if out := e.tryFrom(t, "owner@example.org", goodPassword, source, dev); out.Code != portier.CodeLocked || !out.Familiar {
+			t.Fatalf("familiar browser after its own 10 failures: code %d, want 50053", out.Code)
+		}
+		// A device cookie of another user gives no familiarity.
+		e.createUser(t, "other@example.org")
+		if out := e.tryFrom(t, "other@example.org", goodPassword, source, dev); out.Code != portier.CodeSuccess || out.Familiar {
+			t.Fatalf("another user's device: code %d familiar %v", out.Code, out.Familiar)
+		}
+	})
+}
+
+func TestSourceThrottle(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		e := newEnv(t, store)
+		st := portier.DefaultSettings()
+		st.SourceThreshold = 20
+		putSettings(t, store, st)
+		sprayer := netip.MustParseAddr("2001:db8:1:2::99")
+		for i := 0; i < 20; i++ {
+			e.tryFrom(t, "victim"+strconv.Itoa(i)+"@example.org", "Summer2026!Summer2026!", sprayer, signin.Device{})
+		}
+		before := e.verifications()
+		// Another address in the same /64 is the same source.
+		out := e.tryFrom(t, "fresh@example.org", "Summer2026!Summer2026!", netip.MustParseAddr("2001:db8:1:2::1234"), signin.Device{})
+		if out.Code != portier.CodeLocked || !out.Throttled {
+			t.Fatalf("sprayer: code %d throttled %v, want 50053 throttled", out.Code, out.Throttled)
+		}
+		if e.verifications() != before {
+			t.Fatal("a throttled source got a hash")
+		}
+		if out := e.tryFrom(t, "fresh@example.org", "whatever it is here", netip.MustParseAddr("2001:db8:1:3::1"), signin.Device{}); out.Throttled {
+			t.Fatal("a different /64 was throttled")
+		}
+	})
+}
+
+func putSettings(t *testing.T, store portier.Store, st portier.Settings) {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Tx(context.Background(), func(tx portier.Tx) error { return tx.PutSetting(context.Background(), portier.SettingsKey, b) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentAttempts(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		t.Run("200 parallel wrong attempts hash at most the threshold", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "target@example.org")
+			var wg sync.WaitGroup
+			codes := make(chan int, 200)
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "target@example.org", Password: wrong(i), Source: source})
+					if err != nil {
+						t.Errorf("SignIn: %v", err)
+					}
+					codes <- out.Code
+				}(i)
+			}
+			wg.Wait()
+			close(codes)
+			if v := e.verifications(); v > 10 {
+				t.Fatalf("%d password verifications, want at most 10", v)
+			}
+			u, _ := e.dir.User(context.Background(), "target@example.org")
+			if !u.Lockout.Locked {
+				t.Fatalf("not locked after 200 wrong attempts: %+v", u.Lockout)
+			}
+		})
+		t.Run("100 parallel right sign-ins all succeed", func(t *testing.T) {
+			e := newEnv(t, store)
+			e.createUser(t, "busy@example.org")
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			failed := 0
+			for i := 0; i < 100; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "busy@example.org", Password: goodPassword, Source: source})
+					if err != nil || out.Code != portier.CodeSuccess {
+						mu.Lock()
+						failed++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if failed > 0 {
+				t.Fatalf("%d of 100 parallel right sign-ins failed", failed)
+			}
+		})
+	})
+}
+
+func TestSessions(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		e := newEnv(t, store)
+		u := e.createUser(t, "sess@example.org")
+		token, err := e.eng.StartSession(ctx, u, "192.0.2.1", "ua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := e.eng.Session(ctx, token); err != nil || got.ID != u.ID {
+			t.Fatalf("Session: %v", err)
+		}
+		if _, _, err := e.eng.Session(ctx, token+"x"); portier.ErrorCode(err) != portier.ENotFound {
+			t.Fatalf("forged token: %v", err)
+		}
+		// Idle too long.
+		e.clock.Advance(9 * time.Hour)
+		if _, _, err := e.eng.Session(ctx, token); portier.ErrorCode(err) != portier.ENotFound {
+			t.Fatalf("idle session still valid: %v", err)
+		}
+		token, _ = e.eng.StartSession(ctx, u, "192.0.2.1", "ua")
+		if err := e.dir.SetSignInStatus(ctx, portier.CLIActor("test"), "sess@example.org", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.eng.Session(ctx, token); portier.ErrorCode(err) != portier.ENotFound {
+			t.Fatalf("blocked user's session still valid: %v", err)
+		}
+		e.dir.SetSignInStatus(ctx, portier.CLIActor("test"), "sess@example.org", true)
+		token, _ = e.eng.StartSession(ctx, u, "192.0.2.1", "ua")
+		e.clock.Advance(time.Second)
+		if err := e.dir.RevokeSessions(ctx, portier.CLIActor("test"), "sess@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.eng.Session(ctx, token); portier.ErrorCode(err) != portier.ENotFound {
+			t.Fatalf("revoked session still valid: %v", err)
+		}
+	})
+}
+
+func TestRehashUpgradesWeakHash(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		e := newEnv(t, store)
+		u := e.createUser(t, "old@example.org")
+		weak := password.Hasher{Params: password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+		h, _ := weak.Hash(goodPassword)
+		store.Tx(ctx, func(tx portier.Tx) error {
+			fresh, _ := tx.UserForUpdate(ctx, u.ID)
+			fresh.PasswordHash = h
+			return tx.UpdateUser(ctx, fresh)
+		})
+		if out := e.try(t, "old@example.org", goodPassword); out.Code != portier.CodeSuccess {
+			t.Fatalf("code %d", out.Code)
+		}
+		after, _ := store.UserByID(ctx, u.ID)
+		if after.PasswordHash == h || !strings.Contains(after.PasswordHash, "m=64,") {
+			t.Fatalf("hash not upgraded: %s", after.PasswordHash)
+		}
+	})
+}

@@ -1,0 +1,226 @@
+// Package sqlite is Portier's embedded store: one SQLite file, pure Go (modernc.org/sqlite),
+// created and migrated on open.
+//
+// Writes go through a pool of one connection whose transactions begin IMMEDIATE: they take
+// the file's write lock at BEGIN, so two read-modify-write transactions never interleave and
+// none fails half-way with SQLITE_BUSY. Another process (the CLI while a server runs) waits
+// for the lock up to the busy timeout. Reads use a separate pool of connections and, thanks to
+// WAL, never wait for a writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/portier-id/portier"
+)
+
+// busyTimeout is how long a write waits for another process's write lock before giving up.
+const busyTimeout = 10 * time.Second
+
+// Store is a portier.Store in one SQLite file.
+type Store struct {
+	queries
+	write *sql.DB // one connection: the writer, BEGIN IMMEDIATE
+	read  *sql.DB
+	path  string        // for error messages
+	busy  time.Duration // the busy timeout, for error messages
+}
+
+var _ portier.Store = (*Store)(nil)
+
+// Open opens the SQLite database file at path, creating it if need be, and brings its schema
+// up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, busyTimeout)
+}
+
+// open is Open with a busy timeout, so tests of a locked file need not wait ten seconds.
+func open(ctx context.Context, path string, busy time.Duration) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: no database file given")
+	}
+	// SQLite's own message for a file it cannot create is "unable to open database file";
+	// trying the file first gives the reason (no such directory, permission denied).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("sqlite: cannot open or create the database file %s: %w", path, err)
+	}
+	f.Close()
+
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "synchronous(NORMAL)")
+	// 32 MiB of page cache per connection keeps the upper levels of a million-user
+	// directory's indexes in memory.
+	common.Add("_pragma", "cache_size(-32768)")
+	name := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
+
+	writeParams := cloneValues(common)
+	writeParams.Add("_pragma", "journal_mode(WAL)")
+	writeParams.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite", name+writeParams.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One writer: in this process, transactions queue for the connection instead of
+	// contending for the file lock.
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+
+	readParams := cloneValues(common)
+	readParams.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", name+readParams.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.NumCPU())
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(0)
+
+	s := &Store{write: write, read: read, path: path, busy: busy}
+	s.queries = queries{db: read, store: s}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Tx runs fn in one write transaction, begun IMMEDIATE: the database's write lock is held
+// from the start, so every row fn reads stays as read until Tx returns.
+func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error) {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("begin a transaction", err)
+	}
+	done := false
+	defer func() {
+		// A panic in fn must not leave the writer's one connection inside a transaction.
+		if !done {
+			sqlTx.Rollback()
+		}
+	}()
+	if err := fn(&tx{queries: queries{db: sqlTx, store: s}, tx: sqlTx}); err != nil {
+		done = true
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, s.wrap("roll back", rbErr))
+		}
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return s.wrap("commit", err)
+	}
+	return nil
+}
+
+// Ping checks that the database file answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements portier.Queries on a pool or a transaction.
+type queries struct {
+	db    querier
+	store *Store
+}
+
+// wrap turns a driver error into a portier error: a busy file is EUnavailable, anything
+// unexpected EInternal, each saying which file and what was being done.
+func (s *Store) wrap(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *portier.Error
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", portier.Errorf(portier.EUnavailable,
+				"The database file %s is locked by another process; gave up after waiting %v to %s.", s.path, s.busy, doing), err)
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("%w: %w", portier.Errorf(portier.EUnavailable,
+				"The database file %s cannot be used to %s: %s.", s.path, doing, se.Error()), err)
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %s: %w", s.path, doing, err)
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint on the named column.
+func isUnique(err error, column string) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return strings.Contains(se.Error(), column)
+	}
+	return false
+}
+
+// nanos stores t as unix nanoseconds; the zero time is NULL ("never").
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+// fromNanos reads what nanos stored, in UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}

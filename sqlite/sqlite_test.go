@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/storetest"
+)
+
+// newStore opens a fresh database file in a temporary directory.
+func newStore(tb testing.TB) portier.Store {
+	s, err := Open(tb.Context(), filepath.Join(tb.TempDir(), "portier.db"))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T) portier.Store { return newStore(t) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.RunBenchmarks(b, func(b *testing.B) portier.Store { return newStore(b) })
+}
+
+func TestOpenUnwritablePath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A regular file where a directory should be: refused even to root, unlike a chmod.
+	notADir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, path, reason string
+	}{
+		{"missing directory", filepath.Join(dir, "missing", "portier.db"), "no such file or directory"},
+		{"under a file", filepath.Join(notADir, "portier.db"), "not a directory"},
+		{"a directory", dir, "is a directory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(t.Context(), tc.path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%s) succeeded", tc.path)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.path) || !strings.Contains(msg, tc.reason) {
+				t.Fatalf("Open error %q: want the file %s and the reason %q", msg, tc.path, tc.reason)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed Open left something behind: %v", err)
+	}
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "portier.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	u := &portier.User{ID: portier.NewID(), UPN: "kept@example.org", DisplayName: "Kept", AccountEnabled: true,
+		Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), PasswordHash: "hash"}
+	if err := s.Tx(ctx, func(tx portier.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+		t.Fatalf("InsertUser: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for i := range 2 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("reopen %d: %v", i, err)
+		}
+		got, err := s.UserByUPN(ctx, u.UPN)
+		if err != nil || got.ID != u.ID || !got.Created.Equal(u.Created) {
+			t.Fatalf("reopen %d: UserByUPN = %+v, %v; want the user written before", i, got, err)
+		}
+		var versions, applied int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*), coalesce(max(version), 0) FROM schema_migrations`).Scan(&applied, &versions); err != nil {
+			t.Fatalf("schema_migrations: %v", err)
+		}
+		all, err := migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied != len(all) || versions != len(all) {
+			t.Fatalf("reopen %d: %d migrations recorded up to version %d; want each of %d once", i, applied, versions, len(all))
+		}
+		s.Close()
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).(*Store)
+	ctx := t.Context()
+	for _, db := range []struct {
+		name string
+		q    querier
+	}{{"write", s.write}, {"read", s.read}} {
+		var mode string
+		var fk, busy, sync int
+		if err := db.q.QueryRowContext(ctx, `SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_busy_timeout, pragma_synchronous`).
+			Scan(&mode, &fk, &busy, &sync); err != nil {
+			t.Fatalf("%s pragmas: %v", db.name, err)
+		}
+		if mode != "wal" || fk != 1 || busy != int(busyTimeout.Milliseconds()) || sync != 1 {
+			t.Fatalf("%s connection: journal_mode %s, foreign_keys %d, busy_timeout %d, synchronous %d; want wal, 1, %d, 1 (NORMAL)",
+				db.name, mode, fk, busy, busyTimeout.Milliseconds(), sync)
+		}
+	}
+}
+
+// TestLockedFile: while one store holds the write lock, another process's (here: another
+// store's) write waits the busy timeout, then fails saying which file is locked.
+func TestLockedFile(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "portier.db")
+	holder, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer holder.Close()
+	other, err := open(ctx, path, 100*time.Millisecond)
+	if err != nil {
+		t.Fatalf("second Open of an up-to-date file: %v", err)
+	}
+	defer other.Close()
+
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- holder.Tx(ctx, func(tx portier.Tx) error {
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	err = other.Tx(ctx, func(tx portier.Tx) error { return tx.PutSetting(ctx, "k", []byte("v")) })
+	// Reads go on while the lock is held.
+	if _, rerr := other.Setting(ctx, "k"); rerr != nil {
+		t.Errorf("read while another process writes: %v", rerr)
+	}
+	close(release)
+	if herr := <-done; herr != nil {
+		t.Fatalf("holder Tx: %v", herr)
+	}
+	if portier.ErrorCode(err) != portier.EUnavailable || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("write to a locked file: %v; want EUnavailable naming %s as locked", err, path)
+	}
+	// Once the lock is gone, the same write goes through.
+	if err := other.Tx(ctx, func(tx portier.Tx) error { return tx.PutSetting(ctx, "k", []byte("v")) }); err != nil {
+		t.Fatalf("write after the lock is released: %v", err)
+	}
+}
+
+// TestTxPanicReleasesWriter: a panicking fn must not leave the one write connection inside a
+// transaction, or every later write would hang.
+func TestTxPanicReleasesWriter(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	func() {
+		defer func() { recover() }()
+		s.Tx(ctx, func(tx portier.Tx) error {
+			tx.PutSetting(ctx, "panicked", []byte("x"))
+			panic("boom")
+		})
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Tx(ctx, func(tx portier.Tx) error { return tx.PutSetting(ctx, "after", []byte("y")) }); err != nil {
+		t.Fatalf("Tx after a panic: %v", err)
+	}
+	if v, err := s.Setting(ctx, "panicked"); err != nil || v != nil {
+		t.Fatalf("the panicked Tx's write survived: %q, %v", v, err)
+	}
+}

@@ -1,0 +1,216 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
+)
+
+// benchHash is one precomputed argon2id hash shared by every seeded user: hashing a million
+// passwords would take hours, and no benchmark here checks a password.
+const benchHash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0YmVuY2g$7YkDGUhvVeDKbO9sQrwhm5sl1mCzbLJqG6m0Z0uTR1M"
+
+// benchSeedBatch is how many users one seeding transaction inserts.
+const benchSeedBatch = 10000
+
+// RunBenchmarks seeds a store made by newStore with PORTIER_BENCH_USERS users (default 10,000;
+// the published figures use 1,000,000): about 1% blocked, 1% locked, 0.5% admins. It then
+// measures the reads the admin center and sign-in make, reporting per-operation p50 and p95
+// latency in milliseconds and operations per second.
+func RunBenchmarks(b *testing.B, newStore func(b *testing.B) portier.Store) {
+	n := 10000
+	if v := os.Getenv("PORTIER_BENCH_USERS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("PORTIER_BENCH_USERS=%q: want a positive number of users", v)
+		}
+	}
+	s := newStore(b)
+	seed := time.Now()
+	sample := seedBench(b, s, n)
+	b.Logf("seeded %d users in %v (%.0f users/s)", n, time.Since(seed).Round(time.Millisecond), float64(n)/time.Since(seed).Seconds())
+
+	prefixes := benchPrefixes(sample.upns)
+	locked := portier.UserFilter{Status: portier.StatusLocked, Now: base}
+	b.Run("UserByUPN", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			_, err := s.UserByUPN(ctx, sample.upns[i%len(sample.upns)])
+			return err
+		})
+	})
+	b.Run("UserByID", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			_, err := s.UserByID(ctx, sample.ids[i%len(sample.ids)])
+			return err
+		})
+	})
+	b.Run("ListUsers/FirstPage", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			return wantPage(s.ListUsers(ctx, portier.UserFilter{Now: base}))
+		})
+	})
+	b.Run("ListUsers/NextPage", func(b *testing.B) {
+		// After a UPN anywhere in the directory, as a user paging through would reach it.
+		measure(b, func(ctx context.Context, i int) error {
+			_, err := s.ListUsers(ctx, portier.UserFilter{Now: base, After: sample.upns[i%len(sample.upns)]})
+			return err
+		})
+	})
+	b.Run("ListUsers/PrefixSearch", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			_, err := s.ListUsers(ctx, portier.UserFilter{Now: base, Search: prefixes[i%len(prefixes)]})
+			return err
+		})
+	})
+	b.Run("ListUsers/Locked", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error { return wantPage(s.ListUsers(ctx, locked)) })
+	})
+	b.Run("ListUsers/LockedNextPage", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			f := locked
+			f.After = sample.lockedUPNs[i%len(sample.lockedUPNs)]
+			_, err := s.ListUsers(ctx, f)
+			return err
+		})
+	})
+	b.Run("ListUsers/Blocked", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			return wantPage(s.ListUsers(ctx, portier.UserFilter{Status: portier.StatusBlocked, Now: base}))
+		})
+	})
+	b.Run("ListUsers/Admins", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			return wantPage(s.ListUsers(ctx, portier.UserFilter{AdminsOnly: true, Now: base}))
+		})
+	})
+	b.Run("CountUsers/Locked", func(b *testing.B) {
+		measure(b, func(ctx context.Context, i int) error {
+			_, err := s.CountUsers(ctx, locked)
+			return err
+		})
+	})
+	b.Run("LockoutCharge", func(b *testing.B) {
+		// The write a sign-in makes before checking a password.
+		p := lockout.DefaultPolicy()
+		measure(b, func(ctx context.Context, i int) error {
+			id := sample.ids[i%len(sample.ids)]
+			return s.Tx(ctx, func(tx portier.Tx) error {
+				st, err := tx.LockoutForUpdate(ctx, id, "")
+				if err != nil {
+					return err
+				}
+				p.Charge(&st, base.Add(time.Duration(i)*time.Millisecond))
+				p.Refund(&st)
+				return tx.PutLockout(ctx, id, "", st)
+			})
+		})
+	})
+}
+
+// benchSample holds what the benchmarks look up: a spread of the seeded users.
+type benchSample struct {
+	upns, ids, lockedUPNs []string
+}
+
+// seedBench inserts n generated users in transactions of benchSeedBatch, locking every
+// hundredth one, and keeps about 10,000 of them to look up.
+func seedBench(b *testing.B, s portier.Store, n int) benchSample {
+	rng := rand.New(rand.NewPCG(3, 4))
+	every := max(1, n/10000)
+	var sample benchSample
+	locked := lockout.State{LockedUntil: base.Add(time.Hour), Lockouts: 1, LastFailure: base.Add(-time.Minute)}
+	for start := 0; start < n; start += benchSeedBatch {
+		batch := make([]*portier.User, 0, benchSeedBatch)
+		var lockIDs []string
+		for i := start; i < min(start+benchSeedBatch, n); i++ {
+			u := generatedUser(rng, i, benchHash)
+			switch i % 100 {
+			case 1:
+				u.AccountEnabled = false
+			case 2:
+				lockIDs = append(lockIDs, u.ID)
+				if i%every == 2%every {
+					sample.lockedUPNs = append(sample.lockedUPNs, u.UPN)
+				}
+			}
+			if i%200 == 3 {
+				u.Roles = []portier.Role{portier.Roles[i%len(portier.Roles)]}
+			}
+			if i%every == 0 {
+				sample.upns = append(sample.upns, u.UPN)
+				sample.ids = append(sample.ids, u.ID)
+			}
+			batch = append(batch, u)
+		}
+		inTx(b, s, func(ctx context.Context, tx portier.Tx) error {
+			if err := tx.InsertUsers(ctx, batch); err != nil {
+				return err
+			}
+			for _, id := range lockIDs {
+				if err := tx.PutLockout(ctx, id, "", locked); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// Look users up in random order, not the order they were inserted in.
+	rng.Shuffle(len(sample.upns), func(i, j int) { sample.upns[i], sample.upns[j] = sample.upns[j], sample.upns[i] })
+	rng.Shuffle(len(sample.ids), func(i, j int) { sample.ids[i], sample.ids[j] = sample.ids[j], sample.ids[i] })
+	if len(sample.lockedUPNs) == 0 {
+		sample.lockedUPNs = []string{""}
+	}
+	return sample
+}
+
+// benchPrefixes returns 2- and 3-letter search prefixes as an administrator types them: the
+// start of a name, in whatever case.
+func benchPrefixes(upns []string) []string {
+	var out []string
+	for i, upn := range upns[:min(len(upns), 1000)] {
+		p := upn[:min(len(upn), 2+i%2)]
+		if i%3 == 0 {
+			p = strings.ToUpper(p[:1]) + p[1:]
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// wantPage turns an empty first page into an error: a benchmark of an empty answer measures nothing.
+func wantPage(page portier.UserPage, err error) error {
+	if err == nil && len(page.Users) == 0 {
+		return fmt.Errorf("the page is empty")
+	}
+	return err
+}
+
+// measure runs op b.N times, timing each call, and reports the p50 and p95 latency in
+// milliseconds and the rate in operations per second.
+func measure(b *testing.B, op func(ctx context.Context, i int) error) {
+	ctx := b.Context()
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := op(ctx, i); err != nil {
+			b.Fatalf("operation %d: %v", i, err)
+		}
+		lat[i] = time.Since(start)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.95), "p95-ms")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -1,0 +1,236 @@
+// Package storetest is the one contract suite every portier.Store backend passes, in the
+// manner of Dex's storage/conformance: a backend's own _test.go calls RunTests (and
+// RunBenchmarks) with a function that opens a fresh, empty store. A behaviour the rest of
+// Portier depends on is added here, not to one backend's tests.
+//
+// The suite is backend-neutral: it uses only the portier.Store interface, runs its subtests one
+// after another (so a backend may reset one shared database in newStore), and never closes a
+// store itself; newStore registers the Close with t.Cleanup. Times are built from a fixed base
+// with microsecond precision, the finest both SQLite and PostgreSQL keep.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
+)
+
+// base is the suite's fixed "now": tests that depend on time move from it, never from time.Now,
+// so results do not depend on when or how slowly the suite runs.
+var base = time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
+
+// RunTests runs the store contract against stores made by newStore. newStore must return a
+// new, empty, migrated store and arrange for its Close (t.Cleanup).
+func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s portier.Store)
+	}{
+		{"Ping", testPing},
+		{"UserRoundTrip", testUserRoundTrip},
+		{"UserNotFound", testUserNotFound},
+		{"UserUPNUnique", testUserUPNUnique},
+		{"UserUpdate", testUserUpdate},
+		{"UserDelete", testUserDelete},
+		{"InsertUsers", testInsertUsers},
+		{"InsertUsersConflictAddsNothing", testInsertUsersConflict},
+		{"ListUsersPaging", testListUsersPaging},
+		{"ListUsersFilters", testListUsersFilters},
+		{"ListUsersSearch", testListUsersSearch},
+		{"LockoutZero", testLockoutZero},
+		{"LockoutRoundTrip", testLockoutRoundTrip},
+		{"LockoutOnUserReads", testLockoutOnUserReads},
+		{"LockoutBucketsIndependent", testLockoutBuckets},
+		{"DeleteLockouts", testDeleteLockouts},
+		{"PruneLockouts", testPruneLockouts},
+		{"ConcurrentUserUpdates", testConcurrentUserUpdates},
+		{"ConcurrentChargesStopAtThreshold", testConcurrentCharges},
+		{"ConcurrentChargeAndFailLocks", testConcurrentChargeAndFail},
+		{"TxRollback", testTxRollback},
+		{"Audit", testAudit},
+		{"SignIns", testSignIns},
+		{"PruneSignIns", testPruneSignIns},
+		{"Sessions", testSessions},
+		{"PruneSessions", testPruneSessions},
+		{"Settings", testSettings},
+		{"InsertSetting", testInsertSetting},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+func testPing(t *testing.T, s portier.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// inTx runs fn in a transaction and fails the test if it does not commit.
+func inTx(t testing.TB, s portier.Store, fn func(ctx context.Context, tx portier.Tx) error) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.Tx(ctx, func(tx portier.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+}
+
+// insertUsers adds users in one transaction.
+func insertUsers(t testing.TB, s portier.Store, users ...*portier.User) {
+	t.Helper()
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		for _, u := range users {
+			if err := tx.InsertUser(ctx, u); err != nil {
+				return fmt.Errorf("insert %s: %w", u.UPN, err)
+			}
+		}
+		return nil
+	})
+}
+
+// putLockout writes one counter in its own transaction.
+func putLockout(t testing.TB, s portier.Store, key, bucket string, st lockout.State) {
+	t.Helper()
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.PutLockout(ctx, key, bucket, st) })
+}
+
+// wantCode fails the test unless err carries the portier error code.
+func wantCode(t testing.TB, what string, err error, code string) {
+	t.Helper()
+	if got := portier.ErrorCode(err); got != code {
+		t.Fatalf("%s: error code %q (%v), want %q", what, got, err, code)
+	}
+}
+
+// newTestUser returns a user with every field set, distinct per i.
+func newTestUser(i int) *portier.User {
+	last := base.Add(-time.Duration(i) * time.Minute)
+	return &portier.User{
+		ID:                portier.NewID(),
+		UPN:               fmt.Sprintf("user%05d@example.org", i),
+		DisplayName:       fmt.Sprintf("User %05d", i),
+		Mail:              fmt.Sprintf("user%05d@mail.example.org", i),
+		AccountEnabled:    true,
+		PasswordProfile:   portier.PasswordProfile{ForceChangePasswordNextSignIn: i%2 == 0},
+		Roles:             nil,
+		LastSignIn:        &last,
+		Created:           base.Add(-48 * time.Hour),
+		SessionsValidFrom: base.Add(-24 * time.Hour),
+		PasswordChanged:   base.Add(-36 * time.Hour),
+		Language:          "nl",
+		PasswordHash:      fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ%05d$aGFzaGhhc2g", i),
+	}
+}
+
+// sameTime reports whether got is want, and, unless zero, in UTC as the contract asks.
+func sameTime(got, want time.Time) bool {
+	if !got.Equal(want) || got.IsZero() != want.IsZero() {
+		return false
+	}
+	return got.IsZero() || got.Location() == time.UTC
+}
+
+// checkUser compares every stored field of a user, LockoutState included.
+func checkUser(t testing.TB, got, want *portier.User) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("user %s: got nil", want.UPN)
+	}
+	var diffs []string
+	diff := func(field string, g, w any) { diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", field, g, w)) }
+	if got.ID != want.ID {
+		diff("ID", got.ID, want.ID)
+	}
+	if got.UPN != want.UPN {
+		diff("UPN", got.UPN, want.UPN)
+	}
+	if got.DisplayName != want.DisplayName {
+		diff("DisplayName", got.DisplayName, want.DisplayName)
+	}
+	if got.Mail != want.Mail {
+		diff("Mail", got.Mail, want.Mail)
+	}
+	if got.AccountEnabled != want.AccountEnabled {
+		diff("AccountEnabled", got.AccountEnabled, want.AccountEnabled)
+	}
+	if got.PasswordProfile != want.PasswordProfile {
+		diff("PasswordProfile", got.PasswordProfile, want.PasswordProfile)
+	}
+	// nil and empty role lists mean the same: a plain user.
+	if !slices.Equal(got.Roles, want.Roles) {
+		diff("Roles", got.Roles, want.Roles)
+	}
+	switch {
+	case (got.LastSignIn == nil) != (want.LastSignIn == nil):
+		diff("LastSignIn", got.LastSignIn, want.LastSignIn)
+	case got.LastSignIn != nil && !sameTime(*got.LastSignIn, *want.LastSignIn):
+		diff("LastSignIn", *got.LastSignIn, *want.LastSignIn)
+	}
+	if !sameTime(got.Created, want.Created) {
+		diff("Created", got.Created, want.Created)
+	}
+	if !sameTime(got.SessionsValidFrom, want.SessionsValidFrom) {
+		diff("SessionsValidFrom", got.SessionsValidFrom, want.SessionsValidFrom)
+	}
+	if !sameTime(got.PasswordChanged, want.PasswordChanged) {
+		diff("PasswordChanged", got.PasswordChanged, want.PasswordChanged)
+	}
+	if got.Language != want.Language {
+		diff("Language", got.Language, want.Language)
+	}
+	if got.PasswordHash != want.PasswordHash {
+		diff("PasswordHash", got.PasswordHash, want.PasswordHash)
+	}
+	if d := stateDiff(got.LockoutState, want.LockoutState); d != "" {
+		diff("LockoutState", d, "")
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("user %s:\n%s", want.UPN, joinLines(diffs))
+	}
+}
+
+// stateDiff describes how got differs from want, "" when they agree.
+func stateDiff(got, want lockout.State) string {
+	var diffs []string
+	if got.Failures != want.Failures {
+		diffs = append(diffs, fmt.Sprintf("Failures = %d, want %d", got.Failures, want.Failures))
+	}
+	if !sameTime(got.LockedUntil, want.LockedUntil) {
+		diffs = append(diffs, fmt.Sprintf("LockedUntil = %v, want %v", got.LockedUntil, want.LockedUntil))
+	}
+	if got.Lockouts != want.Lockouts {
+		diffs = append(diffs, fmt.Sprintf("Lockouts = %d, want %d", got.Lockouts, want.Lockouts))
+	}
+	if !sameTime(got.LastFailure, want.LastFailure) {
+		diffs = append(diffs, fmt.Sprintf("LastFailure = %v, want %v", got.LastFailure, want.LastFailure))
+	}
+	if !slices.Equal(got.Recent, want.Recent) {
+		diffs = append(diffs, fmt.Sprintf("Recent = %x, want %x", got.Recent, want.Recent))
+	}
+	return joinLines(diffs)
+}
+
+func checkState(t testing.TB, what string, got, want lockout.State) {
+	t.Helper()
+	if d := stateDiff(got, want); d != "" {
+		t.Fatalf("%s:\n%s", what, d)
+	}
+}
+
+func joinLines(lines []string) string {
+	s := ""
+	for i, l := range lines {
+		if i > 0 {
+			s += "\n"
+		}
+		s += "\t" + l
+	}
+	return s
+}

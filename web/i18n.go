@@ -1,0 +1,101 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// languages are the languages Portier speaks, the first being the fallback.
+var languages = []language.Tag{language.English, language.Dutch}
+
+var languageMatcher = language.NewMatcher(languages)
+
+// newBundle loads the message catalogues.
+func newBundle() *i18n.Bundle {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	for _, name := range []string{"locales/en.json", "locales/nl.json"} {
+		if _, err := b.LoadMessageFileFS(localeFS, name); err != nil {
+			panic(fmt.Sprintf("message catalogue %s: %v", name, err)) // embedded: a broken one is a build error
+		}
+	}
+	return b
+}
+
+// langCookie keeps the language a viewer chose with the switch.
+const langCookie = "portier_lang"
+
+// pickLanguage returns "en" or "nl": the viewer's switch, else Accept-Language, else the default.
+func pickLanguage(r *http.Request, def string) string {
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "en" || c.Value == "nl") {
+		return c.Value
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		tags, _, err := language.ParseAcceptLanguage(al)
+		if err == nil && len(tags) > 0 {
+			_, idx, conf := languageMatcher.Match(tags...)
+			if conf != language.No {
+				return languages[idx].String()
+			}
+		}
+	}
+	return def
+}
+
+// translator speaks one language to one viewer; templates call its T method.
+type translator struct {
+	lang string
+	loc  *i18n.Localizer
+}
+
+func newTranslator(b *i18n.Bundle, lang string) *translator {
+	return &translator{lang: lang, loc: i18n.NewLocalizer(b, lang)}
+}
+
+// T returns the message id in the viewer's language, filled with key/value pairs.
+func (t *translator) T(id string, kv ...any) string {
+	var data map[string]any
+	if len(kv) > 0 {
+		data = make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			data[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+	}
+	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// Lang returns the viewer's language code.
+func (t *translator) Lang() string { return t.lang }
+
+// Other returns the code of the language the switch offers.
+func (t *translator) Other() string {
+	if t.lang == "nl" {
+		return "en"
+	}
+	return "nl"
+}
+
+// DateTime formats a time the way the viewer's language writes it, in UTC.
+func (t *translator) DateTime(tm time.Time) string {
+	tm = tm.UTC()
+	if t.lang == "nl" {
+		return tm.Format("2-1-2006 15:04") + " UTC"
+	}
+	return tm.Format("2 Jan 2006 15:04") + " UTC"
+}
+
+// Clock formats the time of day of tm, in UTC.
+func (t *translator) Clock(tm time.Time) string { return tm.UTC().Format("15:04:05") }

@@ -1,0 +1,285 @@
+package web
+
+import (
+	"encoding/hex"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gorilla/csrf"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/signin"
+)
+
+// Cookie names.
+const (
+	sessionCookie = "portier_session"
+	deviceCookie  = "portier_device"
+	pendingCookie = "portier_pending"
+)
+
+// deviceLifetime is how long a browser stays familiar after its last sign-in.
+const deviceLifetime = 365 * 24 * time.Hour
+
+func (s *server) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration) {
+	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	if maxAge > 0 {
+		c.MaxAge = int(maxAge.Seconds())
+	} else if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+func cookieValue(r *http.Request, name string) string {
+	if c, err := r.Cookie(name); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (s *server) handleLoginPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := s.newPage(r, "login.title")
+		p.ReturnTo = safeReturnTo(r.URL.Query().Get("return_to"))
+		switch r.URL.Query().Get("done") {
+		case "signed-out":
+			p.Notice = p.T.T("login.signedout")
+		case "changed":
+			p.Notice = p.T.T("login.changed")
+		}
+		s.render(w, http.StatusOK, "login", p)
+	})
+}
+
+// loginError fills the error box of the sign-in form for an outcome.
+func loginError(t *translator, out signin.Outcome) *pageError {
+	e := &pageError{Code: out.Code}
+	switch out.Code {
+	case portier.CodeLocked:
+		id := "error.50053"
+		if out.Throttled {
+			id = "error.50053.source"
+		}
+		e.Text = t.T(id, "Time", t.Clock(out.RetryAt), "Zone", "UTC")
+	case portier.CodeBlocked:
+		e.Text = t.T("error.50057")
+	case portier.CodeBadRequest:
+		e.Text = t.T("error.90100")
+	default:
+		e.Text = t.T("error.50126")
+	}
+	return e
+}
+
+func (s *server) handleLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		returnTo := safeReturnTo(r.PostFormValue("return_to"))
+		a := signin.Attempt{
+			Username:  r.PostFormValue("username"),
+			Password:  r.PostFormValue("password"),
+			Source:    s.clientIP(r),
+			UserAgent: r.UserAgent(),
+			Device:    s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+		}
+		out, err := s.Engine.SignIn(r.Context(), a)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		switch out.Code {
+		case portier.CodeSuccess:
+			s.startSession(w, r, out.User, a.Device)
+			if returnTo == "" {
+				returnTo = "/myaccount"
+			}
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		case portier.CodePasswordChangeNeeded:
+			s.setCookie(w, pendingCookie, s.Engine.PendingToken(out.User), "/change-password", 10*time.Minute)
+			target := "/change-password"
+			if returnTo != "" {
+				target += "?return_to=" + urlQueryEscape(returnTo)
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+		default:
+			p := s.newPage(r, "login.title")
+			p.ReturnTo, p.Username = returnTo, strings.TrimSpace(a.Username)
+			if len(p.Username) > signin.MaxUsernameBytes {
+				p.Username = ""
+			}
+			p.Error = loginError(p.T, out)
+			status := http.StatusOK
+			if out.Code == portier.CodeBadRequest {
+				status = http.StatusBadRequest
+			}
+			s.render(w, status, "login", p)
+		}
+	})
+}
+
+// startSession opens a session after a right password and makes this browser familiar to the user.
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, u *portier.User, device signin.Device) {
+	token, err := s.Engine.StartSession(r.Context(), u, s.clientIP(r).String(), r.UserAgent())
+	if err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	s.setCookie(w, sessionCookie, token, "/", 0)
+	if device.UserID != u.ID {
+		device = signin.NewDevice(u)
+	}
+	s.setCookie(w, deviceCookie, s.Engine.DeviceToken(device), "/", deviceLifetime)
+}
+
+func (s *server) handleForcedChangePage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.Engine.PendingUser(r.Context(), cookieValue(r, pendingCookie))
+		if err != nil {
+			s.expiredChange(w, r, err)
+			return
+		}
+		p := s.newPage(r, "change.title")
+		p.Username, p.ReturnTo = u.UPN, safeReturnTo(r.URL.Query().Get("return_to"))
+		s.render(w, http.StatusOK, "change", p)
+	})
+}
+
+func (s *server) handleForcedChange() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := cookieValue(r, pendingCookie)
+		returnTo := safeReturnTo(r.PostFormValue("return_to"))
+		next, confirm := r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
+		p := s.newPage(r, "change.title")
+		p.ReturnTo = returnTo
+		u, err := s.Engine.PendingUser(r.Context(), token)
+		if err != nil {
+			s.expiredChange(w, r, err)
+			return
+		}
+		p.Username = u.UPN
+		if next != confirm {
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("change.mismatch")}
+			s.render(w, http.StatusBadRequest, "change", p)
+			return
+		}
+		u, err = s.Engine.CompleteForcedChange(r.Context(), token, next, s.clientIP(r).String(), r.UserAgent())
+		switch portier.ErrorCode(err) {
+		case "":
+		case portier.EInvalid:
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+			s.render(w, http.StatusBadRequest, "change", p)
+			return
+		case portier.ENotFound:
+			s.expiredChange(w, r, err)
+			return
+		default:
+			s.unavailable(w, r, err)
+			return
+		}
+		s.setCookie(w, pendingCookie, "", "/change-password", -1)
+		s.startSession(w, r, u, s.Engine.ParseDevice(cookieValue(r, deviceCookie)))
+		if returnTo == "" {
+			returnTo = "/myaccount"
+		}
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	})
+}
+
+// expiredChange sends a user whose pending change has run out back to sign in.
+func (s *server) expiredChange(w http.ResponseWriter, r *http.Request, err error) {
+	if portier.ErrorCode(err) != portier.ENotFound {
+		s.unavailable(w, r, err)
+		return
+	}
+	p := s.newPage(r, "login.title")
+	p.Error = &pageError{Code: portier.CodePasswordChangeNeeded, Text: p.T.T("change.expired")}
+	s.render(w, http.StatusOK, "login", p)
+}
+
+func (s *server) handleLogoutPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusOK, "logout", s.newPage(r, "logout.title"))
+	})
+}
+
+func (s *server) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Engine.EndSession(r.Context(), cookieValue(r, sessionCookie)); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		s.setCookie(w, sessionCookie, "", "/", -1)
+		http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
+	})
+}
+
+// csrfFailure answers a state change whose CSRF token is missing or forged: 400 with 90100,
+// recorded in the sign-in log when it was a sign-in.
+func (s *server) csrfFailure(w http.ResponseWriter, r *http.Request) {
+	name := "error"
+	p := s.newPage(r, "error.title")
+	if r.URL.Path == "/login" {
+		name = "login"
+		p.Title = p.T.T("login.title")
+		s.Engine.RecordBadRequest(r.PostFormValue("username"), s.clientIP(r).String(), r.UserAgent(), "CSRF token: "+csrf.FailureReason(r).Error())
+	}
+	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("error.90100")}
+	s.render(w, http.StatusBadRequest, name, p)
+}
+
+// unavailable answers when the store fails: 503, nothing acknowledged.
+func (s *server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.Log.Error("request failed", "path", r.URL.Path, "err", err)
+	p := s.newPage(r, "error.title")
+	p.Error = &pageError{Code: 0, Text: p.T.T("error.unavailable")}
+	s.render(w, http.StatusServiceUnavailable, "error", p)
+}
+
+// clientIP returns the address the request came from: the peer, or the last address of
+// X-Forwarded-For not itself a trusted proxy when the peer is one.
+func (s *server) clientIP(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.IPv4Unspecified()
+	}
+	addr := peer.Addr().Unmap()
+	if !s.trusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr
+		}
+		hop = hop.Unmap()
+		if !s.trusted(hop) {
+			return hop
+		}
+		addr = hop
+	}
+	return addr
+}
+
+func (s *server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionRow is one line of the sessions table on /myaccount.
+type sessionRow struct {
+	ID        string
+	Created   time.Time
+	LastSeen  time.Time
+	Source    string
+	UserAgent string
+	Current   bool
+}
+
+func sessionID(hash []byte) string { return hex.EncodeToString(hash) }

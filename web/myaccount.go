@@ -1,0 +1,170 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/signin"
+)
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	tokenKey
+)
+
+// requireSession lets signed-in users through and sends the others to /login.
+func (s *server) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := cookieValue(r, sessionCookie)
+		u, _, err := s.Engine.Session(r.Context(), token)
+		switch portier.ErrorCode(err) {
+		case "":
+		case portier.ENotFound:
+			s.setCookie(w, sessionCookie, "", "/", -1)
+			target := "/login"
+			if r.Method == http.MethodGet {
+				target += "?return_to=" + urlQueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		default:
+			s.unavailable(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), userKey, u)
+		ctx = context.WithValue(ctx, tokenKey, token)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func sessionUser(r *http.Request) *portier.User { return r.Context().Value(userKey).(*portier.User) }
+func sessionToken(r *http.Request) string       { return r.Context().Value(tokenKey).(string) }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// myAccountPage fills the /myaccount page for the signed-in user.
+func (s *server) myAccountPage(r *http.Request) (*page, error) {
+	u := sessionUser(r)
+	p := s.newPage(r, "myaccount.title")
+	p.User, p.IsAdmin = u, portier.IsAdmin(u.Roles)
+	sessions, err := s.Engine.Sessions(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	current := signin.SessionHash(sessionToken(r))
+	for _, ss := range sessions {
+		p.Sessions = append(p.Sessions, sessionRow{
+			ID: sessionID(ss.IDHash), Created: ss.Created, LastSeen: ss.LastSeen, Source: ss.Source,
+			UserAgent: ss.UserAgent, Current: subtle.ConstantTimeCompare(ss.IDHash, current) == 1,
+		})
+	}
+	return p, nil
+}
+
+func (s *server) handleMyAccount() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.myAccountPage(r)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if r.URL.Query().Get("done") == "changed" {
+			p.Notice = p.T.T("myaccount.changed")
+		}
+		s.render(w, http.StatusOK, "myaccount", p)
+	})
+}
+
+// handleMyPassword changes the password of the signed-in user: the current password is
+// checked under the same lockout as a sign-in, then the user's other sessions end.
+func (s *server) handleMyPassword() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := sessionUser(r)
+		next, confirm := r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
+		fail := func(code int, text string) {
+			p, err := s.myAccountPage(r)
+			if err != nil {
+				s.unavailable(w, r, err)
+				return
+			}
+			p.Error = &pageError{Code: code, Text: text}
+			s.render(w, http.StatusBadRequest, "myaccount", p)
+		}
+		if next != confirm {
+			fail(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.T("change.mismatch"))
+			return
+		}
+		a := signin.Attempt{
+			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+		}
+		out, err := s.Engine.ChangePassword(r.Context(), a, next)
+		switch portier.ErrorCode(err) {
+		case "":
+		case portier.EInvalid:
+			fail(portier.CodeBadRequest, portier.ErrorMessage(err))
+			return
+		default:
+			s.unavailable(w, r, err)
+			return
+		}
+		if out.Code != portier.CodeSuccess {
+			fail(out.Code, loginError(s.newPage(r, "myaccount.title").T, out).Text)
+			return
+		}
+		if err := s.Engine.EndOtherSessions(r.Context(), u, sessionToken(r)); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/myaccount?done=changed", http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleEndSession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hash, err := hex.DecodeString(r.PathValue("id"))
+		if err != nil || len(hash) != 32 {
+			http.Redirect(w, r, "/myaccount", http.StatusSeeOther)
+			return
+		}
+		err = s.Engine.EndSessionByHash(r.Context(), sessionUser(r), hash)
+		if err != nil && portier.ErrorCode(err) != portier.ENotFound {
+			s.unavailable(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/myaccount", http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleEndAllSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Engine.SignOutEverywhere(r.Context(), sessionUser(r), s.clientIP(r).String()); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		s.setCookie(w, sessionCookie, "", "/", -1)
+		http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
+	})
+}
+
+// handleLanguage sets the language switch's cookie and goes back where the viewer was.
+func (s *server) handleLanguage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := r.URL.Query().Get("lang")
+		if lang == "en" || lang == "nl" {
+			c := &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+			http.SetCookie(w, c)
+		}
+		back := safeReturnTo(r.URL.Query().Get("return_to"))
+		if back == "" {
+			back = "/login"
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	})
+}

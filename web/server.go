@@ -1,0 +1,128 @@
+// Package web is Portier's HTTP edge: the sign-in pages, the admin center, the operational
+// endpoints. Handlers decode, call the domain, and encode; the rules live in the domain.
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/csrf"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/signin"
+)
+
+// Deps are everything the server needs; NewServer takes nothing else.
+type Deps struct {
+	Log       *slog.Logger
+	Store     portier.Store
+	Directory *directory.Service
+	Engine    *signin.Engine
+	Metrics   *metrics.Metrics
+	Now       portier.Clock
+	// BaseURL is the public URL; an https one makes every cookie Secure.
+	BaseURL *url.URL
+	// Secret keys the CSRF cookie; shared by every process on one store.
+	Secret []byte
+	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// server holds what the handlers share.
+type server struct {
+	Deps
+	bundle *i18n.Bundle
+	pages  *pages
+	secure bool
+}
+
+// NewServer returns the whole HTTP surface of Portier; routes.go lists it.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d, bundle: newBundle(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https"}
+	mux := http.NewServeMux()
+	s.addRoutes(mux)
+	var h http.Handler = mux
+	h = s.csrf(h)
+	h = securityHeaders(h)
+	return h
+}
+
+// csrf guards every state change with a token in the form field csrf_token; a missing or
+// forged one is answered 400 with code 90100 and changes nothing.
+func (s *server) csrf(next http.Handler) http.Handler {
+	key := hmac.New(sha256.New, s.Secret)
+	key.Write([]byte("portier csrf"))
+	protect := csrf.Protect(key.Sum(nil),
+		csrf.FieldName("csrf_token"),
+		csrf.CookieName("portier_csrf"),
+		csrf.Path("/"),
+		csrf.Secure(s.secure),
+		csrf.SameSite(csrf.SameSiteLaxMode),
+		csrf.HttpOnly(true),
+		csrf.ErrorHandler(http.HandlerFunc(s.csrfFailure)),
+	)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Bound what the token check may read of a body before it parses the form.
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if !s.secure {
+			r = csrf.PlaintextHTTPRequest(r)
+		}
+		protect.ServeHTTP(w, r)
+	})
+}
+
+// maxFormBytes bounds a form body: a 1,024-byte password and its neighbours fit many times over.
+const maxFormBytes = 64 << 10
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// handleReadyz answers 200 when the store answers within two seconds, 503 otherwise.
+func handleReadyz(store portier.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": portier.ErrorMessage(err)})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}
+
+func handleMetrics(m *metrics.Metrics) http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,287 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/password"
+	"github.com/portier-id/portier/signin"
+	"github.com/portier-id/portier/web"
+)
+
+const goodPassword = "correct horse battery staple"
+
+// instance is one Portier server (one "process") over a store.
+type instance struct {
+	srv *httptest.Server
+	dir *directory.Service
+	m   *metrics.Metrics
+	rec *signin.Recorder
+}
+
+func newInstance(t *testing.T, store portier.Store, clock *testenv.Clock) *instance {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := directory.New(store, password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}, clock.Now, log)
+	secret, err := signin.LoadSecret(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	rec := signin.NewRecorder(store, log)
+	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec})
+	srv := httptest.NewServer(nil)
+	base, _ := url.Parse(srv.URL)
+	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
+	t.Cleanup(func() { srv.Close(); rec.Close(context.Background()) })
+	return &instance{srv: srv, dir: dir, m: m, rec: rec}
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+	lang string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp, string(raw)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// token fetches a page and returns its CSRF token.
+func (b *browser) token(path string) string {
+	b.t.Helper()
+	_, body := b.do("GET", path, nil)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no csrf_token on %s", path)
+	}
+	return m[1]
+}
+
+func (b *browser) login(user, pw string, extra url.Values) (*http.Response, string) {
+	b.t.Helper()
+	form := url.Values{"username": {user}, "password": {pw}, "csrf_token": {b.token("/login")}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	return b.do("POST", "/login", form)
+}
+
+var errorCode = regexp.MustCompile(`data-error-code="(\d+)"`)
+
+func code(body string) string {
+	if m := errorCode.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func createUser(t *testing.T, dir *directory.Service, upn string, force bool) {
+	t.Helper()
+	_, _, err := dir.CreateUser(context.Background(), portier.CLIActor("test"), directory.NewUser{UPN: upn, DisplayName: "Web User", Password: goodPassword, ForceChange: force})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoginPages(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		createUser(t, in.dir, "web@example.org", false)
+
+		t.Run("right password sets a session and redirects", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			resp, _ := b.login("web@example.org", goodPassword, nil)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/myaccount" {
+				t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			var session *http.Cookie
+			for _, c := range resp.Cookies() {
+				if c.Name == "portier_session" {
+					session = c
+				}
+			}
+			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+				t.Fatalf("session cookie = %+v", session)
+			}
+			resp, body := b.do("GET", "/myaccount", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "web@example.org") {
+				t.Fatalf("/myaccount: %d", resp.StatusCode)
+			}
+		})
+		t.Run("return_to keeps local paths only", func(t *testing.T) {
+			for rt, want := range map[string]string{"/myaccount?tab=1": "/myaccount?tab=1", "//evil.example": "/myaccount", "https://evil.example/": "/myaccount", "/\\evil": "/myaccount"} {
+				b := newBrowser(t, in.srv.URL)
+				resp, _ := b.login("web@example.org", goodPassword, url.Values{"return_to": {rt}})
+				if got := resp.Header.Get("Location"); got != want {
+					t.Errorf("return_to %q: redirected to %q, want %q", rt, got, want)
+				}
+			}
+		})
+		t.Run("unknown and known users get the same page", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			r1, known := b.login("web@example.org", "not the right one at all", nil)
+			r2, unknown := b.login("nobody@example.org", "not the right one at all", nil)
+			if r1.StatusCode != r2.StatusCode || code(known) != "50126" || code(unknown) != "50126" {
+				t.Fatalf("known %d/%s unknown %d/%s", r1.StatusCode, code(known), r2.StatusCode, code(unknown))
+			}
+			norm := func(s string) string {
+				s = csrfField.ReplaceAllString(s, "")
+				return strings.ReplaceAll(strings.ReplaceAll(s, "web@example.org", "X"), "nobody@example.org", "X")
+			}
+			if norm(known) != norm(unknown) {
+				t.Fatal("the pages for a known and an unknown user differ")
+			}
+		})
+		t.Run("missing or forged CSRF token is 90100 and changes nothing", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			b.token("/login")
+			before := testutil.ToFloat64(in.m.PasswordVerifications)
+			u0, _ := in.dir.User(context.Background(), "web@example.org")
+			for _, tok := range []string{"", "forged-token-value"} {
+				form := url.Values{"username": {"web@example.org"}, "password": {"wrong wrong wrong wrong"}}
+				if tok != "" {
+					form.Set("csrf_token", tok)
+				}
+				resp, body := b.do("POST", "/login", form)
+				if resp.StatusCode != 400 || code(body) != "90100" {
+					t.Fatalf("token %q: status %d code %s", tok, resp.StatusCode, code(body))
+				}
+			}
+			if testutil.ToFloat64(in.m.PasswordVerifications) != before {
+				t.Fatal("a hash was computed for a request with a bad CSRF token")
+			}
+			u, _ := in.dir.User(context.Background(), "web@example.org")
+			if u.Lockout.FailedAttempts != u0.Lockout.FailedAttempts {
+				t.Fatalf("failed attempts went from %d to %d", u0.Lockout.FailedAttempts, u.Lockout.FailedAttempts)
+			}
+			in.rec.Flush(context.Background())
+			entries, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Code: ptr(portier.CodeBadRequest)})
+			if len(entries) < 2 {
+				t.Fatalf("%d sign-in log entries with 90100, want 2", len(entries))
+			}
+		})
+		t.Run("over-long password is 90100 without a hash", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			before := testutil.ToFloat64(in.m.PasswordVerifications)
+			resp, body := b.login("web@example.org", strings.Repeat("x", 1025), nil)
+			if resp.StatusCode != 400 || code(body) != "90100" || testutil.ToFloat64(in.m.PasswordVerifications) != before {
+				t.Fatalf("status %d code %s", resp.StatusCode, code(body))
+			}
+		})
+		t.Run("Dutch page and locked message", func(t *testing.T) {
+			createUser(t, in.dir, "nl@example.org", false)
+			b := newBrowser(t, in.srv.URL)
+			b.lang = "nl-NL,nl;q=0.9,en;q=0.5"
+			_, page := b.do("GET", "/login", nil)
+			if !strings.Contains(page, "Aanmelden") || !strings.Contains(page, `lang="nl"`) {
+				t.Fatal("the sign-in page is not in Dutch")
+			}
+			var body string
+			for i := 0; i < 10; i++ {
+				_, body = b.login("nl@example.org", "fout wachtwoord nummer "+string(rune('a'+i)), nil)
+			}
+			if code(body) != "50053" || !strings.Contains(body, "vergrendeld") || !strings.Contains(body, clock.Now().Add(60e9).Format("15:04:05")) {
+				t.Fatalf("locked page: code %s", code(body))
+			}
+		})
+		t.Run("forced change leads to the change page, then in", func(t *testing.T) {
+			createUser(t, in.dir, "force@example.org", true)
+			b := newBrowser(t, in.srv.URL)
+			resp, _ := b.login("force@example.org", goodPassword, nil)
+			if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/change-password") {
+				t.Fatalf("status %d location %s", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if resp, _ := b.do("GET", "/myaccount", nil); resp.StatusCode != 303 {
+				t.Fatal("a session exists before the password was changed")
+			}
+			tok := b.token("/change-password")
+			resp, body := b.do("POST", "/change-password", url.Values{"csrf_token": {tok}, "new_password": {"short"}, "confirm_password": {"short"}})
+			if resp.StatusCode != 400 || !strings.Contains(body, "15") {
+				t.Fatalf("short password: status %d", resp.StatusCode)
+			}
+			tok = b.token("/change-password")
+			resp, _ = b.do("POST", "/change-password", url.Values{"csrf_token": {tok}, "new_password": {"a fresh passphrase for work"}, "confirm_password": {"a fresh passphrase for work"}})
+			if resp.StatusCode != 303 || resp.Header.Get("Location") != "/myaccount" {
+				t.Fatalf("change: status %d", resp.StatusCode)
+			}
+			if resp, _ := b.do("GET", "/myaccount", nil); resp.StatusCode != 200 {
+				t.Fatalf("/myaccount after the change: %d", resp.StatusCode)
+			}
+		})
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestBlockEndsSessionOnEveryProcess(t *testing.T) {
+	for _, backend := range testenv.Backends() {
+		t.Run(backend.Name, func(t *testing.T) {
+			open := backend.OpenShared(t)
+			clock := testenv.NewClock()
+			one, two := newInstance(t, open(), clock), newInstance(t, open(), clock)
+			createUser(t, one.dir, "shared@example.org", false)
+			b := newBrowser(t, one.srv.URL)
+			if resp, _ := b.login("shared@example.org", goodPassword, nil); resp.StatusCode != 303 {
+				t.Fatalf("sign-in: %d", resp.StatusCode)
+			}
+			// The same browser talks to the second process: cookies are per host, not per port.
+			b2 := &browser{t: t, c: b.c, base: two.srv.URL}
+			if resp, _ := b2.do("GET", "/myaccount", nil); resp.StatusCode != 200 {
+				t.Fatalf("session on the second process: %d", resp.StatusCode)
+			}
+			if err := one.dir.SetSignInStatus(context.Background(), portier.CLIActor("test"), "shared@example.org", false); err != nil {
+				t.Fatal(err)
+			}
+			if resp, _ := b2.do("GET", "/myaccount", nil); resp.StatusCode != 303 {
+				t.Fatalf("blocked user's session on the second process: %d, want redirect to sign-in", resp.StatusCode)
+			}
+			_, body := b2.login("shared@example.org", goodPassword, nil)
+			if code(body) != "50057" {
+				t.Fatalf("sign-in of blocked user: code %s, want 50057", code(body))
+			}
+		})
+	}
+}
