@@ -126,7 +126,7 @@ func TestChargesAcrossProcesses(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						if ok, _ := p.Charge(&st, now); !ok {
+						if v, _ := p.Charge(&st, now); v != lockout.Allowed {
 							return nil
 						}
 						allowed.Add(1)

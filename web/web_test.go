@@ -285,3 +285,107 @@ func TestBlockEndsSessionOnEveryProcess(t *testing.T) {
 		})
 	}
 }
+
+func TestFamiliarBrowserOverHTTP(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := newInstance(t, store, testenv.NewClock())
+		createUser(t, in.dir, "own@example.org", false)
+		owner := newBrowser(t, in.srv.URL)
+		if resp, _ := owner.login("own@example.org", goodPassword, nil); resp.StatusCode != 303 {
+			t.Fatal("owner's first sign-in failed")
+		}
+		// A stranger, without the owner's device cookie, locks the account.
+		stranger := newBrowser(t, in.srv.URL)
+		var body string
+		for i := 0; i < 10; i++ {
+			_, body = stranger.login("own@example.org", "guess number "+string(rune('a'+i)), nil)
+		}
+		if code(body) != "50053" {
+			t.Fatalf("stranger after 10 guesses: code %s, want 50053", code(body))
+		}
+		if _, body := stranger.login("own@example.org", goodPassword, nil); code(body) != "50053" {
+			t.Fatal("the stranger's browser got in with the right password while locked")
+		}
+		// The owner, at the usual browser, still gets in.
+		if resp, body := owner.login("own@example.org", goodPassword, nil); resp.StatusCode != 303 {
+			t.Fatalf("owner at the familiar browser: status %d code %s", resp.StatusCode, code(body))
+		}
+		// The owner's browser has its own count: ten wrong passwords there lock it too.
+		for i := 0; i < 10; i++ {
+			_, body = owner.login("own@example.org", "owner typo "+string(rune('a'+i)), nil)
+		}
+		if code(body) != "50053" {
+			t.Fatalf("familiar browser after 10 wrong passwords: code %s, want 50053", code(body))
+		}
+	})
+}
+
+func TestMalformedFormsAre90100(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := newInstance(t, store, testenv.NewClock())
+		createUser(t, in.dir, "form@example.org", false)
+		b := newBrowser(t, in.srv.URL)
+		before := testutil.ToFloat64(in.m.PasswordVerifications)
+		for name, form := range map[string]url.Values{
+			"empty form":         {},
+			"invalid UTF-8":      {"username": {"form@example.org"}, "password": {"bad\xff\xfe password here"}},
+			"missing password":   {"username": {"form@example.org"}},
+			"missing username":   {"password": {goodPassword}},
+			"over-long username": {"username": {strings.Repeat("u", 5000) + "@example.org"}, "password": {goodPassword}},
+		} {
+			form.Set("csrf_token", b.token("/login"))
+			resp, body := b.do("POST", "/login", form)
+			if resp.StatusCode != 400 || code(body) != "90100" {
+				t.Errorf("%s: status %d code %s, want 400 and 90100", name, resp.StatusCode, code(body))
+			}
+		}
+		if testutil.ToFloat64(in.m.PasswordVerifications) != before {
+			t.Fatal("a malformed form got a password hash")
+		}
+		// A body over the form limit is refused too.
+		huge := url.Values{"csrf_token": {b.token("/login")}, "username": {"form@example.org"}, "password": {strings.Repeat("p", 100<<10)}}
+		if resp, _ := b.do("POST", "/login", huge); resp.StatusCode != 400 {
+			t.Fatalf("100 KiB form: status %d, want 400", resp.StatusCode)
+		}
+	})
+}
+
+func TestMyAccountSessionsAndPasswordChange(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := newInstance(t, store, testenv.NewClock())
+		createUser(t, in.dir, "me@example.org", false)
+		laptop, phone := newBrowser(t, in.srv.URL), newBrowser(t, in.srv.URL)
+		laptop.login("me@example.org", goodPassword, nil)
+		phone.login("me@example.org", goodPassword, nil)
+		_, page := laptop.do("GET", "/myaccount", nil)
+		if n := strings.Count(page, "data-session="); n != 2 {
+			t.Fatalf("%d sessions listed, want 2", n)
+		}
+		tok := laptop.token("/myaccount")
+		resp, body := laptop.do("POST", "/myaccount/password", url.Values{"csrf_token": {tok}, "current_password": {"not my password at all"},
+			"new_password": {"my new passphrase is long"}, "confirm_password": {"my new passphrase is long"}})
+		if resp.StatusCode != 400 || code(body) != "50126" {
+			t.Fatalf("wrong current password: status %d code %s", resp.StatusCode, code(body))
+		}
+		tok = laptop.token("/myaccount")
+		resp, _ = laptop.do("POST", "/myaccount/password", url.Values{"csrf_token": {tok}, "current_password": {goodPassword},
+			"new_password": {"my new passphrase is long"}, "confirm_password": {"my new passphrase is long"}})
+		if resp.StatusCode != 303 {
+			t.Fatalf("password change: status %d", resp.StatusCode)
+		}
+		if resp, _ := phone.do("GET", "/myaccount", nil); resp.StatusCode != 303 {
+			t.Fatal("the other session survived a password change")
+		}
+		if resp, _ := laptop.do("GET", "/myaccount", nil); resp.StatusCode != 200 {
+			t.Fatal("the changing session was signed out")
+		}
+		tok = laptop.token("/myaccount")
+		laptop.do("POST", "/myaccount/sessions/end-all", url.Values{"csrf_token": {tok}})
+		if resp, _ := laptop.do("GET", "/myaccount", nil); resp.StatusCode != 303 {
+			t.Fatal("sign out everywhere left this session")
+		}
+		if resp, _ := newBrowser(t, in.srv.URL).login("me@example.org", "my new passphrase is long", nil); resp.StatusCode != 303 {
+			t.Fatal("the new password does not sign in")
+		}
+	})
+}

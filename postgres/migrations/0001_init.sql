@@ -20,7 +20,11 @@ CREATE TABLE users (
 	last_sign_in        timestamptz,
 	sessions_valid_from timestamptz,
 	password_changed    timestamptz,
-	language            text NOT NULL DEFAULT ''
+	language            text NOT NULL DEFAULT '',
+	-- locked_until copies the locked_until of the user's account-wide lockout counter, kept
+	-- by the triggers below; it exists only so that the "locked" listing walks one small
+	-- index in UPN order. The user's LockoutState is always read from the counter itself.
+	locked_until        timestamptz
 );
 CREATE UNIQUE INDEX users_upn_lower ON users (lower(upn));
 CREATE INDEX users_upn ON users (upn);
@@ -31,6 +35,8 @@ CREATE INDEX users_display_lower ON users (display_lower, upn);
 -- order let their pages start at once instead of filtering the whole directory.
 CREATE INDEX users_blocked ON users (upn) WHERE NOT account_enabled;
 CREATE INDEX users_admins ON users (upn) WHERE cardinality(roles) > 0;
+-- locked_until is a key column so that expired locks are skipped inside the index.
+CREATE INDEX users_locked ON users (upn, locked_until) WHERE locked_until IS NOT NULL;
 
 -- Lockout counters: the account-wide one of a user is (user id, ''); others are per familiar
 -- browser, per unknown user name or per source address. A counter may exist before or without
@@ -45,8 +51,36 @@ CREATE TABLE lockouts (
 	recent       bytea NOT NULL DEFAULT '\x',
 	PRIMARY KEY (key, bucket)
 );
--- The "locked" listing starts from the locked account-wide counters.
-CREATE INDEX lockouts_locked ON lockouts (locked_until, key) WHERE bucket = '';
+
+-- users.locked_until follows the account-wide counter (key = user id, bucket = ''), whoever
+-- writes it, and whichever of counter and user is written first. The functions pin their
+-- search_path, so they find the tables of their own schema whatever the session's path.
+CREATE FUNCTION users_copy_lock() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+	SELECT l.locked_until INTO NEW.locked_until FROM lockouts l WHERE l.key = NEW.id AND l.bucket = '';
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_copy_lock BEFORE INSERT ON users
+	FOR EACH ROW EXECUTE FUNCTION users_copy_lock();
+
+CREATE FUNCTION lockouts_copy_lock() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		UPDATE users SET locked_until = NULL WHERE id = OLD.key;
+	ELSE
+		UPDATE users SET locked_until = NEW.locked_until WHERE id = NEW.key;
+	END IF;
+	RETURN NULL;
+END
+$$;
+-- Only a change of locked_until fires, so charging a counter costs no write to users.
+CREATE TRIGGER lockouts_copy_lock_insert AFTER INSERT ON lockouts FOR EACH ROW
+	WHEN (NEW.bucket = '' AND NEW.locked_until IS NOT NULL) EXECUTE FUNCTION lockouts_copy_lock();
+CREATE TRIGGER lockouts_copy_lock_update AFTER UPDATE ON lockouts FOR EACH ROW
+	WHEN (NEW.bucket = '' AND OLD.locked_until IS DISTINCT FROM NEW.locked_until) EXECUTE FUNCTION lockouts_copy_lock();
+CREATE TRIGGER lockouts_copy_lock_delete AFTER DELETE ON lockouts FOR EACH ROW
+	WHEN (OLD.bucket = '' AND OLD.locked_until IS NOT NULL) EXECUTE FUNCTION lockouts_copy_lock();
 
 CREATE TABLE audit_events (
 	id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,0 +1,157 @@
+package directory_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/lockout"
+	"github.com/portier-id/portier/password"
+)
+
+const pw = "correct horse battery staple"
+
+func newService(t *testing.T, store portier.Store) *directory.Service {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return directory.New(store, password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}, testenv.NewClock().Now, log)
+}
+
+func create(t *testing.T, d *directory.Service, upn string, roles ...portier.Role) *portier.User {
+	t.Helper()
+	u, _, err := d.CreateUser(context.Background(), portier.CLIActor("op"), directory.NewUser{UPN: upn, DisplayName: "Someone", Password: pw, Roles: roles})
+	if err != nil {
+		t.Fatalf("create %s: %v", upn, err)
+	}
+	return u
+}
+
+func actor(u *portier.User) portier.Actor {
+	return portier.Actor{ID: u.ID, Name: u.UPN, Roles: u.Roles, Source: "192.0.2.1"}
+}
+
+func lastAudit(t *testing.T, store portier.Store) *portier.AuditEvent {
+	t.Helper()
+	events, err := store.ListAudit(context.Background(), portier.AuditFilter{Limit: 1})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("ListAudit: %v", err)
+	}
+	return events[0]
+}
+
+func TestRefusedActionsChangeNothingAndAreAudited(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		d := newService(t, store)
+		helpdesk := create(t, d, "help@example.org", portier.RoleHelpdeskAdmin)
+		global := create(t, d, "boss@example.org", portier.RoleGlobalAdmin)
+		create(t, d, "plain@example.org")
+
+		before, _ := d.User(ctx, "boss@example.org")
+		_, err := d.ResetPassword(ctx, actor(helpdesk), "boss@example.org", directory.PasswordReset{Generate: true})
+		if portier.ErrorCode(err) != portier.EForbidden {
+			t.Fatalf("helpdesk resets global admin: %v, want forbidden", err)
+		}
+		after, _ := d.User(ctx, "boss@example.org")
+		if after.PasswordHash != before.PasswordHash {
+			t.Fatal("a refused reset changed the password")
+		}
+		ev := lastAudit(t, store)
+		if ev.Outcome != portier.OutcomeRefused || ev.Action != portier.ActionResetPassword || ev.Actor != "help@example.org" || ev.TargetID != global.ID {
+			t.Fatalf("audit = %+v, want a refused reset by help@ on boss@", ev)
+		}
+		for _, try := range []func() error{
+			func() error { return d.SetSignInStatus(ctx, actor(helpdesk), "plain@example.org", false) },
+			func() error { return d.DeleteUser(ctx, actor(helpdesk), "plain@example.org") },
+			func() error {
+				_, _, err := d.CreateUser(ctx, actor(helpdesk), directory.NewUser{UPN: "x@example.org", DisplayName: "X", Generate: true})
+				return err
+			},
+		} {
+			if err := try(); portier.ErrorCode(err) != portier.EForbidden {
+				t.Fatalf("helpdesk beyond its rights: %v, want forbidden", err)
+			}
+		}
+		if _, err := d.User(ctx, "x@example.org"); portier.ErrorCode(err) != portier.ENotFound {
+			t.Fatal("a refused create added the user")
+		}
+		// What the helpdesk may do, it does.
+		if err := d.Unlock(ctx, actor(helpdesk), "plain@example.org"); err != nil {
+			t.Fatalf("helpdesk unlocks a plain user: %v", err)
+		}
+	})
+}
+
+func TestUserAdminCannotCreateGlobalAdmin(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		d := newService(t, store)
+		ua := create(t, d, "ua@example.org", portier.RoleUserAdmin)
+		_, _, err := d.CreateUser(context.Background(), actor(ua), directory.NewUser{UPN: "g@example.org", DisplayName: "G", Generate: true, Roles: []portier.Role{portier.RoleGlobalAdmin}})
+		if portier.ErrorCode(err) != portier.EForbidden {
+			t.Fatalf("user admin creates global admin: %v", err)
+		}
+		if _, _, err := d.CreateUser(context.Background(), actor(ua), directory.NewUser{UPN: "h@example.org", DisplayName: "H", Generate: true, Roles: []portier.Role{portier.RoleHelpdeskAdmin}}); err != nil {
+			t.Fatalf("user admin creates helpdesk admin: %v", err)
+		}
+	})
+}
+
+func TestLastGlobalAdminStays(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		d := newService(t, store)
+		create(t, d, "only@example.org", portier.RoleGlobalAdmin)
+		op := portier.CLIActor("op")
+		if err := d.SetSignInStatus(ctx, op, "only@example.org", false); portier.ErrorCode(err) != portier.EInvalid {
+			t.Fatalf("blocking the last global admin: %v", err)
+		}
+		if err := d.DeleteUser(ctx, op, "only@example.org"); portier.ErrorCode(err) != portier.EInvalid {
+			t.Fatalf("deleting the last global admin: %v", err)
+		}
+		create(t, d, "second@example.org", portier.RoleGlobalAdmin)
+		if err := d.SetSignInStatus(ctx, op, "only@example.org", false); err != nil {
+			t.Fatalf("blocking one of two global admins: %v", err)
+		}
+	})
+}
+
+func TestResetClearsLockoutAndSessions(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		d := newService(t, store)
+		u := create(t, d, "locked@example.org")
+		err := store.Tx(ctx, func(tx portier.Tx) error {
+			if err := tx.PutLockout(ctx, u.ID, "", lockout.State{Failures: 0, LockedUntil: testenv.NewClock().Now().Add(3600e9), Lockouts: 1}); err != nil {
+				return err
+			}
+			return tx.InsertSession(ctx, &portier.Session{IDHash: make([]byte, 32), UserID: u.ID, Created: u.Created, LastSeen: u.Created, Expires: u.Created.Add(3600e9)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := d.User(ctx, "locked@example.org"); !got.Lockout.Locked {
+			t.Fatal("setup: not locked")
+		}
+		generated, err := d.ResetPassword(ctx, portier.CLIActor("op"), "locked@example.org", directory.PasswordReset{Generate: true, ForceChange: true})
+		if err != nil || len(generated) < 16 {
+			t.Fatalf("reset: %v (%q)", err, generated)
+		}
+		got, _ := d.User(ctx, "locked@example.org")
+		if got.Lockout.Locked || !got.PasswordProfile.ForceChangePasswordNextSignIn {
+			t.Fatalf("after reset: %+v", got.Lockout)
+		}
+		if ok, _ := d.Hasher().Verify(got.PasswordHash, generated); !ok.OK {
+			t.Fatal("the generated password does not verify")
+		}
+		if sessions, _ := store.ListSessions(ctx, u.ID); len(sessions) != 0 {
+			t.Fatalf("%d sessions after reset, want 0", len(sessions))
+		}
+		if ev := lastAudit(t, store); strings.Contains(ev.Detail, generated) {
+			t.Fatal("the generated password is in the audit log")
+		}
+	})
+}
