@@ -26,6 +26,20 @@ type Service struct {
 	mu       sync.Mutex
 	settings portier.Settings
 	loadedAt time.Time
+
+	// lockoutCleared, when set, hears of every user whose lockout an action cleared, so that
+	// a sign-in engine in this process forgets what it remembered of it.
+	lockoutCleared func(userID string)
+}
+
+// OnLockoutCleared registers f to hear of every user whose lockout an unlock, reset or
+// deletion cleared.
+func (s *Service) OnLockoutCleared(f func(userID string)) { s.lockoutCleared = f }
+
+func (s *Service) clearedLockout(userID string) {
+	if s.lockoutCleared != nil && userID != "" {
+		s.lockoutCleared(userID)
+	}
 }
 
 // settingsTTL is how long a process trusts its copy of the settings; a change made on
@@ -194,6 +208,8 @@ type PasswordReset struct {
 // Errors: ENotFound, EInvalid (the password breaks a rule), EForbidden.
 func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn string, r PasswordReset) (string, error) {
 	var generated string
+	var userID string
+	defer func() { s.clearedLockout(userID) }()
 	err := s.act(ctx, actor, portier.ActionResetPassword, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		u.PasswordProfile.ForceChangePasswordNextSignIn = r.ForceChange
 		u.PasswordChanged = s.now()
@@ -208,6 +224,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 		if err := tx.DeleteLockouts(ctx, u.ID); err != nil {
 			return err
 		}
+		userID = u.ID
 		return tx.UpdateUser(ctx, u)
 	}, func(u *portier.User) error {
 		// Hash before the transaction: argon2id takes tens of milliseconds, and the
@@ -227,10 +244,13 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 
 // Unlock clears every lockout counter of a user. Errors: ENotFound, EForbidden.
 func (s *Service) Unlock(ctx context.Context, actor portier.Actor, upn string) error {
+	var userID string
+	defer func() { s.clearedLockout(userID) }()
 	return s.act(ctx, actor, portier.ActionUnlock, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		if u.LockoutState.Locked(s.now()) {
 			ev.Detail = "was locked until " + u.LockoutState.LockedUntil.UTC().Format(time.RFC3339)
 		}
+		userID = u.ID
 		return tx.DeleteLockouts(ctx, u.ID)
 	}, nil)
 }
@@ -285,10 +305,13 @@ func (s *Service) SetRoles(ctx context.Context, actor portier.Actor, upn string,
 // DeleteUser removes a user with its sessions and counters. Errors: ENotFound, EForbidden,
 // EInvalid (deleting the last global admin).
 func (s *Service) DeleteUser(ctx context.Context, actor portier.Actor, upn string) error {
+	var userID string
+	defer func() { s.clearedLockout(userID) }()
 	return s.act(ctx, actor, portier.ActionDelete, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		if err := s.keepOneGlobalAdmin(ctx, tx, u, "delete"); err != nil {
 			return err
 		}
+		userID = u.ID
 		return tx.DeleteUser(ctx, u.ID)
 	}, nil)
 }

@@ -70,10 +70,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.migrateTx(ctx, ms)
-}
-
-func (s *Store) migrateTx(ctx context.Context, ms []migration) error {
 	ptx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return dbError(s.addr, "begin migration", err)

@@ -22,8 +22,11 @@ const userColumns = `u.id, u.upn, u.display_name, u.mail, u.account_enabled, u.f
 	u.password_hash, u.created, u.last_sign_in, u.sessions_valid_from, u.password_changed, u.language,
 	l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
 
-// userFrom joins each user to its account-wide lockout counter.
-const userFrom = `users u LEFT JOIN lockouts l ON l.key = u.id AND l.bucket = ''`
+// userFrom joins each user to its account-wide lockout counter. LIMIT 1 keeps the join a
+// lookup by primary key for each user of a page: a plain join may be planned as a scan of
+// every counter when the table's statistics are stale (autovacuum off, or not yet run).
+const userFrom = `users u LEFT JOIN LATERAL (SELECT failures, locked_until, lockouts, last_failure, recent
+	FROM lockouts WHERE key = u.id AND bucket = '' LIMIT 1) l ON true`
 
 // scanUser reads one row of userColumns.
 func scanUser(row pgx.Row) (*portier.User, error) {
@@ -209,8 +212,27 @@ func (t *tx) InsertUsers(ctx context.Context, users []*portier.User) error {
 		if isUniqueViolation(err) {
 			return upnTaken(conflictingUPN(err, users), err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return analyzeAfterBulk(ctx, sp, len(users))
 	})
+}
+
+// analyzeAfterBulk refreshes the planner's statistics of users when a bulk insert grew it by
+// more than a tenth, as PostgreSQL's documentation advises after a large COPY: a listing
+// planned on the statistics of a near-empty table would scan it all. Autovacuum would do so
+// too, later, and not at all where it is off.
+func analyzeAfterBulk(ctx context.Context, db dbtx, added int) error {
+	var rows float64
+	if err := db.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass`).Scan(&rows); err != nil {
+		return err
+	}
+	if rows >= 0 && float64(added) <= rows/10 { // -1: never analysed
+		return nil
+	}
+	_, err := db.Exec(ctx, `ANALYZE users`)
+	return err
 }
 
 // conflictingUPN picks the taken UPN out of a unique violation's detail, e.g.
@@ -311,17 +333,18 @@ func (q *queries) ListUsers(ctx context.Context, f portier.UserFilter) (portier.
 	if b.search == "" {
 		sql = `SELECT ` + userColumns + ` FROM ` + userFrom + b.where() + ` ORDER BY u.upn LIMIT ` + b.arg(limit+1)
 	} else {
-		// UPN matches come straight from the UPN index in order. Display-name matches are
-		// scattered through UPN order (and, being mostly also UPN matches, bunched where the
-		// planner does not expect them), so they are collected from the display-name index
-		// and sorted; OFFSET 0 keeps the planner from walking the UPN index instead.
+		// UPN matches come straight from the UPN index in order, display-name matches from
+		// the index on the display name's first characters and UPN (see the schema). The
+		// page's UPNs are gathered first and the rows fetched by them (= ANY of an array:
+		// an index lookup whatever the table's statistics say).
 		n := b.arg(limit + 1)
-		sql = `SELECT ` + userColumns + ` FROM ` + userFrom + ` WHERE u.upn IN (
-			(SELECT u.upn FROM users u` + b.where(b.prefix("u.upn")) + ` ORDER BY u.upn LIMIT ` + n + `)
-			UNION ALL
-			(SELECT d.upn FROM (SELECT u.upn FROM users u` + b.where(b.prefix("u.display_lower")) + ` OFFSET 0) d
-				ORDER BY d.upn LIMIT ` + n + `)
-		) ORDER BY u.upn LIMIT ` + n
+		sql = `SELECT ` + userColumns + ` FROM ` + userFrom + ` WHERE u.upn = ANY (ARRAY(
+			SELECT c.upn FROM (
+				(SELECT u.upn FROM users u` + b.where(b.prefix("u.upn")) + ` ORDER BY u.upn LIMIT ` + n + `)
+				UNION
+				(SELECT u.upn FROM users u` + b.where(b.displayPrefix()) + ` ORDER BY u.upn LIMIT ` + n + `)
+			) c ORDER BY c.upn LIMIT ` + n + `
+		)) ORDER BY u.upn`
 	}
 	rows, err := q.db.Query(ctx, sql, b.args...)
 	if err != nil {
@@ -345,7 +368,7 @@ func (q *queries) CountUsers(ctx context.Context, f portier.UserFilter) (int, er
 	b := newUserQuery(f, false)
 	var search string
 	if b.search != "" {
-		search = "(" + b.prefix("u.upn") + " OR " + b.prefix("u.display_lower") + ")"
+		search = "(" + b.prefix("u.upn") + " OR " + b.displayPrefix() + ")"
 	}
 	var n int
 	err := q.db.QueryRow(ctx, `SELECT count(*) FROM users u`+b.where(search), b.args...).Scan(&n)
@@ -421,6 +444,28 @@ func (b *userQuery) prefix(col string) string {
 	c := col + " >= " + b.arg(b.search)
 	if hi, ok := prefixEnd(b.search); ok {
 		c += " AND " + col + " < " + b.arg(hi)
+	}
+	return "(" + c + ")"
+}
+
+// displayIndexed is the longest start of display_lower with an index (users_display_N).
+const displayIndexed = 3
+
+// displayPrefix returns the condition that the display name starts with the search term, in
+// the form the users_display_N indexes serve: the term's first N characters equal, in UPN
+// order, then the rest of the term checked on each row.
+func (b *userQuery) displayPrefix() string {
+	k, cut := 0, len(b.search)
+	for i := range b.search {
+		if k == displayIndexed {
+			cut = i
+			break
+		}
+		k++
+	}
+	c := "left(u.display_lower, " + strconv.Itoa(k) + ") = " + b.arg(b.search[:cut])
+	if cut < len(b.search) {
+		c += " AND " + b.prefix("u.display_lower")
 	}
 	return "(" + c + ")"
 }

@@ -90,10 +90,17 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 		return nil, portier.Errorf(portier.EInvalid, "%s", err.Error())
 	}
 	e.metrics.PasswordVerified()
-	if same, err := e.hasher.Verify(u.PasswordHash, newPassword); err == nil && same.OK {
+	var same password.Result
+	var hash string
+	err = e.withHashSlot(ctx, func() {
+		if same, err = e.hasher.Verify(u.PasswordHash, newPassword); err == nil && same.OK {
+			return
+		}
+		hash, err = e.hasher.Hash(newPassword)
+	})
+	if same.OK {
 		return nil, portier.Errorf(portier.EInvalid, "The new password must differ from the current one.")
 	}
-	hash, err := e.hasher.Hash(newPassword)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,6 +50,10 @@ type Engine struct {
 	log     *slog.Logger
 	process string
 	record  *Recorder
+	locks   *lockCache
+	// hashing admits one argon2id computation per core: more at once only share the cores,
+	// and each holds 19 MiB, so the limit bounds memory without costing throughput.
+	hashing chan struct{}
 }
 
 // Config is what New needs.
@@ -67,13 +72,20 @@ type Config struct {
 	Recorder *Recorder
 }
 
-// New returns an engine.
+// New returns an engine, and registers it with the directory service to hear of unlocks.
 func New(c Config) *Engine {
-	return &Engine{
+	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
-		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder,
+		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(),
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
+	c.Directory.OnLockoutCleared(e.Forget)
+	return e
 }
+
+// Forget drops what the engine remembers of a user's lockout, after an unlock or a reset on
+// this process; other processes see the change within lockCacheTTL.
+func (e *Engine) Forget(userID string) { e.locks.forget(userID) }
 
 // Attempt is one password sign-in attempt as the browser sent it.
 type Attempt struct {
@@ -145,6 +157,12 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return finish(Outcome{Code: portier.CodeBadRequest}, "password longer than 1024 bytes")
 	}
 
+	// A flood at a locked account is answered from memory.
+	if until, ok := e.locks.lookup(name, a.Device.ID, now); ok {
+		e.metrics.LockedRejection()
+		return finish(Outcome{Code: portier.CodeLocked, RetryAt: until, Familiar: a.Device.ID != ""}, "account locked")
+	}
+
 	st, err := e.dir.Settings(ctx)
 	if err != nil {
 		return Outcome{}, err
@@ -191,6 +209,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return Outcome{}, err
 	}
 	if v, retry := policy.Peek(state, now); v == lockout.Locked {
+		e.locks.remember(name, bucket, entry.UserID, retry)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -201,6 +220,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return Outcome{}, err
 	}
 	if v != lockout.Allowed {
+		e.locks.remember(name, bucket, entry.UserID, retry)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -209,14 +229,20 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	entry.HashComputed = true
 	e.metrics.PasswordVerified()
 	var result password.Result
-	if user != nil {
-		result, err = e.hasher.Verify(user.PasswordHash, a.Password)
-		if err != nil {
+	err = e.withHashSlot(ctx, func() {
+		if user != nil {
+			if result, err = e.hasher.Verify(user.PasswordHash, a.Password); err == nil {
+				return
+			}
+			// A stored hash that cannot be read still costs the same work, and repeated
+			// wrong passwords still get one fingerprint each.
 			e.log.Error("stored password hash cannot be read", "user_id", user.ID, "err", err)
-			result = password.Result{}
 		}
-	} else {
-		result.Fingerprint = e.hasher.VerifyDummy(e.secret, key, a.Password)
+		result = password.Result{Fingerprint: e.hasher.VerifyDummy(e.secret, key, a.Password)}
+	})
+	if err != nil {
+		e.refund(policy, key, bucket)
+		return Outcome{}, err
 	}
 
 	if !result.OK {
@@ -225,6 +251,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 			return Outcome{}, err
 		}
 		if !lockedUntil.IsZero() {
+			e.locks.remember(name, bucket, entry.UserID, lockedUntil)
 			e.metrics.Locked()
 			return finish(Outcome{Code: portier.CodeLocked, RetryAt: lockedUntil, Familiar: familiar}, "wrong password; account now locked")
 		}
@@ -253,9 +280,11 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		}
 	} else if result.NeedsRehash && out.Code == portier.CodeSuccess {
 		// Upgrade a hash made with older parameters while the password is at hand.
-		if h, err := e.hasher.Hash(a.Password); err == nil {
-			newHash = h
-		}
+		e.withHashSlot(ctx, func() {
+			if h, err := e.hasher.Hash(a.Password); err == nil {
+				newHash = h
+			}
+		})
 	}
 	if err := e.succeed(ctx, key, bucket, user, now, newHash, out.Code == portier.CodeSuccess); err != nil {
 		return Outcome{}, err
@@ -282,7 +311,41 @@ func (e *Engine) newPasswordHash(ctx context.Context, u *portier.User, current, 
 	if err := policy.Check(next, directory.ContextWords(u, st.OrgName)); err != nil {
 		return "", portier.Errorf(portier.EInvalid, "%s", err.Error())
 	}
-	return e.hasher.Hash(next)
+	var hash string
+	if slotErr := e.withHashSlot(ctx, func() { hash, err = e.hasher.Hash(next) }); slotErr != nil {
+		return "", slotErr
+	}
+	return hash, err
+}
+
+// withHashSlot runs fn, an argon2id computation, once a core is free for it.
+func (e *Engine) withHashSlot(ctx context.Context, fn func()) error {
+	select {
+	case e.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.hashing }()
+	fn()
+	return nil
+}
+
+// refund takes back the charge of an attempt whose check never happened (its request was
+// cancelled while it waited for a core), in a context of its own since the request's is done.
+func (e *Engine) refund(policy lockout.Policy, key, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := e.store.Tx(ctx, func(tx portier.Tx) error {
+		s, err := tx.LockoutForUpdate(ctx, key, bucket)
+		if err != nil {
+			return err
+		}
+		policy.Refund(&s)
+		return tx.PutLockout(ctx, key, bucket, s)
+	})
+	if err != nil {
+		e.log.Error("cannot refund a lockout charge; it will count as a failure", "err", err)
+	}
 }
 
 // maxSaturatedWait bounds how long an attempt waits for the checks in flight on its counter.

@@ -38,13 +38,13 @@ func (t *tx) LockoutForUpdate(ctx context.Context, key, bucket string) (lockout.
 func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State) error {
 	var err error
 	if s.IsZero() {
-		_, err = t.tx.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ? AND bucket = ?`, key, bucket)
+		_, err = t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ? AND bucket = ?`, key, bucket)
 	} else {
 		var recent []byte
 		if len(s.Recent) > 0 {
 			recent = lockout.MarshalRecent(s.Recent)
 		}
-		_, err = t.tx.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
+		_, err = t.db.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
 				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent`,
@@ -56,7 +56,7 @@ func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State
 	if bucket == "" {
 		lockedUntil := nanos(s.LockedUntil)
 		// Most writes (a charge, a refund) leave the lock as it was: then the row stays untouched.
-		if _, err := t.tx.ExecContext(ctx, `UPDATE users SET locked_until = ? WHERE id = ? AND locked_until IS NOT ?`,
+		if _, err := t.db.ExecContext(ctx, `UPDATE users SET locked_until = ? WHERE id = ? AND locked_until IS NOT ?`,
 			lockedUntil, key, lockedUntil); err != nil {
 			return t.store.wrap("write lockout counter", err)
 		}
@@ -66,10 +66,10 @@ func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State
 
 // DeleteLockouts removes every counter of key.
 func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, key); err != nil {
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, key); err != nil {
 		return t.store.wrap("delete lockout counters", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET locked_until = NULL WHERE id = ? AND locked_until IS NOT NULL`, key); err != nil {
+	if _, err := t.db.ExecContext(ctx, `UPDATE users SET locked_until = NULL WHERE id = ? AND locked_until IS NOT NULL`, key); err != nil {
 		return t.store.wrap("delete lockout counters", err)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 
 // PruneLockouts removes counters not locked at now that saw no failure since before.
 func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM lockouts
+	res, err := t.db.ExecContext(ctx, `DELETE FROM lockouts
 		WHERE (locked_until IS NULL OR locked_until <= ?) AND (last_failure IS NULL OR last_failure < ?)`,
 		now.UnixNano(), before.UnixNano())
 	if err != nil {
@@ -88,7 +88,7 @@ func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, err
 		return 0, t.store.wrap("prune lockout counters", err)
 	}
 	// Clear the copies of the expired locks whose counters just went.
-	if _, err := t.tx.ExecContext(ctx, `UPDATE users INDEXED BY users_locked SET locked_until = NULL
+	if _, err := t.db.ExecContext(ctx, `UPDATE users INDEXED BY users_locked SET locked_until = NULL
 		WHERE locked_until IS NOT NULL AND locked_until <= ?
 		AND NOT EXISTS (SELECT 1 FROM lockouts l WHERE l.key = users.id AND l.bucket = '')`, now.UnixNano()); err != nil {
 		return 0, t.store.wrap("prune lockout counters", err)

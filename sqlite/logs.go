@@ -19,7 +19,7 @@ func pageLimit(limit int) int {
 
 // AppendAudit adds ev and sets its ID.
 func (t *tx) AppendAudit(ctx context.Context, ev *portier.AuditEvent) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO audit (time, actor, actor_id, action, target_id, target, source, outcome, detail)
+	res, err := t.db.ExecContext(ctx, `INSERT INTO audit (time, actor, actor_id, action, target_id, target, source, outcome, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.Time.UnixNano(), ev.Actor, ev.ActorID, string(ev.Action), ev.TargetID, ev.Target, ev.Source, ev.Outcome, ev.Detail)
 	if err != nil {
@@ -145,7 +145,7 @@ func (q queries) ListSignIns(ctx context.Context, f portier.SignInFilter) ([]*po
 
 // PruneSignIns removes sign-in log entries older than before.
 func (t *tx) PruneSignIns(ctx context.Context, before time.Time) (int, error) {
-	return t.count(t.tx.ExecContext(ctx, `DELETE FROM signins WHERE time < ?`, before.UnixNano()))
+	return t.count(t.db.ExecContext(ctx, `DELETE FROM signins WHERE time < ?`, before.UnixNano()))
 }
 
 // count returns the rows an exec changed.
@@ -198,7 +198,7 @@ func (q queries) ListSessions(ctx context.Context, userID string) ([]*portier.Se
 
 // InsertSession adds a session.
 func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		s.IDHash, s.UserID, nanos(s.Created), nanos(s.LastSeen), nanos(s.Expires), s.Source, s.UserAgent)
 	if isUnique(err, "sessions.id_hash") {
 		return portier.Errorf(portier.EConflict, "The session exists.")
@@ -208,24 +208,24 @@ func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
 
 // TouchSession sets a session's LastSeen; ENotFound if it is gone.
 func (t *tx) TouchSession(ctx context.Context, idHash []byte, lastSeen time.Time) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, nanos(lastSeen), idHash)
+	res, err := t.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, nanos(lastSeen), idHash)
 	return t.mustAffect(res, err, "touch session", "The session has ended.")
 }
 
 // DeleteSession removes one session; no error if it is gone.
 func (t *tx) DeleteSession(ctx context.Context, idHash []byte) error {
-	_, err := t.tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	_, err := t.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
 	return t.store.wrap("delete session", err)
 }
 
 // DeleteUserSessions removes every session of a user and returns how many there were.
 func (t *tx) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
-	return t.count(t.tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID))
+	return t.count(t.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID))
 }
 
 // PruneSessions removes sessions that expired before now.
 func (t *tx) PruneSessions(ctx context.Context, now time.Time) (int, error) {
-	return t.count(t.tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires < ?`, now.UnixNano()))
+	return t.count(t.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires < ?`, now.UnixNano()))
 }
 
 // Setting returns the stored value of a setting, or nil when it was never set.
@@ -249,7 +249,7 @@ func (t *tx) PutSetting(ctx context.Context, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+	_, err := t.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return t.store.wrap("write setting "+key, err)
 }
@@ -259,7 +259,7 @@ func (t *tx) InsertSetting(ctx context.Context, key string, value []byte) (bool,
 	if value == nil {
 		value = []byte{}
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+	res, err := t.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
 	if err != nil {
 		return false, t.store.wrap("write setting "+key, err)
 	}

@@ -34,8 +34,11 @@ type Store struct {
 	queries
 	write *sql.DB // one connection: the writer, BEGIN IMMEDIATE
 	read  *sql.DB
-	path  string        // for error messages
-	busy  time.Duration // the busy timeout, for error messages
+	// readStmts holds the read pool's prepared statements. The writer prepares none: its one
+	// connection is busy with the transaction that would ask for one.
+	readStmts *stmtCache
+	path      string        // for error messages
+	busy      time.Duration // the busy timeout, for error messages
 }
 
 var _ portier.Store = (*Store)(nil)
@@ -53,6 +56,8 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	}
 	// SQLite's own message for a file it cannot create is "unable to open database file";
 	// trying the file first gives the reason (no such directory, permission denied).
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		var pe *fs.PathError
@@ -97,10 +102,16 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, read: read, path: path, busy: busy}
-	s.queries = queries{db: read, store: s}
+	s := &Store{write: write, read: read, path: path, busy: busy, readStmts: &stmtCache{db: read}}
+	s.queries = queries{db: cachedPool{c: s.readStmts}, store: s}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
+		if created {
+			// Leave no half-made database behind for the next Open to trust.
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}
 		return nil, err
 	}
 	return s, nil
@@ -153,11 +164,15 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.readStmts.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
+
+// String describes the store for logs.
+func (s *Store) String() string { return "sqlite:" + s.path }
 
 // querier is what both a pool and a transaction offer.
 type querier interface {

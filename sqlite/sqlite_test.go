@@ -190,3 +190,29 @@ func TestTxPanicReleasesWriter(t *testing.T) {
 		t.Fatalf("the panicked Tx's write survived: %q, %v", v, err)
 	}
 }
+
+// TestOpenNewerSchema: a file migrated by a newer portier is refused, not half-understood.
+func TestOpenNewerSchema(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "portier.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err == nil {
+		s.Close()
+		t.Fatalf("Open of a newer schema succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "newer") {
+		t.Fatalf("Open error %q: want the file and that its schema is newer", msg)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a refused Open removed an existing database: %v", err)
+	}
+}

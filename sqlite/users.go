@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -252,7 +251,7 @@ func insertArgs(args []any, u *portier.User) []any {
 
 // InsertUser adds u; EConflict when its UPN is taken.
 func (t *tx) InsertUser(ctx context.Context, u *portier.User) error {
-	if _, err := t.tx.ExecContext(ctx, insertColumns+insertRow, insertArgs(nil, u)...); err != nil {
+	if _, err := t.db.ExecContext(ctx, insertColumns+insertRow, insertArgs(nil, u)...); err != nil {
 		return t.insertError(ctx, []*portier.User{u}, err)
 	}
 	return nil
@@ -264,19 +263,19 @@ func (t *tx) InsertUsers(ctx context.Context, users []*portier.User) error {
 	if len(users) == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT insert_users`); err != nil {
+	if _, err := t.db.ExecContext(ctx, `SAVEPOINT insert_users`); err != nil {
 		return t.store.wrap("insert users", err)
 	}
 	if err := t.insertUsers(ctx, users); err != nil {
 		// Undo even if ctx is what failed: the transaction may still be committed.
 		undo := context.WithoutCancel(ctx)
-		if _, rbErr := t.tx.ExecContext(undo, `ROLLBACK TO insert_users`); rbErr != nil {
+		if _, rbErr := t.db.ExecContext(undo, `ROLLBACK TO insert_users`); rbErr != nil {
 			return errors.Join(t.insertError(ctx, users, err), t.store.wrap("undo a failed insert", rbErr))
 		}
-		t.tx.ExecContext(undo, `RELEASE insert_users`)
+		t.db.ExecContext(undo, `RELEASE insert_users`)
 		return t.insertError(ctx, users, err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `RELEASE insert_users`); err != nil {
+	if _, err := t.db.ExecContext(ctx, `RELEASE insert_users`); err != nil {
 		return t.store.wrap("insert users", err)
 	}
 	return nil
@@ -354,7 +353,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 	if u.LastSignIn != nil {
 		lastSignIn = nanos(*u.LastSignIn)
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE users SET upn = ?, display_name = ?, display_lower = ?, mail = ?,
+	res, err := t.db.ExecContext(ctx, `UPDATE users SET upn = ?, display_name = ?, display_lower = ?, mail = ?,
 		account_enabled = ?, force_change = ?, roles = ?, password_hash = ?, last_sign_in = ?,
 		sessions_valid_from = ?, password_changed = ?, language = ? WHERE id = ?`,
 		u.UPN, u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.AccountEnabled,
@@ -368,15 +367,15 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 
 // DeleteUser removes the user, its lockout counters and its sessions.
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	res, err := t.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err := t.mustAffect(res, err, "delete user "+id, "No user has the id %s.", id); err != nil {
 		return err
 	}
 	// The foreign key removes the sessions already; saying so keeps it true without one.
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 		return t.store.wrap("delete user "+id, err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, id); err != nil {
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, id); err != nil {
 		return t.store.wrap("delete user "+id, err)
 	}
 	return nil
@@ -410,6 +409,3 @@ func makeState(failures int64, lockedUntil sql.NullInt64, lockouts int64, lastFa
 	}
 	return st
 }
-
-// String describes the store for logs.
-func (s *Store) String() string { return fmt.Sprintf("sqlite:%s", s.path) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -51,18 +52,33 @@ func pickLanguage(r *http.Request, def string) string {
 	return def
 }
 
+// catalogue is the message bundle with a cache of the messages that take no arguments, which
+// are most of them: a page names dozens, and the locked-account answer is a hot path.
+type catalogue struct {
+	bundle *i18n.Bundle
+	plain  sync.Map // lang + "\x00" + id -> string
+}
+
+func newCatalogue() *catalogue { return &catalogue{bundle: newBundle()} }
+
 // translator speaks one language to one viewer; templates call its T method.
 type translator struct {
 	lang string
+	cat  *catalogue
 	loc  *i18n.Localizer
 }
 
-func newTranslator(b *i18n.Bundle, lang string) *translator {
-	return &translator{lang: lang, loc: i18n.NewLocalizer(b, lang)}
+func newTranslator(c *catalogue, lang string) *translator {
+	return &translator{lang: lang, cat: c}
 }
 
 // T returns the message id in the viewer's language, filled with key/value pairs.
 func (t *translator) T(id string, kv ...any) string {
+	if len(kv) == 0 {
+		if s, ok := t.cat.plain.Load(t.lang + "\x00" + id); ok {
+			return s.(string)
+		}
+	}
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)
@@ -70,9 +86,15 @@ func (t *translator) T(id string, kv ...any) string {
 			data[fmt.Sprint(kv[i])] = kv[i+1]
 		}
 	}
+	if t.loc == nil {
+		t.loc = i18n.NewLocalizer(t.cat.bundle, t.lang)
+	}
 	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil {
 		return id
+	}
+	if len(kv) == 0 {
+		t.cat.plain.Store(t.lang+"\x00"+id, s)
 	}
 	return s
 }

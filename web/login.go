@@ -114,7 +114,7 @@ func (s *server) handleLogin() http.Handler {
 			if out.Code == portier.CodeBadRequest {
 				status = http.StatusBadRequest
 			}
-			s.render(w, status, "login", p)
+			s.renderCached(w, status, "login", p)
 		}
 	})
 }

@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/csrf"
 
@@ -73,7 +75,7 @@ func (s *server) newPage(r *http.Request, titleID string) *page {
 	if err != nil {
 		st = portier.DefaultSettings()
 	}
-	t := newTranslator(s.bundle, pickLanguage(r, st.DefaultLanguage))
+	t := newTranslator(s.cat, pickLanguage(r, st.DefaultLanguage))
 	return &page{
 		T: t, Title: t.T(titleID), OrgName: st.OrgName, Here: r.URL.RequestURI(),
 		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength,
@@ -88,11 +90,67 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p *page)
 		http.Error(w, "Internal error", http.StatusInternalServerError)
 		return
 	}
+	writePage(w, status, buf.Bytes())
+}
+
+func writePage(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
+}
+
+// csrfMark stands in for the CSRF field in a cached page; each answer puts its own token there.
+const csrfMark = "<!--portier:csrf-->"
+
+// renderCached is render for a page without a signed-in user (the sign-in form with an
+// error above all): the page is rendered once per distinct content and kept, and each answer
+// only puts in its own CSRF token. A flood of attempts at a locked account is answered this way.
+func (s *server) renderCached(w http.ResponseWriter, status int, name string, p *page) {
+	key := fmt.Sprint(name, "\x00", p.T.Lang(), "\x00", p.Title, "\x00", p.OrgName, "\x00", p.Here, "\x00",
+		p.Notice, "\x00", p.Username, "\x00", p.ReturnTo, "\x00", p.MinLength, "\x00", p.Error)
+	body, ok := s.cache.get(key)
+	if !ok {
+		field := p.CSRF
+		p.CSRF = csrfMark
+		var buf bytes.Buffer
+		err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", p)
+		p.CSRF = field
+		if err != nil {
+			s.Log.Error("rendering a page", "page", name, "err", err)
+			http.Error(w, "Internal error", http.StatusInternalServerError)
+			return
+		}
+		body = buf.Bytes()
+		s.cache.put(key, body)
+	}
+	writePage(w, status, bytes.ReplaceAll(body, []byte(csrfMark), []byte(p.CSRF)))
+}
+
+// pageCache keeps rendered pages; it starts afresh when full, which bounds it against
+// attackers choosing what is rendered (the user name typed).
+type pageCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+const pageCacheMax = 512
+
+func (c *pageCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *pageCache) put(key string, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= pageCacheMax {
+		c.m = map[string][]byte{}
+	}
+	c.m[key] = body
 }
 
 // safeReturnTo keeps a return_to value only when it is a local path.

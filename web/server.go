@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/csrf"
-	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portier-id/portier"
@@ -42,14 +41,15 @@ type Deps struct {
 // server holds what the handlers share.
 type server struct {
 	Deps
-	bundle *i18n.Bundle
+	cat    *catalogue
+	cache  pageCache
 	pages  *pages
 	secure bool
 }
 
 // NewServer returns the whole HTTP surface of Portier; routes.go lists it.
 func NewServer(d Deps) http.Handler {
-	s := &server{Deps: d, bundle: newBundle(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https"}
+	s := &server{Deps: d, cat: newCatalogue(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https"}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
 	var h http.Handler = mux

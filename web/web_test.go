@@ -33,7 +33,7 @@ type instance struct {
 	rec *signin.Recorder
 }
 
-func newInstance(t *testing.T, store portier.Store, clock *testenv.Clock) *instance {
+func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(store, password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}, clock.Now, log)
@@ -53,13 +53,13 @@ func newInstance(t *testing.T, store portier.Store, clock *testenv.Clock) *insta
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	c    *http.Client
 	base string
 	lang string
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -117,7 +117,7 @@ func code(body string) string {
 	return ""
 }
 
-func createUser(t *testing.T, dir *directory.Service, upn string, force bool) {
+func createUser(t testing.TB, dir *directory.Service, upn string, force bool) {
 	t.Helper()
 	_, _, err := dir.CreateUser(context.Background(), portier.CLIActor("test"), directory.NewUser{UPN: upn, DisplayName: "Web User", Password: goodPassword, ForceChange: force})
 	if err != nil {

@@ -28,9 +28,13 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_upn_lower ON users (lower(upn));
 CREATE INDEX users_upn ON users (upn);
--- (display_lower, upn) lets a display-name prefix search collect its candidates' UPNs from the
--- index alone, before it sorts them by UPN.
-CREATE INDEX users_display_lower ON users (display_lower, upn);
+-- A display-name prefix search must list its matches in UPN order, which no index on
+-- display_lower gives. These do for the display names' first 1, 2 and 3 characters: a search
+-- of up to 3 characters reads exactly one page of index entries, a longer one walks the
+-- entries of its first 3 characters in UPN order until the page is full.
+CREATE INDEX users_display_1 ON users (left(display_lower, 1), upn);
+CREATE INDEX users_display_2 ON users (left(display_lower, 2), upn);
+CREATE INDEX users_display_3 ON users (left(display_lower, 3), upn);
 -- The blocked and admin listings are a small share of the directory: partial indexes in UPN
 -- order let their pages start at once instead of filtering the whole directory.
 CREATE INDEX users_blocked ON users (upn) WHERE NOT account_enabled;
