@@ -6,6 +6,8 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -502,4 +504,86 @@ func joinRoles(roles []portier.Role) string {
 		s[i] = string(r)
 	}
 	return strings.Join(s, ",")
+}
+
+// UpdateSettings changes the organisation's settings: change edits a copy, which is validated
+// and stored with an audit entry naming what changed. Every process sees it within settingsTTL.
+// Errors: EForbidden (only a global admin may), EInvalid (a setting out of range).
+func (s *Service) UpdateSettings(ctx context.Context, actor portier.Actor, change func(st *portier.Settings) error) (portier.Settings, error) {
+	ev := s.event(actor, portier.ActionEditSettings, nil, "settings")
+	var updated portier.Settings
+	err := func() error {
+		if !portier.Can(actor.Roles, portier.ActionEditSettings, nil) {
+			return refused(actor, portier.ActionEditSettings)
+		}
+		return s.store.Tx(ctx, func(tx portier.Tx) error {
+			raw, err := tx.Setting(ctx, portier.SettingsKey)
+			if err != nil {
+				return err
+			}
+			before, err := portier.DecodeSettings(raw)
+			if err != nil {
+				return err
+			}
+			updated = before
+			if err := change(&updated); err != nil {
+				return err
+			}
+			if err := updated.Validate(); err != nil {
+				return err
+			}
+			b, err := json.Marshal(updated)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutSetting(ctx, portier.SettingsKey, b); err != nil {
+				return err
+			}
+			ev.Detail = settingsDiff(before, updated)
+			ev.Outcome = portier.OutcomeSuccess
+			return tx.AppendAudit(ctx, ev)
+		})
+	}()
+	if err != nil {
+		s.auditFailure(ctx, ev, err)
+		return portier.Settings{}, err
+	}
+	s.mu.Lock()
+	s.loadedAt = time.Time{} // this process sees its own change at once
+	s.mu.Unlock()
+	return updated, nil
+}
+
+// settingsDiff names the settings that differ, old and new values.
+func settingsDiff(a, b portier.Settings) string {
+	var ma, mb map[string]any
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	flat := func(m map[string]any) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				for sk, sv := range sub {
+					out[k+"."+sk] = fmt.Sprint(sv)
+				}
+				continue
+			}
+			out[k] = fmt.Sprint(v)
+		}
+		return out
+	}
+	fa, fb := flat(ma), flat(mb)
+	var changes []string
+	for k, v := range fb {
+		if fa[k] != v {
+			changes = append(changes, fmt.Sprintf("%s: %s -> %s", k, fa[k], v))
+		}
+	}
+	slices.Sort(changes)
+	if len(changes) == 0 {
+		return "no change"
+	}
+	return strings.Join(changes, "; ")
 }

@@ -189,3 +189,28 @@ func osUser() string {
 	}
 	return u.Username
 }
+
+func TestCLISettings(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "portier.db")
+	var shown map[string]string
+	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	if shown["lockout-threshold"] != "10" || shown["lockout-duration"] != "1m0s" || shown["password-min-length"] != "15" {
+		t.Fatalf("defaults: %v", shown)
+	}
+	must(t, db, "", "settings", "set", "lockout-threshold=5", "lockout-duration=2m", "org-name=Gemeente Voorbeeld")
+	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	if shown["lockout-threshold"] != "5" || shown["lockout-duration"] != "2m0s" || shown["org-name"] != "Gemeente Voorbeeld" {
+		t.Fatalf("after set: %v", shown)
+	}
+	refused(t, db, "", "may not be below 8", "settings", "set", "password-min-length=6")
+	refused(t, db, "", "Unknown setting", "settings", "set", "colour=blue")
+	refused(t, db, "", "takes a duration", "settings", "set", "lockout-decay=soon")
+	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	if shown["password-min-length"] != "15" {
+		t.Fatal("a refused change was stored")
+	}
+	audit := must(t, db, "", "audit")
+	if !strings.Contains(audit, "settings.edit") || !strings.Contains(audit, "lockout.threshold: 10 -> 5") {
+		t.Fatalf("audit: %s", audit)
+	}
+}
