@@ -28,16 +28,16 @@ type lockEntry struct {
 
 func newLockCache() *lockCache { return &lockCache{m: map[string]lockEntry{}} }
 
-// lookup returns when the lock on name (at the browser device, "" for none) ends, if a fresh
-// entry says it is locked at now.
-func (c *lockCache) lookup(name, device string, now time.Time) (time.Time, bool) {
+// lookup returns the entry of name (at the browser device, "" for none) if a fresh one says
+// it is locked at now.
+func (c *lockCache) lookup(name, device string, now time.Time) (lockEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[name+"\x00"+device]
 	if !ok || !now.Before(e.until) || time.Since(e.seen) >= lockCacheTTL {
-		return time.Time{}, false
+		return lockEntry{}, false
 	}
-	return e.until, true
+	return e, true
 }
 
 // remember records that the counter of name at device is locked until until.

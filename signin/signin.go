@@ -158,9 +158,10 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	}
 
 	// A flood at a locked account is answered from memory.
-	if until, ok := e.locks.lookup(name, a.Device.ID, now); ok {
+	if hit, ok := e.locks.lookup(name, a.Device.ID, now); ok {
+		entry.UserID = hit.userID
 		e.metrics.LockedRejection()
-		return finish(Outcome{Code: portier.CodeLocked, RetryAt: until, Familiar: a.Device.ID != ""}, "account locked")
+		return finish(Outcome{Code: portier.CodeLocked, RetryAt: hit.until, Familiar: a.Device.ID != ""}, "account locked")
 	}
 
 	st, err := e.dir.Settings(ctx)

@@ -126,6 +126,13 @@ func TestSignIn(t *testing.T) {
 			if n := testutil.ToFloat64(e.m.LockedRejections); n != 5 {
 				t.Fatalf("locked rejections = %v, want 5", n)
 			}
+			// Answers from the engine's memory of the lock are logged against the user too.
+			e.rec.Flush(context.Background())
+			bob, _ := e.dir.User(context.Background(), "bob@example.org")
+			logged, _ := store.ListSignIns(context.Background(), portier.SignInFilter{UserID: bob.ID})
+			if len(logged) != 15 || logged[0].Code != portier.CodeLocked || logged[0].HashComputed {
+				t.Fatalf("%d sign-ins logged for bob, want 15 with the newest locked and unhashed", len(logged))
+			}
 			u, _ := e.dir.User(context.Background(), "bob@example.org")
 			if !u.Lockout.Locked || u.Lockout.LockedUntil == nil {
 				t.Fatalf("user lockout view = %+v, want locked", u.Lockout)
