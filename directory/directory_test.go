@@ -11,14 +11,13 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/lockout"
-	"github.com/portier-id/portier/password"
 )
 
 const pw = "correct horse battery staple"
 
 func newService(t *testing.T, store portier.Store) *directory.Service {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return directory.New(store, password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}, testenv.NewClock().Now, log)
+	return directory.New(store, testenv.Hasher(), testenv.NewClock().Now, log)
 }
 
 func create(t *testing.T, d *directory.Service, upn string, roles ...portier.Role) *portier.User {

@@ -23,9 +23,6 @@ import (
 	"github.com/portier-id/portier/signin"
 )
 
-// testParams makes hashing cheap in tests; the default is measured in BENCHMARKS.md.
-var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
 const goodPassword = "correct horse battery staple"
 
 type env struct {
@@ -45,7 +42,7 @@ func newEnv(t *testing.T, store portier.Store) *env {
 func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, password.Hasher{Params: testParams}, clock.Now, log)
+	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
 	secret, err := signin.LoadSecret(context.Background(), store)
 	if err != nil {
 		t.Fatalf("LoadSecret: %v", err)

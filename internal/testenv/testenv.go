@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/password"
 	"github.com/portier-id/portier/postgres"
 	"github.com/portier-id/portier/sqlite"
 )
@@ -95,4 +96,10 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// Hasher returns an argon2id hasher cheap enough for tests (64 KiB, one pass); the default
+// parameters are measured in BENCHMARKS.md, never lowered outside tests.
+func Hasher() password.Hasher {
+	return password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
 }
