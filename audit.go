@@ -49,3 +49,13 @@ type Actor struct {
 func CLIActor(osUser string) Actor {
 	return Actor{Name: "cli:" + osUser, Roles: []Role{RoleGlobalAdmin}, Source: "cli"}
 }
+
+// SetupActorName is how the audit log names the one-time setup page that creates the first
+// global admin of an empty directory.
+const SetupActorName = "setup"
+
+// SetupActor returns the actor of the one-time setup page: global-admin rights, since it
+// exists to create the first global admin, recorded as "setup" with the browser's address.
+func SetupActor(source string) Actor {
+	return Actor{Name: SetupActorName, Roles: []Role{RoleGlobalAdmin}, Source: source}
+}

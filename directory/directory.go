@@ -134,7 +134,7 @@ type NewUser struct {
 // EForbidden (the actor may not create a user with these roles).
 func (s *Service) CreateUser(ctx context.Context, actor portier.Actor, nu NewUser) (*portier.User, string, error) {
 	ev := s.event(actor, portier.ActionCreate, nil, nu.UPN)
-	u, generated, err := s.createUser(ctx, actor, nu, ev)
+	u, generated, err := s.createUser(ctx, actor, nu, ev, nil)
 	if err != nil {
 		s.auditFailure(ctx, ev, err)
 		return nil, "", err
@@ -142,7 +142,11 @@ func (s *Service) CreateUser(ctx context.Context, actor portier.Actor, nu NewUse
 	return u, generated, nil
 }
 
-func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUser, ev *portier.AuditEvent) (*portier.User, string, error) {
+// createUser checks, hashes and inserts a user with its audit entry. inTx, when set, runs first
+// in the inserting transaction, so that a condition of the creation (the setup token) is
+// claimed together with the user or not at all.
+func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUser, ev *portier.AuditEvent,
+	inTx func(tx portier.Tx) error) (*portier.User, string, error) {
 	if !portier.Can(actor.Roles, portier.ActionCreate, nu.Roles) {
 		return nil, "", refused(actor, portier.ActionCreate)
 	}
@@ -180,6 +184,11 @@ func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUse
 		ev.Detail = "generated password"
 	}
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return err
 		}

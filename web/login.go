@@ -49,6 +49,8 @@ func (s *server) handleLoginPage() http.Handler {
 			p.Notice = p.T.T("login.signedout")
 		case "changed":
 			p.Notice = p.T.T("login.changed")
+		case "idle":
+			p.Notice = p.T.T("login.idle")
 		}
 		s.render(w, http.StatusOK, "login", p)
 	})

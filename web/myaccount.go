@@ -22,7 +22,7 @@ const (
 func (s *server) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := cookieValue(r, sessionCookie)
-		u, _, err := s.Engine.Session(r.Context(), token)
+		u, idle, err := s.session(r, token)
 		switch portier.ErrorCode(err) {
 		case "":
 		case portier.ENotFound:
@@ -30,6 +30,9 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 			target := "/login"
 			if r.Method == http.MethodGet {
 				target += "?return_to=" + urlQueryEscape(r.URL.RequestURI())
+				if idle {
+					target += "&done=idle"
+				}
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
@@ -41,6 +44,37 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, tokenKey, token)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// session returns the signed-in user of a session cookie, or ENotFound. A user holding an
+// admin role whose session went unused for longer than the admin idle timeout is signed out
+// (idle is then true), on every page: were it only the admin pages, a visit to /myaccount
+// would refresh the session and reopen them.
+func (s *server) session(r *http.Request, token string) (u *portier.User, idle bool, err error) {
+	ctx := r.Context()
+	// The session as it was before this request touches it: its LastSeen tells the idle time.
+	var before *portier.Session
+	if token != "" && len(token) <= 64 {
+		before, err = s.Store.SessionByHash(ctx, signin.SessionHash(token))
+		if err != nil && portier.ErrorCode(err) != portier.ENotFound {
+			return nil, false, err
+		}
+	}
+	u, _, err = s.Engine.Session(ctx, token)
+	if err != nil || before == nil || !portier.IsAdmin(u.Roles) {
+		return u, false, err
+	}
+	st, err := s.Directory.Settings(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if s.Now().Sub(before.LastSeen) < st.AdminSessionIdle {
+		return u, false, nil
+	}
+	if err := s.Engine.EndSession(ctx, token); err != nil {
+		return nil, false, err
+	}
+	return nil, true, portier.Errorf(portier.ENotFound, "Signed out after %s without activity.", st.AdminSessionIdle)
 }
 
 func sessionUser(r *http.Request) *portier.User { return r.Context().Value(userKey).(*portier.User) }

@@ -27,13 +27,18 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
+// A template file named *_parts.html holds pieces that several pages share; it is parsed
+// with the layout into every page rather than being a page itself.
 func loadPages() *pages {
-	layout := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
+	layout := template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html"))
+	if parts, _ := fs.Glob(templateFS, "templates/*_parts.html"); len(parts) > 0 {
+		layout = template.Must(layout.ParseFS(templateFS, parts...))
+	}
 	p := &pages{byName: map[string]*template.Template{}}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, name := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
-		if base == "layout" {
+		if base == "layout" || strings.HasSuffix(base, "_parts") {
 			continue
 		}
 		p.byName[base] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, name))
@@ -67,6 +72,10 @@ type page struct {
 	// MinLength is the password policy's minimum, for the hint.
 	MinLength int
 	Sessions  []sessionRow
+	// Admin is set on admin center pages: the navigation's state.
+	Admin *adminNav
+	// Data is what a page shows beyond the fields above (the admin center's tables and forms).
+	Data any
 }
 
 // newPage starts the data of a page for r.

@@ -46,6 +46,15 @@ func (a *app) envDefault(name, def string) string {
 	return def
 }
 
+// envBool reads a yes/no environment variable: 1, true, yes or on (any case) mean yes.
+func (a *app) envBool(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(a.getenv(name))) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
 func (a *app) envUint(name string, def uint32) uint32 {
 	v := a.getenv(name)
 	if v == "" {

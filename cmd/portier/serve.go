@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/demo"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/postgres"
 	"github.com/portier-id/portier/signin"
@@ -39,6 +40,7 @@ func openStore(ctx context.Context, dsn string) (portier.Store, error) {
 
 func (a *app) serveCommand() *cobra.Command {
 	var addr, baseURL, trustedProxies string
+	var demoData bool
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…]",
 		Short: "Run the Portier server",
@@ -47,6 +49,13 @@ func (a *app) serveCommand() *cobra.Command {
 			ctx := cmd.Context()
 			if err := a.open(ctx); err != nil {
 				return err
+			}
+			if demoData {
+				res, err := demo.Seed(ctx, a.store, a.dir.Hasher(), a.now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(a.stdout, res.Describe())
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -81,7 +90,7 @@ func (a *app) serveCommand() *cobra.Command {
 			})
 			go a.maintain(ctx)
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-			if err := a.announceSetup(ctx); err != nil {
+			if err := a.announceSetup(ctx, base); err != nil {
 				return err
 			}
 			a.log.Info("portier listening", "addr", ln.Addr().String(), "base_url", baseURL, "db", redactDSN(a.db))
@@ -106,21 +115,36 @@ func (a *app) serveCommand() *cobra.Command {
 		"comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (env PORTIER_TRUSTED_PROXIES)")
 	cmd.Flags().StringVar(&baseURL, "base-url", a.envDefault("PORTIER_BASE_URL", ""),
 		"the public URL of this server, https in production; defaults to http://ADDR (env PORTIER_BASE_URL)")
+	cmd.Flags().BoolVar(&demoData, "demo", a.envBool("PORTIER_DEMO"),
+		"fill an empty directory with about 50 sample people in every state, and print the demo admin's password once on stdout (env PORTIER_DEMO=1)")
 	return cmd
 }
 
-// announceSetup tells the operator of an empty directory how to create the first admin.
-func (a *app) announceSetup(ctx context.Context) error {
+// announceSetup gives the operator of an empty directory a one-time setup link (on stdout,
+// like every secret Portier prints) and the command that does the same from the shell.
+func (a *app) announceSetup(ctx context.Context, base *url.URL) error {
 	n, err := a.dir.CountUsers(ctx, portier.UserFilter{})
 	if err != nil || n > 0 {
 		return err
 	}
+	token, expires, err := a.dir.IssueSetupToken(ctx)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return nil // another process or command created a user meanwhile
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, `
+Open this link to create the first global admin; it works once, until %s:
+
+    %s/setup?token=%s
+
+`, expires.UTC().Format("15:04 MST"), strings.TrimSuffix(base.String(), "/"), token)
 	fmt.Fprintf(a.stderr, `
-The directory is empty. Create the first global admin with:
+The directory is empty. Open the setup link printed on stdout, or create the first global admin with:
 
     portier users create admin@example.org --display-name "Administrator" --role global-admin --generate-password --db %s
 
-`, a.db)
+`, redactDSN(a.db))
 	return nil
 }
 

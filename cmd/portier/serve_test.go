@@ -27,20 +27,22 @@ type process struct {
 	url    string
 	cmd    *exec.Cmd
 	stderr *syncWriter
+	stdout *syncWriter
 }
 
-// startServe starts `portier serve` on db, on a port the kernel picks, and returns once the
-// process has said where it listens.
-func startServe(t *testing.T, db string) *process {
+// startServe starts `portier serve` on db with the extra flags, on a port the kernel picks,
+// and returns once the process has said where it listens.
+func startServe(t *testing.T, db string, flags ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, flags...)...)
 	cmd.Env = append(os.Environ(), "PORTIER_RUN_AS_MAIN=1", "PORTIER_ARGON2_MEMORY=64", "PORTIER_ARGON2_TIME=1")
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := &syncWriter{w: &bytes.Buffer{}}
-	p := &process{cmd: cmd, stderr: out}
+	p := &process{cmd: cmd, stderr: out, stdout: &syncWriter{w: &bytes.Buffer{}}}
+	cmd.Stdout = p.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +86,44 @@ var listenLine = regexp.MustCompile(`msg="portier listening" addr=(\S+)`)
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// wrote is signalled after each write, for waitFor.
+	wrote chan struct{}
 }
 
 func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote == nil {
+		s.wrote = make(chan struct{}, 1)
+	}
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
 	return s.w.Write(b)
+}
+
+// waitFor returns the first match of re in what was written, waiting for more writes until
+// it appears or 30 seconds pass.
+func (s *syncWriter) waitFor(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	s.mu.Lock()
+	if s.wrote == nil {
+		s.wrote = make(chan struct{}, 1)
+	}
+	wrote := s.wrote
+	s.mu.Unlock()
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(s.String()); m != nil {
+			return m
+		}
+		select {
+		case <-wrote:
+		case <-deadline:
+			t.Fatalf("no %s in the output:\n%s", re, s.String())
+		}
+	}
 }
 
 func (s *syncWriter) String() string {

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portier-id/portier"
+)
+
+// settingsForm is the settings page: every value as the form shows it, durations written
+// the way Go reads them (60s, 15m, 12h) so that no value is rounded by the page.
+type settingsForm struct {
+	OrgName, DefaultLanguage                                    string
+	LockoutThreshold, LockoutDuration, LockoutMax, LockoutDecay string
+	SourceThreshold, SourceWindow                               string
+	PasswordMinLength                                           string
+	SessionIdle, SessionAbsolute, AdminSessionIdle              string
+}
+
+// shortDuration writes d without the zero units Go adds (1h0m0s becomes 1h).
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func settingsFormOf(st portier.Settings) *settingsForm {
+	return &settingsForm{
+		OrgName: st.OrgName, DefaultLanguage: st.DefaultLanguage,
+		LockoutThreshold: strconv.Itoa(st.Lockout.Threshold), LockoutDuration: shortDuration(st.Lockout.Duration),
+		LockoutMax: shortDuration(st.Lockout.MaxDuration), LockoutDecay: shortDuration(st.Lockout.Decay),
+		SourceThreshold: strconv.Itoa(st.SourceThreshold), SourceWindow: shortDuration(st.SourceWindow),
+		PasswordMinLength: strconv.Itoa(st.PasswordMinLength),
+		SessionIdle:       shortDuration(st.SessionIdle), SessionAbsolute: shortDuration(st.SessionAbsolute),
+		AdminSessionIdle: shortDuration(st.AdminSessionIdle),
+	}
+}
+
+func settingsFormFrom(r *http.Request) *settingsForm {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return &settingsForm{
+		OrgName: v("org_name"), DefaultLanguage: v("default_language"),
+		LockoutThreshold: v("lockout_threshold"), LockoutDuration: v("lockout_duration"), LockoutMax: v("lockout_max_duration"),
+		LockoutDecay: v("lockout_decay"), SourceThreshold: v("source_threshold"), SourceWindow: v("source_window"),
+		PasswordMinLength: v("password_min_length"), SessionIdle: v("session_idle"), SessionAbsolute: v("session_absolute"),
+		AdminSessionIdle: v("admin_session_idle"),
+	}
+}
+
+// apply writes the form's values into st, or returns an EInvalid error naming the field
+// that cannot be read; the ranges are Settings.Validate's to check.
+func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
+	num := func(label, v string, dst *int) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badnumber", "Field", t.T(label)))
+		}
+		*dst = n
+		return nil
+	}
+	dur := func(label, v string, dst *time.Duration) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badduration", "Field", t.T(label)))
+		}
+		*dst = d
+		return nil
+	}
+	name, err := portier.ValidateDisplayName(f.OrgName)
+	if err != nil {
+		return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badorg"))
+	}
+	st.OrgName, st.DefaultLanguage = name, f.DefaultLanguage
+	for _, step := range []func() error{
+		func() error { return num("admin.settings.threshold", f.LockoutThreshold, &st.Lockout.Threshold) },
+		func() error { return dur("admin.settings.duration", f.LockoutDuration, &st.Lockout.Duration) },
+		func() error { return dur("admin.settings.maxduration", f.LockoutMax, &st.Lockout.MaxDuration) },
+		func() error { return dur("admin.settings.decay", f.LockoutDecay, &st.Lockout.Decay) },
+		func() error { return num("admin.settings.sourcethreshold", f.SourceThreshold, &st.SourceThreshold) },
+		func() error { return dur("admin.settings.sourcewindow", f.SourceWindow, &st.SourceWindow) },
+		func() error { return num("admin.settings.minlength", f.PasswordMinLength, &st.PasswordMinLength) },
+		func() error { return dur("admin.settings.sessionidle", f.SessionIdle, &st.SessionIdle) },
+		func() error { return dur("admin.settings.sessionabsolute", f.SessionAbsolute, &st.SessionAbsolute) },
+		func() error { return dur("admin.settings.adminidle", f.AdminSessionIdle, &st.AdminSessionIdle) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *server) handleAdminSettingsPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !portier.Can(sessionUser(r).Roles, portier.ActionEditSettings, nil) {
+			s.adminForbidden(w, r, "")
+			return
+		}
+		st, err := s.Directory.Settings(r.Context())
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		p := s.adminPage(r, "admin.settings.title", "settings")
+		if r.URL.Query().Get("done") == "saved" {
+			p.Notice = p.T.T("admin.done.settings")
+		}
+		p.Data = settingsFormOf(st)
+		s.render(w, http.StatusOK, "admin_settings", p)
+	})
+}
+
+func (s *server) handleAdminSettings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := s.adminPage(r, "admin.settings.title", "settings")
+		form := settingsFormFrom(r)
+		// The form is read inside the change so that a refused actor is refused (and audited)
+		// whatever they sent, and an unreadable value is audited as a failure.
+		_, err := s.Directory.UpdateSettings(r.Context(), s.adminActor(r), func(st *portier.Settings) error {
+			return form.apply(p.T, st)
+		})
+		if s.adminFailed(w, r, err) {
+			return
+		}
+		if err != nil {
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+			p.Data = form
+			s.render(w, http.StatusBadRequest, "admin_settings", p)
+			return
+		}
+		http.Redirect(w, r, "/admin/settings?done=saved", http.StatusSeeOther)
+	})
+}
