@@ -70,6 +70,7 @@ var settingsTable = []setting{
 	intSetting("password-min-length", "minimum password length in characters (8 to 256)", func(st *portier.Settings) *int { return &st.PasswordMinLength }),
 	durationSetting("session-idle", "a browser session ends after this long unused", func(st *portier.Settings) *time.Duration { return &st.SessionIdle }),
 	durationSetting("session-absolute", "a browser session ends this long after sign-in", func(st *portier.Settings) *time.Duration { return &st.SessionAbsolute }),
+	durationSetting("admin-session-idle", "an admin's session ends after this long unused", func(st *portier.Settings) *time.Duration { return &st.AdminSessionIdle }),
 	durationSetting("signin-retention", "how long the sign-in log keeps an entry", func(st *portier.Settings) *time.Duration { return &st.SignInRetention }),
 	stringSetting("default-language", "en or nl, for viewers who state no language", func(st *portier.Settings) *string { return &st.DefaultLanguage }),
 }
