@@ -35,9 +35,15 @@ func (e *Engine) StartSession(ctx context.Context, u *portier.User, source, user
 	return token, err
 }
 
+// ErrIdle is Session's error for a session that went unused too long: ENotFound, so callers
+// treat it as "not signed in", and distinct, so a page can say why.
+var ErrIdle = portier.Errorf(portier.ENotFound, "Signed out after a time without activity.")
+
 // Session returns the signed-in user and the session of a cookie value. ENotFound when the
-// session is unknown, expired, idle too long, revoked, or its user is blocked or gone: the
-// store is asked on every request, so a block on any process ends the session everywhere.
+// session is unknown, expired, revoked, or its user is blocked or gone; ErrIdle (also
+// ENotFound) when it went unused longer than the idle limit, which for a user holding an admin
+// role is the shorter AdminSessionIdle. The store is asked on every request, so a block on any
+// process ends the session everywhere.
 func (e *Engine) Session(ctx context.Context, token string) (*portier.User, *portier.Session, error) {
 	none := portier.Errorf(portier.ENotFound, "Not signed in.")
 	if token == "" || len(token) > 64 {
@@ -50,12 +56,8 @@ func (e *Engine) Session(ctx context.Context, token string) (*portier.User, *por
 		}
 		return nil, nil, err
 	}
-	st, err := e.dir.Settings(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	now := e.now()
-	if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= st.SessionIdle {
+	if !now.Before(s.Expires) {
 		return nil, nil, none
 	}
 	u, err := e.store.UserByID(ctx, s.UserID)
@@ -67,6 +69,21 @@ func (e *Engine) Session(ctx context.Context, token string) (*portier.User, *por
 	}
 	if !u.AccountEnabled || s.Created.Before(u.SessionsValidFrom) {
 		return nil, nil, none
+	}
+	st, err := e.dir.Settings(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	idle := st.SessionIdle
+	if portier.IsAdmin(u.Roles) {
+		// An unattended admin browser is worth more to an attacker than anyone else's.
+		idle = min(idle, st.AdminSessionIdle)
+	}
+	if now.Sub(s.LastSeen) >= idle {
+		if err := e.EndSession(ctx, token); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, ErrIdle
 	}
 	if now.Sub(s.LastSeen) >= touchEvery {
 		err := e.store.Tx(ctx, func(tx portier.Tx) error { return tx.TouchSession(ctx, s.IDHash, now) })

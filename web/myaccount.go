@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -46,35 +47,12 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 	})
 }
 
-// session returns the signed-in user of a session cookie, or ENotFound. A user holding an
-// admin role whose session went unused for longer than the admin idle timeout is signed out
-// (idle is then true), on every page: were it only the admin pages, a visit to /myaccount
-// would refresh the session and reopen them.
+// session returns the signed-in user of a session cookie, or ENotFound; idle reports that the
+// session ended for going unused too long (an admin's sooner than anyone's), so the sign-in page
+// can say so.
 func (s *server) session(r *http.Request, token string) (u *portier.User, idle bool, err error) {
-	ctx := r.Context()
-	// The session as it was before this request touches it: its LastSeen tells the idle time.
-	var before *portier.Session
-	if token != "" && len(token) <= 64 {
-		before, err = s.Store.SessionByHash(ctx, signin.SessionHash(token))
-		if err != nil && portier.ErrorCode(err) != portier.ENotFound {
-			return nil, false, err
-		}
-	}
-	u, _, err = s.Engine.Session(ctx, token)
-	if err != nil || before == nil || !portier.IsAdmin(u.Roles) {
-		return u, false, err
-	}
-	st, err := s.Directory.Settings(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	if s.Now().Sub(before.LastSeen) < st.AdminSessionIdle {
-		return u, false, nil
-	}
-	if err := s.Engine.EndSession(ctx, token); err != nil {
-		return nil, false, err
-	}
-	return nil, true, portier.Errorf(portier.ENotFound, "Signed out after %s without activity.", st.AdminSessionIdle)
+	u, _, err = s.Engine.Session(r.Context(), token)
+	return u, errors.Is(err, signin.ErrIdle), err
 }
 
 func sessionUser(r *http.Request) *portier.User { return r.Context().Value(userKey).(*portier.User) }
