@@ -1,0 +1,49 @@
+// One Portier and one Chromium per test file, started in before() and removed in after():
+//
+//   const h = useHarness({ users: { ann: { upn: 'ann@example.org', displayName: 'Ann', password: '…' } } });
+//   test('…', async () => { const page = await h.newPage(); … });
+//
+// Each test file runs against its own store, so lockouts and sessions of one file never reach another.
+import { before, after } from 'node:test';
+import { Portier } from './portier.js';
+import { launchBrowser } from './browser.js';
+
+/**
+ * Registers the hooks and returns the harness; its fields are filled once before() has run.
+ * @param {{users?: Record<string, object>}} options users to create (through the CLI) before serving
+ */
+export function useHarness({ users = {} } = {}) {
+  const h = {
+    /** @type {Portier} */ portier: null,
+    baseURL: '',
+    /** The created users by the keys given. */
+    users: {},
+    browser: null,
+    contexts: [],
+    /** A new browser context (own cookies: another device) at Portier. */
+    async newContext(options = {}) {
+      const c = await h.browser.newContext({ baseURL: h.baseURL, ...options });
+      h.contexts.push(c);
+      return c;
+    },
+    /** A page in a new browser context. */
+    async newPage(options = {}) {
+      const c = await h.newContext(options);
+      return c.newPage();
+    },
+  };
+  before(async () => {
+    h.portier = await Portier.create();
+    for (const [key, u] of Object.entries(users)) {
+      h.users[key] = await h.portier.createUser(u);
+    }
+    h.baseURL = await h.portier.start();
+    h.browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const c of h.contexts) await c.close().catch(() => {});
+    await h.browser?.close();
+    await h.portier?.close();
+  });
+  return h;
+}
