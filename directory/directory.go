@@ -420,18 +420,31 @@ func (s *Service) choosePassword(ctx context.Context, u *portier.User, given str
 	if given == "" {
 		return "", "", portier.Errorf(portier.EInvalid, "No password given: pass one or ask for a generated one.")
 	}
-	policy := password.DefaultPolicy()
-	policy.MinLength = st.PasswordMinLength
-	if err := policy.Check(given, ContextWords(u, st.OrgName)); err != nil {
-		return "", "", portier.Errorf(portier.EInvalid, "%s", err.Error())
+	if err := checkPassword(st, u, given); err != nil {
+		return "", "", err
 	}
 	return given, "", nil
 }
 
-// ContextWords are the words a user's password may not contain: their name, their UPN and the organisation's name.
-func ContextWords(u *portier.User, orgName string) []string {
+// CheckPassword checks a password u would choose against the organisation's policy, with u's
+// name and UPN and the organisation's name as context words. The error is EInvalid and wraps
+// the *password.RuleError, so that a page can say which rule failed in the viewer's language.
+func (s *Service) CheckPassword(ctx context.Context, u *portier.User, pw string) error {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	return checkPassword(st, u, pw)
+}
+
+func checkPassword(st portier.Settings, u *portier.User, pw string) error {
+	policy := password.DefaultPolicy()
+	policy.MinLength = st.PasswordMinLength
 	local, domain, _ := strings.Cut(u.UPN, "@")
-	return []string{u.DisplayName, local, domain, orgName}
+	if err := policy.Check(pw, []string{u.DisplayName, local, domain, st.OrgName}); err != nil {
+		return fmt.Errorf("%w: %w", portier.Errorf(portier.EInvalid, "%s", err.Error()), err)
+	}
+	return nil
 }
 
 // endSessions ends every session and token of u issued before now.

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/portier-id/portier"
-	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/password"
 )
 
@@ -80,14 +79,8 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 	if !utf8.ValidString(newPassword) || len(newPassword) > MaxPasswordBytes {
 		return nil, portier.Errorf(portier.EInvalid, "The new password must be valid text of at most %d bytes.", MaxPasswordBytes)
 	}
-	st, err := e.dir.Settings(ctx)
-	if err != nil {
+	if err := e.dir.CheckPassword(ctx, u, newPassword); err != nil {
 		return nil, err
-	}
-	policy := password.DefaultPolicy()
-	policy.MinLength = st.PasswordMinLength
-	if err := policy.Check(newPassword, directory.ContextWords(u, st.OrgName)); err != nil {
-		return nil, portier.Errorf(portier.EInvalid, "%s", err.Error())
 	}
 	e.metrics.PasswordVerified()
 	var same password.Result

@@ -300,19 +300,14 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 
 // newPasswordHash checks a new password against the policy and the current one, and hashes it.
 func (e *Engine) newPasswordHash(ctx context.Context, u *portier.User, current, next string) (string, error) {
-	st, err := e.dir.Settings(ctx)
-	if err != nil {
-		return "", err
-	}
 	if password.Normalize(next) == password.Normalize(current) {
 		return "", portier.Errorf(portier.EInvalid, "The new password must differ from the current one.")
 	}
-	policy := password.DefaultPolicy()
-	policy.MinLength = st.PasswordMinLength
-	if err := policy.Check(next, directory.ContextWords(u, st.OrgName)); err != nil {
-		return "", portier.Errorf(portier.EInvalid, "%s", err.Error())
+	if err := e.dir.CheckPassword(ctx, u, next); err != nil {
+		return "", err
 	}
 	var hash string
+	var err error
 	if slotErr := e.withHashSlot(ctx, func() { hash, err = e.hasher.Hash(next) }); slotErr != nil {
 		return "", slotErr
 	}
