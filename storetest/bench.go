@@ -27,73 +27,67 @@ const benchSeedBatch = 10000
 // measures the reads the admin center and sign-in make, reporting per-operation p50 and p95
 // latency in milliseconds and operations per second.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) portier.Store) {
-	n := 10000
-	if v := os.Getenv("PORTIER_BENCH_USERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 {
-			b.Fatalf("PORTIER_BENCH_USERS=%q: want a positive number of users", v)
-		}
-	}
+	n := BenchUsers(b)
 	s := newStore(b)
 	seed := time.Now()
-	sample := seedBench(b, s, n)
+	sample := SeedUsers(b, s, n, base)
 	b.Logf("seeded %d users in %v (%.0f users/s)", n, time.Since(seed).Round(time.Millisecond), float64(n)/time.Since(seed).Seconds())
 
-	prefixes := benchPrefixes(sample.upns)
+	prefixes := SearchPrefixes(sample.UPNs)
 	locked := portier.UserFilter{Status: portier.StatusLocked, Now: base}
 	b.Run("UserByUPN", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
-			_, err := s.UserByUPN(ctx, sample.upns[i%len(sample.upns)])
+		Measure(b, func(ctx context.Context, i int) error {
+			_, err := s.UserByUPN(ctx, sample.UPNs[i%len(sample.UPNs)])
 			return err
 		})
 	})
 	b.Run("UserByID", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
-			_, err := s.UserByID(ctx, sample.ids[i%len(sample.ids)])
+		Measure(b, func(ctx context.Context, i int) error {
+			_, err := s.UserByID(ctx, sample.IDs[i%len(sample.IDs)])
 			return err
 		})
 	})
 	b.Run("ListUsers/FirstPage", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			return wantPage(s.ListUsers(ctx, portier.UserFilter{Now: base}))
 		})
 	})
 	b.Run("ListUsers/NextPage", func(b *testing.B) {
 		// After a UPN anywhere in the directory, as a user paging through would reach it.
-		measure(b, func(ctx context.Context, i int) error {
-			_, err := s.ListUsers(ctx, portier.UserFilter{Now: base, After: sample.upns[i%len(sample.upns)]})
+		Measure(b, func(ctx context.Context, i int) error {
+			_, err := s.ListUsers(ctx, portier.UserFilter{Now: base, After: sample.UPNs[i%len(sample.UPNs)]})
 			return err
 		})
 	})
 	b.Run("ListUsers/PrefixSearch", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			_, err := s.ListUsers(ctx, portier.UserFilter{Now: base, Search: prefixes[i%len(prefixes)]})
 			return err
 		})
 	})
 	b.Run("ListUsers/Locked", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error { return wantPage(s.ListUsers(ctx, locked)) })
+		Measure(b, func(ctx context.Context, i int) error { return wantPage(s.ListUsers(ctx, locked)) })
 	})
 	b.Run("ListUsers/LockedNextPage", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			f := locked
-			f.After = sample.lockedUPNs[i%len(sample.lockedUPNs)]
+			f.After = sample.LockedUPNs[i%len(sample.LockedUPNs)]
 			_, err := s.ListUsers(ctx, f)
 			return err
 		})
 	})
 	b.Run("ListUsers/Blocked", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			return wantPage(s.ListUsers(ctx, portier.UserFilter{Status: portier.StatusBlocked, Now: base}))
 		})
 	})
 	b.Run("ListUsers/Admins", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			return wantPage(s.ListUsers(ctx, portier.UserFilter{AdminsOnly: true, Now: base}))
 		})
 	})
 	b.Run("CountUsers/Locked", func(b *testing.B) {
-		measure(b, func(ctx context.Context, i int) error {
+		Measure(b, func(ctx context.Context, i int) error {
 			_, err := s.CountUsers(ctx, locked)
 			return err
 		})
@@ -101,8 +95,8 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) portier.Store) {
 	b.Run("LockoutCharge", func(b *testing.B) {
 		// The write a sign-in makes before checking a password.
 		p := lockout.DefaultPolicy()
-		measure(b, func(ctx context.Context, i int) error {
-			id := sample.ids[i%len(sample.ids)]
+		Measure(b, func(ctx context.Context, i int) error {
+			id := sample.IDs[i%len(sample.IDs)]
 			return s.Tx(ctx, func(tx portier.Tx) error {
 				st, err := tx.LockoutForUpdate(ctx, id, "")
 				if err != nil {
@@ -116,18 +110,35 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) portier.Store) {
 	})
 }
 
-// benchSample holds what the benchmarks look up: a spread of the seeded users.
-type benchSample struct {
-	upns, ids, lockedUPNs []string
+// BenchUsers is how many users a benchmark seeds: PORTIER_BENCH_USERS, 10,000 when unset
+// (the published figures use 1,000,000).
+func BenchUsers(tb testing.TB) int {
+	v := os.Getenv("PORTIER_BENCH_USERS")
+	if v == "" {
+		return 10000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("PORTIER_BENCH_USERS=%q: want a positive number of users", v)
+	}
+	return n
 }
 
-// seedBench inserts n generated users in transactions of benchSeedBatch, locking every
-// hundredth one, and keeps about 10,000 of them to look up.
-func seedBench(b *testing.B, s portier.Store, n int) benchSample {
+// Seeded is a spread of the users SeedUsers inserted, for benchmarks to look up.
+type Seeded struct {
+	// UPNs and IDs are about 10,000 users in random order; LockedUPNs are locked ones in order.
+	UPNs, IDs, LockedUPNs []string
+}
+
+// SeedUsers inserts n generated users through InsertUsers in transactions of benchSeedBatch,
+// all sharing one precomputed hash: every hundredth one blocked, every hundredth one locked
+// until an hour after now, one in two hundred an admin. The benchmarks of the store and of
+// the packages above it (the admin center's pages) seed the same directory this way.
+func SeedUsers(tb testing.TB, s portier.Store, n int, now time.Time) Seeded {
 	rng := rand.New(rand.NewPCG(3, 4))
 	every := max(1, n/10000)
-	var sample benchSample
-	locked := lockout.State{LockedUntil: base.Add(time.Hour), Lockouts: 1, LastFailure: base.Add(-time.Minute)}
+	var sample Seeded
+	locked := lockout.State{LockedUntil: now.Add(time.Hour), Lockouts: 1, LastFailure: now.Add(-time.Minute)}
 	for start := 0; start < n; start += benchSeedBatch {
 		batch := make([]*portier.User, 0, benchSeedBatch)
 		var lockIDs []string
@@ -139,19 +150,19 @@ func seedBench(b *testing.B, s portier.Store, n int) benchSample {
 			case 2:
 				lockIDs = append(lockIDs, u.ID)
 				if i%every == 2%every {
-					sample.lockedUPNs = append(sample.lockedUPNs, u.UPN)
+					sample.LockedUPNs = append(sample.LockedUPNs, u.UPN)
 				}
 			}
 			if i%200 == 3 {
 				u.Roles = []portier.Role{portier.Roles[i%len(portier.Roles)]}
 			}
 			if i%every == 0 {
-				sample.upns = append(sample.upns, u.UPN)
-				sample.ids = append(sample.ids, u.ID)
+				sample.UPNs = append(sample.UPNs, u.UPN)
+				sample.IDs = append(sample.IDs, u.ID)
 			}
 			batch = append(batch, u)
 		}
-		inTx(b, s, func(ctx context.Context, tx portier.Tx) error {
+		inTx(tb, s, func(ctx context.Context, tx portier.Tx) error {
 			if err := tx.InsertUsers(ctx, batch); err != nil {
 				return err
 			}
@@ -164,17 +175,17 @@ func seedBench(b *testing.B, s portier.Store, n int) benchSample {
 		})
 	}
 	// Look users up in random order, not the order they were inserted in.
-	rng.Shuffle(len(sample.upns), func(i, j int) { sample.upns[i], sample.upns[j] = sample.upns[j], sample.upns[i] })
-	rng.Shuffle(len(sample.ids), func(i, j int) { sample.ids[i], sample.ids[j] = sample.ids[j], sample.ids[i] })
-	if len(sample.lockedUPNs) == 0 {
-		sample.lockedUPNs = []string{""}
+	rng.Shuffle(len(sample.UPNs), func(i, j int) { sample.UPNs[i], sample.UPNs[j] = sample.UPNs[j], sample.UPNs[i] })
+	rng.Shuffle(len(sample.IDs), func(i, j int) { sample.IDs[i], sample.IDs[j] = sample.IDs[j], sample.IDs[i] })
+	if len(sample.LockedUPNs) == 0 {
+		sample.LockedUPNs = []string{""}
 	}
 	return sample
 }
 
-// benchPrefixes returns 2- and 3-letter search prefixes as an administrator types them: the
+// SearchPrefixes returns 2- and 3-letter search prefixes as an administrator types them: the
 // start of a name, in whatever case.
-func benchPrefixes(upns []string) []string {
+func SearchPrefixes(upns []string) []string {
 	var out []string
 	for i, upn := range upns[:min(len(upns), 1000)] {
 		p := upn[:min(len(upn), 2+i%2)]
@@ -194,9 +205,9 @@ func wantPage(page portier.UserPage, err error) error {
 	return err
 }
 
-// measure runs op b.N times, timing each call, and reports the p50 and p95 latency in
+// Measure runs op b.N times, timing each call, and reports the p50 and p95 latency in
 // milliseconds and the rate in operations per second.
-func measure(b *testing.B, op func(ctx context.Context, i int) error) {
+func Measure(b *testing.B, op func(ctx context.Context, i int) error) {
 	ctx := b.Context()
 	lat := make([]time.Duration, b.N)
 	b.ResetTimer()

@@ -211,7 +211,7 @@ func (s *server) handleAdminUsers() http.Handler {
 			s.unavailable(w, r, err)
 			return
 		}
-		if d.Total, err = s.Directory.CountUsers(r.Context(), f); err != nil {
+		if d.Total, err = s.countUsers(r.Context(), f); err != nil {
 			s.unavailable(w, r, err)
 			return
 		}

@@ -2,7 +2,15 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/portier-id/portier/directory"
 )
+
+// largeBodies are the POST paths whose body may be bigger than maxFormBytes, with their bound:
+// a CSV file of users as big as the directory service takes, plus the multipart framing.
+var largeBodies = map[string]int64{
+	"/admin/users/import": directory.MaxImportBytes + maxFormBytes,
+}
 
 // addRoutes lists Portier's whole HTTP surface.
 func (s *server) addRoutes(mux *http.ServeMux) {
@@ -34,6 +42,9 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users", admin(s.handleAdminUsers()))
 	mux.Handle("GET /admin/users/new", admin(s.handleAdminNewUserPage()))
 	mux.Handle("POST /admin/users/new", admin(s.handleAdminNewUser()))
+	mux.Handle("GET /admin/users/import", admin(s.handleAdminImportPage()))
+	mux.Handle("POST /admin/users/import", admin(s.handleAdminImport())) // body bound: largeBodies
+	mux.Handle("POST /admin/users/import/passwords/{id}", admin(s.handleAdminImportPasswords()))
 	mux.Handle("GET /admin/users/{upn}", admin(s.handleAdminUser()))
 	mux.Handle("GET /admin/users/{upn}/reset-password", admin(s.handleAdminResetPage()))
 	mux.Handle("POST /admin/users/{upn}/reset-password", admin(s.handleAdminReset()))

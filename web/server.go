@@ -45,6 +45,10 @@ type server struct {
 	cache  pageCache
 	pages  *pages
 	secure bool
+	// imports hold the generated passwords of recent CSV imports until their one download.
+	imports importDownloads
+	// totals are the large totals of Active users, kept for a while (totals.go).
+	totals userTotals
 }
 
 // NewServer returns the whole HTTP surface of Portier; routes.go lists it.
@@ -74,7 +78,7 @@ func (s *server) csrf(next http.Handler) http.Handler {
 	)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Bound what the token check may read of a body before it parses the form.
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		if !s.secure {
 			r = csrf.PlaintextHTTPRequest(r)
 		}
@@ -84,6 +88,15 @@ func (s *server) csrf(next http.Handler) http.Handler {
 
 // maxFormBytes bounds a form body: a 1,024-byte password and its neighbours fit many times over.
 const maxFormBytes = 64 << 10
+
+// bodyLimit is the bound on r's body: maxFormBytes, unless routes.go's largeBodies names the
+// route. It is chosen here, before the CSRF check, because that check reads the body first.
+func bodyLimit(r *http.Request) int64 {
+	if n, ok := largeBodies[r.URL.Path]; ok && r.Method == http.MethodPost {
+		return n
+	}
+	return maxFormBytes
+}
 
 // securityHeaders sets the headers every answer carries.
 func securityHeaders(next http.Handler) http.Handler {

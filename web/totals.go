@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portier-id/portier"
+)
+
+// Counting a million users reads a whole index: about 40 ms on SQLite and more on
+// PostgreSQL, on every view of Active users. A total that large is therefore shown from
+// memory, at most totalsFresh old when it was last recounted, and recounted in the
+// background once it is older, so that no page view but the first waits on a big count.
+// Totals under totalsExactFrom are counted on every view: they are cheap, and they are where
+// a difference of one shows (the page of a small directory after adding a user).
+const (
+	totalsExactFrom = 10000
+	totalsFresh     = 30 * time.Second
+	// totalsMax bounds the totals kept: searches are the viewer's to choose.
+	totalsMax = 256
+)
+
+// userTotals are the large totals of recent listings, per filter.
+type userTotals struct {
+	mu sync.Mutex
+	m  map[string]*cachedTotal
+}
+
+type cachedTotal struct {
+	n          int
+	at         time.Time
+	refreshing bool
+}
+
+// totalKey names what a count depends on: not the page (After) nor its size.
+func totalKey(f portier.UserFilter) string {
+	admins := "0"
+	if f.AdminsOnly {
+		admins = "1"
+	}
+	return string(f.Status) + "\x00" + admins + "\x00" + strings.ToLower(f.Search)
+}
+
+// countUsers is the total of the users f selects, from memory when it is large (see above).
+func (s *server) countUsers(ctx context.Context, f portier.UserFilter) (int, error) {
+	key := totalKey(f)
+	s.totals.mu.Lock()
+	if c, ok := s.totals.m[key]; ok {
+		if s.Now().Sub(c.at) >= totalsFresh && !c.refreshing {
+			c.refreshing = true
+			go s.recount(key, f)
+		}
+		n := c.n
+		s.totals.mu.Unlock()
+		return n, nil
+	}
+	s.totals.mu.Unlock()
+	n, err := s.Directory.CountUsers(ctx, f)
+	if err == nil {
+		s.totals.put(key, n, s.Now())
+	}
+	return n, err
+}
+
+// recount counts again for a total being shown from memory; the viewer who noticed it was
+// old has had their page already.
+func (s *server) recount(key string, f portier.UserFilter) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f.Now = time.Time{} // the directory's clock at the time of the count
+	n, err := s.Directory.CountUsers(ctx, f)
+	if err != nil {
+		s.Log.Warn("recounting users", "err", err)
+		s.totals.mu.Lock()
+		if c, ok := s.totals.m[key]; ok {
+			c.refreshing = false
+		}
+		s.totals.mu.Unlock()
+		return
+	}
+	s.totals.put(key, n, s.Now())
+}
+
+// put keeps a large total and forgets one that has become small.
+func (t *userTotals) put(key string, n int, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n < totalsExactFrom {
+		delete(t.m, key)
+		return
+	}
+	if t.m == nil || len(t.m) >= totalsMax {
+		t.m = map[string]*cachedTotal{}
+	}
+	t.m[key] = &cachedTotal{n: n, at: now}
+}
