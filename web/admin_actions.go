@@ -70,7 +70,7 @@ func (s *server) handleAdminReset() http.Handler {
 				return
 			}
 			d.Reset = form
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 			p.Data = d
 			s.render(w, http.StatusBadRequest, "admin_reset", p)
 			return
@@ -187,7 +187,7 @@ func (s *server) adminFormError(w http.ResponseWriter, r *http.Request, name, ti
 	if d == nil {
 		return
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 	p.Data = d
 	s.render(w, http.StatusBadRequest, name, p)
 }
@@ -282,7 +282,7 @@ func (s *server) handleAdminNewUser() http.Handler {
 		}
 		p := s.adminPage(r, "admin.new.title", "new-user")
 		form.Roles = grantable(sessionUser(r).Roles, roles)
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 		p.Data = form
 		status := http.StatusBadRequest
 		if portier.ErrorCode(err) == portier.EConflict {

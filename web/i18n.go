@@ -3,6 +3,7 @@ package web
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/password"
 )
 
 //go:embed locales/*.json
@@ -121,3 +125,13 @@ func (t *translator) DateTime(tm time.Time) string {
 
 // Clock formats the time of day of tm, in UTC.
 func (t *translator) Clock(tm time.Time) string { return tm.UTC().Format("15:04:05") }
+
+// Error says what went wrong in the viewer's language: a password rule by its own message,
+// anything else by the domain's message.
+func (t *translator) Error(err error) string {
+	var rule *password.RuleError
+	if errors.As(err, &rule) {
+		return t.T("password.rule."+string(rule.Rule), "Limit", rule.Limit, "Word", rule.Word)
+	}
+	return portier.ErrorMessage(err)
+}

@@ -170,7 +170,7 @@ func (s *server) handleForcedChange() http.Handler {
 		switch portier.ErrorCode(err) {
 		case "":
 		case portier.EInvalid:
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 			s.render(w, http.StatusBadRequest, "change", p)
 			return
 		case portier.ENotFound:

@@ -120,7 +120,7 @@ func (s *server) handleMyPassword() http.Handler {
 		switch portier.ErrorCode(err) {
 		case "":
 		case portier.EInvalid:
-			fail(portier.CodeBadRequest, portier.ErrorMessage(err))
+			fail(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.Error(err))
 			return
 		default:
 			s.unavailable(w, r, err)

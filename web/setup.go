@@ -82,7 +82,7 @@ func (s *server) handleSetup() http.Handler {
 		switch portier.ErrorCode(err) {
 		case "":
 		case portier.EInvalid, portier.EConflict:
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 			s.renderSetup(w, http.StatusBadRequest, p)
 			return
 		default:

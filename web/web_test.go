@@ -389,3 +389,17 @@ func TestMyAccountSessionsAndPasswordChange(t *testing.T) {
 		}
 	})
 }
+
+func TestPasswordRulesSpeakTheViewersLanguage(t *testing.T) {
+	store := testenv.Backends()[0].Open(t)
+	in := newInstance(t, store, testenv.NewClock())
+	createUser(t, in.dir, "taal@example.org", true)
+	b := newBrowser(t, in.srv.URL)
+	b.lang = "nl"
+	b.login("taal@example.org", goodPassword, nil)
+	tok := b.token("/change-password")
+	resp, body := b.do("POST", "/change-password", url.Values{"csrf_token": {tok}, "new_password": {"kort"}, "confirm_password": {"kort"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "Het wachtwoord is te kort: het moet minstens 15 tekens lang zijn.") {
+		t.Fatalf("status %d; the Dutch rule message is missing", resp.StatusCode)
+	}
+}
