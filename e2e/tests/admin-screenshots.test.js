@@ -1,0 +1,48 @@
+// Screenshots of the admin center for the README, on a `serve --demo` directory: Active users
+// (en and nl), a locked user's details and the open reset-password dialog. Every run takes them;
+// PORTIER_UPDATE_SCREENSHOTS=1 (npm run screenshots) writes them into docs/screenshots/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pngSize, saveScreenshot } from '../lib/screenshots.js';
+import { viewport } from '../lib/browser.js';
+import { signIn } from '../lib/pages.js';
+import { openAdminCenter, openUserFromRow, userRow, useDemoHarness } from '../lib/admin.js';
+
+const h = useDemoHarness();
+
+/** A demo user locked out by guesses from three addresses, IPv6 among them. */
+const lockedUser = 'lotte.smit@demo.example.org';
+
+async function shoot(page, name) {
+  const file = await saveScreenshot(page, name);
+  const size = await pngSize(file);
+  assert.deepEqual({ width: size.width, height: size.height }, viewport);
+  assert.ok(size.bytes > 10_000 && size.bytes < 1_000_000, `${file} is ${size.bytes} bytes`);
+}
+
+test('screenshots of Active users, a locked user\'s details and the reset dialog (en)', async () => {
+  const page = await h.newPage({ locale: 'en-GB' });
+  await signIn(page, h.demoAdmin);
+  await openAdminCenter(page);
+  await page.getByRole('heading', { level: 1, name: 'Active users' }).waitFor();
+  assert.equal(await userRow(page, lockedUser).getAttribute('data-status'), 'locked');
+  await shoot(page, 'admin-users');
+
+  await openUserFromRow(page, lockedUser);
+  await page.locator('tr[data-failed-attempt]').first().waitFor();
+  await shoot(page, 'admin-user');
+
+  await page.locator('a[data-action=reset-password]').click();
+  await page.locator('dialog#reset-dialog').waitFor({ state: 'visible' });
+  // The focus ring on the first choice is part of the picture: it shows where the keyboard is.
+  await page.locator('dialog#reset-dialog #mode-generate:focus').waitFor();
+  await shoot(page, 'admin-reset');
+});
+
+test('screenshot of Actieve gebruikers (nl)', async () => {
+  const page = await h.newPage({ locale: 'nl-NL' });
+  await signIn(page, h.demoAdmin);
+  await openAdminCenter(page);
+  await page.getByRole('heading', { level: 1, name: 'Actieve gebruikers' }).waitFor();
+  await shoot(page, 'admin-users-nl');
+});
