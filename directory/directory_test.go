@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
@@ -153,4 +154,41 @@ func TestResetClearsLockoutAndSessions(t *testing.T) {
 			t.Fatal("the generated password is in the audit log")
 		}
 	})
+}
+
+func TestSettingsReachEveryProcess(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			open := b.OpenShared(t)
+			clock := testenv.NewClock()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			one := directory.New(open(), testenv.Hasher(), clock.Now, log)
+			two := directory.New(open(), testenv.Hasher(), clock.Now, log)
+			if st, _ := two.Settings(ctx); st.Lockout.Threshold != 10 {
+				t.Fatalf("default threshold %d", st.Lockout.Threshold)
+			}
+			_, err := one.UpdateSettings(ctx, portier.CLIActor("op"), func(st *portier.Settings) error {
+				st.Lockout.Threshold = 4
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := one.Settings(ctx); st.Lockout.Threshold != 4 {
+				t.Fatal("the changing process does not see its own change")
+			}
+			clock.Advance(2 * time.Second)
+			if st, _ := two.Settings(ctx); st.Lockout.Threshold != 4 {
+				t.Fatalf("the other process still sees threshold %d after 2 s", st.Lockout.Threshold)
+			}
+			_, err = one.UpdateSettings(ctx, portier.Actor{Name: "ua@example.org", Roles: []portier.Role{portier.RoleUserAdmin}}, func(st *portier.Settings) error {
+				st.Lockout.Threshold = 99
+				return nil
+			})
+			if portier.ErrorCode(err) != portier.EForbidden {
+				t.Fatalf("user admin changed settings: %v", err)
+			}
+		})
+	}
 }
