@@ -36,7 +36,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /myaccount/sessions/end-all", s.requireSession(s.handleEndAllSessions()))
 
 	// The admin center: every page for admin roles only; each change goes through the directory service.
-	admin := func(h http.Handler) http.Handler { return s.requireAdmin(h) }
+	admin := s.requireAdmin
 	mux.Handle("GET /admin", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
 	mux.Handle("GET /admin/{$}", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
 	mux.Handle("GET /admin/users", admin(s.handleAdminUsers()))
