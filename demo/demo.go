@@ -210,12 +210,6 @@ func lockouts(users []*portier.User, policy lockout.Policy, now time.Time) (map[
 		u := users[lo.index]
 		sources := attackers[n%len(attackers)]
 		lockedAt := now.Add(-time.Duration(lo.minutesAgo) * time.Minute)
-		// Enough earlier lockouts that this one lasts the longest the policy allows, so the
-		// demo still shows locked accounts a while after it started.
-		lockouts := 0
-		for policy.LockDuration(lockouts) < policy.MaxDuration {
-			lockouts++
-		}
 		for k := 0; k < policy.Threshold; k++ {
 			at := lockedAt.Add(-time.Duration(policy.Threshold-1-k) * 17 * time.Second)
 			e := wrong(u, at, sources[k%len(sources)], scriptAgent)
@@ -229,10 +223,10 @@ func lockouts(users []*portier.User, policy lockout.Policy, now time.Time) (map[
 				UserID: u.ID, Source: sources[k%len(sources)], UserAgent: scriptAgent, Code: portier.CodeLocked,
 				Process: "demo", Detail: "account locked"})
 		}
-		// The state the engine leaves after a lock: the count starts again, the lockout is counted.
-		counters[u.ID] = lockout.State{
-			LockedUntil: lockedAt.Add(policy.LockDuration(lockouts)), Lockouts: lockouts + 1, LastFailure: lockedAt,
-		}
+		// The state the engine leaves after a lock: the count starts again, the lockout is
+		// counted. The lock lasts the longest the policy allows, rather than the first
+		// lockout's minute, so the demo still shows locked accounts a while after it started.
+		counters[u.ID] = lockout.State{LockedUntil: lockedAt.Add(policy.MaxDuration), Lockouts: 1, LastFailure: lockedAt}
 	}
 	u := users[failedNotLock]
 	last := now.Add(-8 * time.Minute)
