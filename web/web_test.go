@@ -18,7 +18,6 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/metrics"
-	"github.com/portier-id/portier/password"
 	"github.com/portier-id/portier/signin"
 	"github.com/portier-id/portier/web"
 )
@@ -36,7 +35,7 @@ type instance struct {
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}, clock.Now, log)
+	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
 	secret, err := signin.LoadSecret(context.Background(), store)
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,7 @@
 // Steps in the admin center, and a harness on a `portier serve --demo` directory, for the
 // admin-*.test.js files. Every step waits for the page the browser lands on, never for a time.
-import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Portier } from './portier.js';
-import { launchBrowser } from './browser.js';
+import { useHarness } from './harness.js';
 import { clickAndLoad, errorBox, pathOf, submitLogin } from './pages.js';
 
 /** The default lockout threshold: this many wrong passwords lock an account. */
@@ -87,35 +85,10 @@ export async function auditLog(h) {
  * global admin with the password the server printed once.
  */
 export function useDemoHarness() {
-  const h = {
-    portier: null,
-    baseURL: '',
-    /** The demo's global admin: { upn, password }. */
-    demoAdmin: null,
-    browser: null,
-    contexts: [],
-    async newContext(options = {}) {
-      const c = await h.browser.newContext({ baseURL: h.baseURL, ...options });
-      h.contexts.push(c);
-      return c;
-    },
-    async newPage(options = {}) {
-      const c = await h.newContext(options);
-      return c.newPage();
-    },
-  };
-  before(async () => {
-    h.portier = await Portier.create();
-    h.baseURL = await h.portier.start(['--demo']);
-    h.demoAdmin = await demoCredentials(h.portier);
-    h.browser = await launchBrowser();
+  return useHarness({
+    serveArgs: ['--demo'],
+    afterStart: async (h) => { h.demoAdmin = await demoCredentials(h.portier); },
   });
-  after(async () => {
-    for (const c of h.contexts) await c.close().catch(() => {});
-    await h.browser?.close();
-    await h.portier?.close();
-  });
-  return h;
 }
 
 /** The demo admin's user name and password, from what `serve --demo` printed on stdout. */

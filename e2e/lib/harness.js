@@ -10,9 +10,11 @@ import { launchBrowser } from './browser.js';
 
 /**
  * Registers the hooks and returns the harness; its fields are filled once before() has run.
- * @param {{users?: Record<string, object>}} options users to create (through the CLI) before serving
+ * @param {{users?: Record<string, object>, serveArgs?: string[], afterStart?: (h: object) => Promise<void>}} options
+ *   users to create (through the CLI) before serving, extra `portier serve` flags, and a step run
+ *   once the server listens (the demo harness reads the printed admin password there)
  */
-export function useHarness({ users = {} } = {}) {
+export function useHarness({ users = {}, serveArgs = [], afterStart = async () => {} } = {}) {
   const h = {
     /** @type {Portier} */ portier: null,
     baseURL: '',
@@ -37,7 +39,8 @@ export function useHarness({ users = {} } = {}) {
     for (const [key, u] of Object.entries(users)) {
       h.users[key] = await h.portier.createUser(u);
     }
-    h.baseURL = await h.portier.start();
+    h.baseURL = await h.portier.start(serveArgs);
+    await afterStart(h);
     h.browser = await launchBrowser();
   });
   after(async () => {
