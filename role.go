@@ -55,6 +55,24 @@ const (
 	ActionRevokeSessions Action = "user.revoke-sessions"
 	ActionEditRoles      Action = "user.edit-roles"
 	ActionEditSettings   Action = "settings.edit"
+	// Applications (OpenID Connect clients): global admins only, as Entra's application administrator.
+	ActionCreateApp Action = "app.create"
+	ActionUpdateApp Action = "app.update"
+	ActionDeleteApp Action = "app.delete"
+	ActionAssignApp Action = "app.assign"
+)
+
+// Self-service and notification events of the audit log, named after Entra's audit activities.
+// They are not admin actions: Can refuses them all.
+const (
+	ActionRegisterSecurityInfo Action = "user.register-security-info"      // User registered security info
+	ActionDeleteSecurityInfo   Action = "user.delete-security-info"        // User deleted security info
+	ActionSelfServiceReset     Action = "user.self-service-reset-password" // Reset password (self-service)
+	ActionSelfServiceUnlock    Action = "user.self-service-unlock"         // Unlock user account (self-service)
+	ActionSSPRBlocked          Action = "user.self-service-blocked"        // Blocked from self-service password reset
+	ActionReportLockout        Action = "user.report-lockout"              // the owner said "This wasn't me"
+	ActionNotifyUser           Action = "notify.user"                      // a notification mail to a user
+	ActionNotifyAdmins         Action = "notify.admins"                    // a notification mail to an admin
 )
 
 // minimumTier is the least privileged role that may take an action at all.
@@ -68,6 +86,10 @@ var minimumTier = map[Action]int{
 	ActionUnblock:        RoleUserAdmin.rank(),
 	ActionEditRoles:      RoleGlobalAdmin.rank(),
 	ActionEditSettings:   RoleGlobalAdmin.rank(),
+	ActionCreateApp:      RoleGlobalAdmin.rank(),
+	ActionUpdateApp:      RoleGlobalAdmin.rank(),
+	ActionDeleteApp:      RoleGlobalAdmin.rank(),
+	ActionAssignApp:      RoleGlobalAdmin.rank(),
 }
 
 // Can reports whether an actor holding actorRoles may take action on a user

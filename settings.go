@@ -33,6 +33,64 @@ type Settings struct {
 	SignInRetention time.Duration `json:"signInRetention"`
 	// DefaultLanguage is the language of pages and mails when the viewer states none ("en" or "nl").
 	DefaultLanguage string `json:"defaultLanguage"`
+
+	// Reset is self-service password reset and unlock.
+	Reset ResetSettings `json:"selfServiceReset"`
+	// LockoutEmail sends an account's owner one email per lockout episode.
+	LockoutEmail bool `json:"lockoutEmail"`
+
+	// AccessTokenLifetime and RefreshTokenLifetime bound the OpenID Connect tokens; a refresh
+	// token is replaced at every use, and the new one lives RefreshTokenLifetime again.
+	AccessTokenLifetime  time.Duration `json:"accessTokenLifetime"`
+	RefreshTokenLifetime time.Duration `json:"refreshTokenLifetime"`
+}
+
+// Who may use self-service password reset (ResetSettings.Scope).
+const (
+	ResetNone      = "none"
+	ResetAll       = "all"
+	ResetNonAdmins = "non-admins"
+)
+
+// ResetSettings configure self-service password reset, as Entra's "Password reset" blade.
+type ResetSettings struct {
+	// Scope is ResetNone, ResetAll or ResetNonAdmins.
+	Scope string `json:"scope"`
+	// MethodsRequired is how many methods a user must pass: 1 or 2. Admins always need 2.
+	MethodsRequired int `json:"methodsRequired"`
+	// Methods are the methods users may register and use.
+	Methods []MethodKind `json:"methods"`
+	// AllowUnlock lets a locked-out user unlock the account without choosing a new password.
+	AllowUnlock bool `json:"allowUnlock"`
+	// RequireRegistration asks a user without enough methods to register right after sign-in.
+	RequireRegistration bool `json:"requireRegistration"`
+	// NotifyUser mails users when their password is reset (by themselves or an admin).
+	NotifyUser bool `json:"notifyUser"`
+	// NotifyAdmins mails every global admin when an admin resets their own password.
+	NotifyAdmins bool `json:"notifyAdmins"`
+}
+
+// Allows reports whether users may register and use method k.
+func (r ResetSettings) Allows(k MethodKind) bool {
+	for _, m := range r.Methods {
+		if m == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Required returns how many methods a user holding roles must pass, and whether the user may
+// use self-service reset at all.
+func (r ResetSettings) Required(roles []Role) (int, bool) {
+	admin := IsAdmin(roles)
+	switch {
+	case r.Scope == ResetNone, r.Scope == ResetNonAdmins && admin:
+		return 0, false
+	case admin:
+		return 2, true
+	}
+	return r.MethodsRequired, true
 }
 
 // DefaultSettings returns the contract's defaults.
@@ -48,6 +106,17 @@ func DefaultSettings() Settings {
 		AdminSessionIdle:  30 * time.Minute,
 		SignInRetention:   30 * 24 * time.Hour,
 		DefaultLanguage:   "en",
+		Reset: ResetSettings{
+			Scope:           ResetAll,
+			MethodsRequired: 1,
+			Methods:         []MethodKind{MethodEmail, MethodTOTP},
+			AllowUnlock:     true,
+			NotifyUser:      true,
+			NotifyAdmins:    true,
+		},
+		LockoutEmail:         true,
+		AccessTokenLifetime:  5 * time.Minute,
+		RefreshTokenLifetime: 14 * 24 * time.Hour,
 	}
 }
 
@@ -88,6 +157,28 @@ func (s Settings) Validate() error {
 		return Errorf(EInvalid, "The sign-in log must keep entries for at least 1 day.")
 	case s.DefaultLanguage != "en" && s.DefaultLanguage != "nl":
 		return Errorf(EInvalid, "The default language must be en or nl.")
+	case s.Reset.Scope != ResetNone && s.Reset.Scope != ResetAll && s.Reset.Scope != ResetNonAdmins:
+		return Errorf(EInvalid, "Self-service password reset must be for none, all or non-admins.")
+	case s.Reset.MethodsRequired != 1 && s.Reset.MethodsRequired != 2:
+		return Errorf(EInvalid, "Self-service password reset must require 1 or 2 methods.")
+	case s.AccessTokenLifetime < time.Minute || s.AccessTokenLifetime > 24*time.Hour:
+		return Errorf(EInvalid, "Access tokens must live between 1 minute and 24 hours.")
+	case s.RefreshTokenLifetime < s.AccessTokenLifetime:
+		return Errorf(EInvalid, "Refresh tokens may not live shorter than access tokens.")
+	}
+	for _, m := range s.Reset.Methods {
+		if m != MethodEmail && m != MethodTOTP {
+			return Errorf(EInvalid, "The self-service method %q is not one of email and totp.", m)
+		}
+	}
+	if len(s.Reset.Methods) < 2 && s.Reset.Scope != ResetNone {
+		// Admins always need two methods, so fewer would lock every admin out of self-service.
+		if s.Reset.Scope == ResetAll || s.Reset.MethodsRequired == 2 {
+			return Errorf(EInvalid, "Self-service password reset needs both methods allowed when admins or users must pass two.")
+		}
+		if len(s.Reset.Methods) == 0 {
+			return Errorf(EInvalid, "Self-service password reset needs at least one method allowed.")
+		}
 	}
 	return nil
 }

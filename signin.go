@@ -25,6 +25,9 @@ type SignIn struct {
 	HashComputed   bool      `json:"passwordHashComputed"`
 	Process        string    `json:"process"`
 	Detail         string    `json:"failureReason,omitempty"`
+	// Reported is set when the account's owner said of the lockout these attempts caused:
+	// "This wasn't me".
+	Reported bool `json:"reportedByUser,omitempty"`
 }
 
 // SignInFilter selects sign-ins, newest first.

@@ -47,6 +47,26 @@ type Queries interface {
 	ListSessions(ctx context.Context, userID string) ([]*Session, error)
 	// Setting returns the stored value of a setting, or nil when it was never set.
 	Setting(ctx context.Context, key string) ([]byte, error)
+
+	// ListMethods returns a user's security-info methods, oldest first.
+	ListMethods(ctx context.Context, userID string) ([]*AuthMethod, error)
+
+	// Token returns the token (kind, id), expired or not; ENotFound if none.
+	Token(ctx context.Context, kind, id string) (*Token, error)
+	// ListTokens returns the tokens f selects, oldest (by Created) first.
+	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
+
+	// App returns the application with the client id; ENotFound if none.
+	App(ctx context.Context, id string) (*App, error)
+	// ListApps returns every application ordered by name.
+	ListApps(ctx context.Context) ([]*App, error)
+	// AppAssigned reports whether the user is assigned to the application.
+	AppAssigned(ctx context.Context, appID, userID string) (bool, error)
+	// ListAppUsers returns the ids of the users assigned to the application.
+	ListAppUsers(ctx context.Context, appID string) ([]string, error)
+
+	// ListSigningKeys returns every signing key, newest (by NotBefore) first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 }
 
 // Tx is a transaction: the reads of Queries plus locking reads and writes.
@@ -61,7 +81,8 @@ type Tx interface {
 	InsertUsers(ctx context.Context, users []*User) error
 	// UpdateUser writes every field of u except ID, Created and LockoutState; ENotFound if u is gone.
 	UpdateUser(ctx context.Context, u *User) error
-	// DeleteUser removes the user, its lockout counters and its sessions; ENotFound if none.
+	// DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
+	// assignments; ENotFound if none.
 	DeleteUser(ctx context.Context, id string) error
 
 	// LockoutForUpdate is Lockout that locks the counter (creating it if need be) until the transaction ends.
@@ -96,6 +117,49 @@ type Tx interface {
 	// InsertSetting stores a setting's value only if it has none; it reports whether it did.
 	// Two processes racing to create a value thus agree on one.
 	InsertSetting(ctx context.Context, key string, value []byte) (bool, error)
+	// DeleteSetting removes a setting; no error if it has none.
+	DeleteSetting(ctx context.Context, key string) error
+
+	// FlagSignIns sets Reported on the user's sign-in log entries from since to until
+	// (inclusive) that failed, and returns how many it flagged.
+	FlagSignIns(ctx context.Context, userID string, since, until time.Time) (int, error)
+
+	// InsertMethod adds m (its ID set by the caller).
+	InsertMethod(ctx context.Context, m *AuthMethod) error
+	// UpdateMethod writes m's Address, Secret, LastStep and LastUsed; ENotFound if it is gone.
+	UpdateMethod(ctx context.Context, m *AuthMethod) error
+	// MethodForUpdate returns one method of the user and locks it until the transaction ends;
+	// ENotFound if the user has no such method.
+	MethodForUpdate(ctx context.Context, userID, id string) (*AuthMethod, error)
+	// DeleteMethod removes one method of the user; ENotFound if the user has no such method.
+	DeleteMethod(ctx context.Context, userID, id string) error
+
+	// InsertToken adds t; EConflict if (Kind, ID) is taken.
+	InsertToken(ctx context.Context, t *Token) error
+	// TokenForUpdate is Token that locks the token until the transaction ends.
+	TokenForUpdate(ctx context.Context, kind, id string) (*Token, error)
+	// UpdateToken writes t's UserID, AppID, Family, Data and Expires; ENotFound if it is gone.
+	UpdateToken(ctx context.Context, t *Token) error
+	// DeleteToken removes one token; no error if it is gone.
+	DeleteToken(ctx context.Context, kind, id string) error
+	// DeleteTokens removes the tokens f selects (Limit ignored) and returns how many.
+	DeleteTokens(ctx context.Context, f TokenFilter) (int, error)
+	// PruneTokens removes tokens that expired before now.
+	PruneTokens(ctx context.Context, now time.Time) (int, error)
+
+	// InsertApp adds a (its ID and Created set by the caller); EConflict if the id is taken.
+	InsertApp(ctx context.Context, a *App) error
+	// UpdateApp writes every field of a except ID and Created; ENotFound if it is gone.
+	UpdateApp(ctx context.Context, a *App) error
+	// DeleteApp removes the application, its assignments and its tokens; ENotFound if none.
+	DeleteApp(ctx context.Context, id string) error
+	// SetAppAssigned assigns the user to the application, or removes the assignment.
+	SetAppAssigned(ctx context.Context, appID, userID string, assigned bool) error
+
+	// InsertSigningKey adds a signing key; EConflict if its id is taken.
+	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// DeleteSigningKeys removes the keys that expired before now.
+	DeleteSigningKeys(ctx context.Context, now time.Time) (int, error)
 }
 
 // Clock returns the current time. Everything with durations takes one, so tests move time.
