@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -562,18 +563,28 @@ func TestAdminCenterInDutch(t *testing.T) {
 }
 
 func TestLocaleCataloguesHaveTheSameKeys(t *testing.T) {
-	keys := func(path string) map[string]string {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+	keys := func(lang string) map[string]string {
+		paths, _ := filepath.Glob("locales/*" + lang + ".json")
 		m := map[string]string{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
+		for _, path := range paths {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(raw, &part); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					t.Errorf("%s: %s is in two %s catalogues", path, k, lang)
+				}
+				m[k] = v
+			}
 		}
 		return m
 	}
-	en, nl := keys("locales/en.json"), keys("locales/nl.json")
+	en, nl := keys("en"), keys("nl")
 	for k := range en {
 		if _, ok := nl[k]; !ok {
 			t.Errorf("%s is in en.json, not in nl.json", k)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sync"
 	"time"
@@ -28,7 +29,9 @@ var languageMatcher = language.NewMatcher(languages)
 func newBundle() *i18n.Bundle {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	for _, name := range []string{"locales/en.json", "locales/nl.json"} {
+	// Each area keeps its own pair of catalogues: en.json and nl.json, apps.en.json and apps.nl.json, …
+	names, _ := fs.Glob(localeFS, "locales/*.json")
+	for _, name := range names {
 		if _, err := b.LoadMessageFileFS(localeFS, name); err != nil {
 			panic(fmt.Sprintf("message catalogue %s: %v", name, err)) // embedded: a broken one is a build error
 		}
