@@ -450,7 +450,11 @@ func checkPassword(st portier.Settings, u *portier.User, pw string) error {
 // endSessions ends every session and token of u issued before now.
 func endSessions(ctx context.Context, tx portier.Tx, u *portier.User, now time.Time) error {
 	u.SessionsValidFrom = now
-	_, err := tx.DeleteUserSessions(ctx, u.ID)
+	if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	_, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID,
+		Kinds: []string{portier.TokenCode, portier.TokenAccess, portier.TokenRefresh}})
 	return err
 }
 

@@ -50,9 +50,6 @@ type Config struct {
 // New returns the sender Config names.
 func New(c Config) (Sender, error) {
 	if c.URL == "" {
-		if err := os.MkdirAll(c.Outbox, 0o700); err != nil {
-			return nil, fmt.Errorf("mail outbox %s: %w", c.Outbox, err)
-		}
 		return &Outbox{Dir: c.Outbox, From: c.From, Log: c.Log}, nil
 	}
 	return newSMTP(c)
@@ -134,11 +131,14 @@ type Outbox struct {
 	Log  *slog.Logger
 }
 
-// Send writes m to a new file in the outbox.
+// Send writes m to a new file in the outbox, which it creates when it is missing.
 func (o *Outbox) Send(ctx context.Context, m Message) error {
 	msg, err := build(o.From, m)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("mail outbox %s: %w", o.Dir, err)
 	}
 	var b [6]byte
 	rand.Read(b[:])

@@ -99,9 +99,9 @@ func (t *tx) AppendSignIns(ctx context.Context, entries []*portier.SignIn) error
 	}
 	b := &pgx.Batch{}
 	for _, e := range entries {
-		b.Queue(`INSERT INTO sign_ins (time, username, user_id, source, user_agent, code, familiar_device, hash_computed, process, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			e.Time, e.Username, e.UserID, e.Source, e.UserAgent, e.Code, e.FamiliarDevice, e.HashComputed, e.Process, e.Detail).
+		b.Queue(`INSERT INTO sign_ins (time, username, user_id, source, user_agent, code, familiar_device, hash_computed, process, detail, reported)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			e.Time, e.Username, e.UserID, e.Source, e.UserAgent, e.Code, e.FamiliarDevice, e.HashComputed, e.Process, e.Detail, e.Reported).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&e.ID) })
 	}
 	return dbError(t.addr, "append sign-ins", t.db.SendBatch(ctx, b).Close())
@@ -131,14 +131,14 @@ func (q *queries) ListSignIns(ctx context.Context, sf portier.SignInFilter) ([]*
 	if sf.Before > 0 {
 		f.add("id < ?", sf.Before)
 	}
-	rows, err := q.db.Query(ctx, `SELECT id, time, username, user_id, source, user_agent, code, familiar_device, hash_computed, process, detail
+	rows, err := q.db.Query(ctx, `SELECT id, time, username, user_id, source, user_agent, code, familiar_device, hash_computed, process, detail, reported
 		FROM sign_ins`+f.sql("id DESC", sf.Limit), f.args...)
 	if err != nil {
 		return nil, dbError(q.addr, "list sign-ins", err)
 	}
 	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*portier.SignIn, error) {
 		var e portier.SignIn
-		err := row.Scan(&e.ID, &e.Time, &e.Username, &e.UserID, &e.Source, &e.UserAgent, &e.Code, &e.FamiliarDevice, &e.HashComputed, &e.Process, &e.Detail)
+		err := row.Scan(&e.ID, &e.Time, &e.Username, &e.UserID, &e.Source, &e.UserAgent, &e.Code, &e.FamiliarDevice, &e.HashComputed, &e.Process, &e.Detail, &e.Reported)
 		e.Time = e.Time.UTC()
 		return &e, err
 	})
@@ -150,6 +150,25 @@ func (t *tx) PruneSignIns(ctx context.Context, before time.Time) (int, error) {
 	tag, err := t.db.Exec(ctx, `DELETE FROM sign_ins WHERE time < $1`, before)
 	if err != nil {
 		return 0, dbError(t.addr, "prune sign-ins", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// FlagSignIns sets Reported on the user's failed sign-ins from since to until, both
+// inclusive (a zero bound is open), and returns how many it newly flagged.
+func (t *tx) FlagSignIns(ctx context.Context, userID string, since, until time.Time) (int, error) {
+	var f filter
+	f.add("user_id = ?", userID)
+	f.conds = append(f.conds, "code <> 0", "NOT reported")
+	if !since.IsZero() {
+		f.add("time >= ?", since)
+	}
+	if !until.IsZero() {
+		f.add("time <= ?", until)
+	}
+	tag, err := t.db.Exec(ctx, `UPDATE sign_ins SET reported = true WHERE `+strings.Join(f.conds, " AND "), f.args...)
+	if err != nil {
+		return 0, dbError(t.addr, "flag sign-ins", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -260,6 +279,12 @@ func (t *tx) InsertSetting(ctx context.Context, key string, value []byte) (bool,
 		return false, dbError(t.addr, "insert setting", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteSetting removes a setting; no error if it has none.
+func (t *tx) DeleteSetting(ctx context.Context, key string) error {
+	_, err := t.db.Exec(ctx, `DELETE FROM settings WHERE key = $1`, key)
+	return dbError(t.addr, "delete setting", err)
 }
 
 // nonNil keeps a nil value from being stored as NULL, which the NOT NULL column refuses.

@@ -299,8 +299,8 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 	})
 }
 
-// DeleteUser removes the user, its lockout counters and (by the foreign key's cascade) its
-// sessions; ENotFound if none.
+// DeleteUser removes the user, its lockout counters, its tokens and (by the foreign keys'
+// cascade) its sessions, methods and app assignments; ENotFound if none.
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	// The counters go first: locking the counter before the user, as UserForUpdate does,
 	// keeps the two from deadlocking.
@@ -314,7 +314,10 @@ func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	if tag.RowsAffected() == 0 {
 		return userNotFound("with id "+id, nil)
 	}
-	return nil
+	// Methods and assignments go by the foreign keys' cascade; tokens have no foreign key
+	// (their user may be '').
+	_, err = t.db.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, id)
+	return dbError(t.addr, "delete user tokens", err)
 }
 
 // ListUsers returns one page of users ordered by UPN; see portier.Queries.

@@ -135,6 +135,10 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, u *portier.User, source 
 		if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
+		if _, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID,
+			Kinds: []string{portier.TokenCode, portier.TokenAccess, portier.TokenRefresh}}); err != nil {
+			return err
+		}
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err
 		}

@@ -50,6 +50,7 @@ type Engine struct {
 	log     *slog.Logger
 	process string
 	record  *Recorder
+	onLock  func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
 	locks   *lockCache
 	// hashing admits one argon2id computation per core: more at once only share the cores,
 	// and each holds 19 MiB, so the limit bounds memory without costing throughput.
@@ -70,13 +71,16 @@ type Config struct {
 	Process string
 	// Recorder writes the sign-in log.
 	Recorder *Recorder
+	// OnLock, if set, is called in the transaction in which a wrong password locks a user's
+	// account-wide counter (not a familiar browser's, not an unknown name's): the lockout mail.
+	OnLock func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
 }
 
 // New returns an engine, and registers it with the directory service to hear of unlocks.
 func New(c Config) *Engine {
 	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
-		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(),
+		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(), onLock: c.OnLock,
 		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	c.Directory.OnLockoutCleared(e.Forget)
@@ -247,7 +251,8 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	}
 
 	if !result.OK {
-		lockedUntil, err := e.fail(ctx, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy)
+		notify := user != nil && bucket == ""
+		lockedUntil, err := e.fail(ctx, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy, notify, entry.Source)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -382,9 +387,10 @@ func (e *Engine) charge(ctx context.Context, policy lockout.Policy, key, bucket 
 }
 
 // fail settles a wrong password on the account's counter and on the source's. It returns when
-// the account's lock ends if this failure locked it, the zero time otherwise.
+// the account's lock ends if this failure locked it, the zero time otherwise; notify calls
+// OnLock when it did.
 func (e *Engine) fail(ctx context.Context, policy lockout.Policy, key, bucket string, now time.Time, fp lockout.Fingerprint,
-	srcKey string, srcPolicy lockout.Policy) (lockedUntil time.Time, err error) {
+	srcKey string, srcPolicy lockout.Policy, notify bool, source string) (lockedUntil time.Time, err error) {
 	err = e.store.Tx(ctx, func(tx portier.Tx) error {
 		s, err := tx.LockoutForUpdate(ctx, key, bucket)
 		if err != nil {
@@ -392,6 +398,11 @@ func (e *Engine) fail(ctx context.Context, policy lockout.Policy, key, bucket st
 		}
 		if policy.Fail(&s, now, fp) {
 			lockedUntil = s.LockedUntil
+			if notify && e.onLock != nil {
+				if err := e.onLock(ctx, tx, key, s, source); err != nil {
+					return err
+				}
+			}
 		}
 		if err := tx.PutLockout(ctx, key, bucket, s); err != nil {
 			return err

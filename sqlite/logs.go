@@ -79,14 +79,14 @@ func (t *tx) AppendSignIns(ctx context.Context, entries []*portier.SignIn) error
 		return nil
 	}
 	st, err := t.tx.PrepareContext(ctx, `INSERT INTO signins (time, username, user_id, source, user_agent, code,
-		familiar_device, hash_computed, process, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		familiar_device, hash_computed, process, detail, reported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return t.store.wrap("append to the sign-in log", err)
 	}
 	defer st.Close()
 	for _, e := range entries {
 		res, err := st.ExecContext(ctx, e.Time.UnixNano(), e.Username, e.UserID, e.Source, e.UserAgent, e.Code,
-			e.FamiliarDevice, e.HashComputed, e.Process, e.Detail)
+			e.FamiliarDevice, e.HashComputed, e.Process, e.Detail, e.Reported)
 		if err != nil {
 			return t.store.wrap("append to the sign-in log", err)
 		}
@@ -124,7 +124,7 @@ func (q queries) ListSignIns(ctx context.Context, f portier.SignInFilter) ([]*po
 		add("id < ?", f.Before)
 	}
 	rows, err := q.db.QueryContext(ctx, `SELECT id, time, username, user_id, source, user_agent, code, familiar_device,
-		hash_computed, process, detail FROM signins WHERE `+and(conds)+` ORDER BY id DESC LIMIT ?`, append(args, pageLimit(f.Limit))...)
+		hash_computed, process, detail, reported FROM signins WHERE `+and(conds)+` ORDER BY id DESC LIMIT ?`, append(args, pageLimit(f.Limit))...)
 	if err != nil {
 		return nil, q.store.wrap("read the sign-in log", err)
 	}
@@ -134,7 +134,7 @@ func (q queries) ListSignIns(ctx context.Context, f portier.SignInFilter) ([]*po
 		var e portier.SignIn
 		var at int64
 		if err := rows.Scan(&e.ID, &at, &e.Username, &e.UserID, &e.Source, &e.UserAgent, &e.Code, &e.FamiliarDevice,
-			&e.HashComputed, &e.Process, &e.Detail); err != nil {
+			&e.HashComputed, &e.Process, &e.Detail, &e.Reported); err != nil {
 			return nil, q.store.wrap("read the sign-in log", err)
 		}
 		e.Time = time.Unix(0, at).UTC()
@@ -146,6 +146,20 @@ func (q queries) ListSignIns(ctx context.Context, f portier.SignInFilter) ([]*po
 // PruneSignIns removes sign-in log entries older than before.
 func (t *tx) PruneSignIns(ctx context.Context, before time.Time) (int, error) {
 	return t.count(t.db.ExecContext(ctx, `DELETE FROM signins WHERE time < ?`, before.UnixNano()))
+}
+
+// FlagSignIns sets Reported on the user's failed sign-ins from since to until, both
+// inclusive (a zero bound is open), and returns how many it newly flagged.
+func (t *tx) FlagSignIns(ctx context.Context, userID string, since, until time.Time) (int, error) {
+	conds := []string{"user_id = ?", "code <> 0", "reported = 0"}
+	args := []any{userID}
+	if !since.IsZero() {
+		conds, args = append(conds, "time >= ?"), append(args, since.UnixNano())
+	}
+	if !until.IsZero() {
+		conds, args = append(conds, "time <= ?"), append(args, until.UnixNano())
+	}
+	return t.count(t.db.ExecContext(ctx, `UPDATE signins SET reported = 1 WHERE `+and(conds), args...))
 }
 
 // count returns the rows an exec changed.
@@ -265,4 +279,10 @@ func (t *tx) InsertSetting(ctx context.Context, key string, value []byte) (bool,
 	}
 	n, err := res.RowsAffected()
 	return n == 1, t.store.wrap("write setting "+key, err)
+}
+
+// DeleteSetting removes a setting; no error if it has none.
+func (t *tx) DeleteSetting(ctx context.Context, key string) error {
+	_, err := t.db.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, key)
+	return t.store.wrap("delete setting "+key, err)
 }

@@ -365,18 +365,25 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 	return t.mustAffect(res, err, "update user "+u.UPN, "No user has the id %s.", u.ID)
 }
 
-// DeleteUser removes the user, its lockout counters and its sessions.
+// DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
+// assignments.
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	res, err := t.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 	if err := t.mustAffect(res, err, "delete user "+id, "No user has the id %s.", id); err != nil {
 		return err
 	}
-	// The foreign key removes the sessions already; saying so keeps it true without one.
-	if _, err := t.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
-		return t.store.wrap("delete user "+id, err)
-	}
-	if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, id); err != nil {
-		return t.store.wrap("delete user "+id, err)
+	// The foreign keys remove the sessions, methods and assignments already; saying so keeps
+	// it true without them. Tokens have no foreign key (their user may be '').
+	for _, del := range []string{
+		`DELETE FROM sessions WHERE user_id = ?`,
+		`DELETE FROM auth_methods WHERE user_id = ?`,
+		`DELETE FROM app_assignments WHERE user_id = ?`,
+		`DELETE FROM tokens WHERE user_id = ?`,
+		`DELETE FROM lockouts WHERE key = ?`,
+	} {
+		if _, err := t.db.ExecContext(ctx, del, id); err != nil {
+			return t.store.wrap("delete user "+id, err)
+		}
 	}
 	return nil
 }

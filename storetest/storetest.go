@@ -59,6 +59,20 @@ func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
 		{"PruneSessions", testPruneSessions},
 		{"Settings", testSettings},
 		{"InsertSetting", testInsertSetting},
+		{"DeleteSetting", testDeleteSetting},
+		{"FlagSignIns", testFlagSignIns},
+		{"Methods", testMethods},
+		{"ConcurrentMethodUpdates", testConcurrentMethodUpdates},
+		{"Tokens", testTokens},
+		{"ConcurrentTokenUpdates", testConcurrentTokenUpdates},
+		{"DeleteTokens", testDeleteTokens},
+		{"ListTokens", testListTokens},
+		{"PruneTokens", testPruneTokens},
+		{"DeleteUserRemovesSecurityInfo", testDeleteUserSecurity},
+		{"Apps", testApps},
+		{"AppAssignments", testAppAssignments},
+		{"DeleteAppRemovesAssignmentsAndTokens", testDeleteAppCascade},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

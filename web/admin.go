@@ -12,18 +12,22 @@ import (
 
 // adminNav is the state of the admin center's navigation on one page.
 type adminNav struct {
-	// Section is the current section: users, new-user, signins, audit, settings.
+	// Section is the current section: users, new-user, signins, audit, apps, settings.
 	Section string
 	// Settings reports whether the viewer may open the settings (global admins only).
 	Settings bool
 	// CreateUsers reports whether the viewer may add users.
 	CreateUsers bool
+	// Apps reports whether the viewer may manage applications (global admins only).
+	Apps bool
 }
 
 // templateFuncs are the functions every template may call.
 var templateFuncs = template.FuncMap{
 	// userURL is the admin center's address of a user; the UPN may hold a slash, hence the escape.
 	"userURL": func(upn string) string { return "/admin/users/" + url.PathEscape(upn) },
+	// appURL is the admin center's address of an application.
+	"appURL":  appURL,
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// rolesView hands the "roles" template a user's roles with the viewer's translator.
 	"rolesView": func(t *translator, roles []portier.Role) any {
@@ -66,6 +70,7 @@ func (s *server) adminPage(r *http.Request, titleID, section string) *page {
 		Section:     section,
 		Settings:    portier.Can(u.Roles, portier.ActionEditSettings, nil),
 		CreateUsers: portier.Can(u.Roles, portier.ActionCreate, nil),
+		Apps:        portier.Can(u.Roles, portier.ActionUpdateApp, nil),
 	}
 	return p
 }

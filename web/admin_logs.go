@@ -237,6 +237,7 @@ type auditPage struct {
 var auditActions = []portier.Action{
 	portier.ActionCreate, portier.ActionDelete, portier.ActionResetPassword, portier.ActionUnlock,
 	portier.ActionBlock, portier.ActionUnblock, portier.ActionRevokeSessions, portier.ActionEditRoles, portier.ActionEditSettings,
+	portier.ActionCreateApp, portier.ActionUpdateApp, portier.ActionDeleteApp, portier.ActionAssignApp,
 }
 
 func (s *server) handleAdminAudit() http.Handler {

@@ -17,6 +17,9 @@ type settingsForm struct {
 	SourceThreshold, SourceWindow                               string
 	PasswordMinLength                                           string
 	SessionIdle, SessionAbsolute, AdminSessionIdle              string
+	ResetScope, ResetRequired                                   string
+	ResetEmail, ResetTOTP, ResetUnlock, ResetRegister           bool
+	NotifyUser, NotifyAdmins, LockoutEmail                      bool
 }
 
 // shortDuration writes d without the zero units Go adds (1h0m0s becomes 1h).
@@ -40,6 +43,10 @@ func settingsFormOf(st portier.Settings) *settingsForm {
 		PasswordMinLength: strconv.Itoa(st.PasswordMinLength),
 		SessionIdle:       shortDuration(st.SessionIdle), SessionAbsolute: shortDuration(st.SessionAbsolute),
 		AdminSessionIdle: shortDuration(st.AdminSessionIdle),
+		ResetScope:       st.Reset.Scope, ResetRequired: strconv.Itoa(st.Reset.MethodsRequired),
+		ResetEmail: st.Reset.Allows(portier.MethodEmail), ResetTOTP: st.Reset.Allows(portier.MethodTOTP),
+		ResetUnlock: st.Reset.AllowUnlock, ResetRegister: st.Reset.RequireRegistration,
+		NotifyUser: st.Reset.NotifyUser, NotifyAdmins: st.Reset.NotifyAdmins, LockoutEmail: st.LockoutEmail,
 	}
 }
 
@@ -51,6 +58,10 @@ func settingsFormFrom(r *http.Request) *settingsForm {
 		LockoutDecay: v("lockout_decay"), SourceThreshold: v("source_threshold"), SourceWindow: v("source_window"),
 		PasswordMinLength: v("password_min_length"), SessionIdle: v("session_idle"), SessionAbsolute: v("session_absolute"),
 		AdminSessionIdle: v("admin_session_idle"),
+		ResetScope:       v("sspr_scope"), ResetRequired: v("sspr_methods_required"),
+		ResetEmail: v("sspr_email") == "on", ResetTOTP: v("sspr_totp") == "on", ResetUnlock: v("sspr_allow_unlock") == "on",
+		ResetRegister: v("sspr_require_registration") == "on", NotifyUser: v("sspr_notify_user") == "on",
+		NotifyAdmins: v("sspr_notify_admins") == "on", LockoutEmail: v("lockout_email") == "on",
 	}
 }
 
@@ -78,6 +89,15 @@ func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
 		return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badorg"))
 	}
 	st.OrgName, st.DefaultLanguage = name, f.DefaultLanguage
+	st.Reset.Scope, st.Reset.Methods = f.ResetScope, nil
+	if f.ResetEmail {
+		st.Reset.Methods = append(st.Reset.Methods, portier.MethodEmail)
+	}
+	if f.ResetTOTP {
+		st.Reset.Methods = append(st.Reset.Methods, portier.MethodTOTP)
+	}
+	st.Reset.AllowUnlock, st.Reset.RequireRegistration = f.ResetUnlock, f.ResetRegister
+	st.Reset.NotifyUser, st.Reset.NotifyAdmins, st.LockoutEmail = f.NotifyUser, f.NotifyAdmins, f.LockoutEmail
 	for _, step := range []func() error{
 		func() error { return num("admin.settings.threshold", f.LockoutThreshold, &st.Lockout.Threshold) },
 		func() error { return dur("admin.settings.duration", f.LockoutDuration, &st.Lockout.Duration) },
@@ -89,6 +109,7 @@ func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
 		func() error { return dur("admin.settings.sessionidle", f.SessionIdle, &st.SessionIdle) },
 		func() error { return dur("admin.settings.sessionabsolute", f.SessionAbsolute, &st.SessionAbsolute) },
 		func() error { return dur("admin.settings.adminidle", f.AdminSessionIdle, &st.AdminSessionIdle) },
+		func() error { return num("admin.settings.sspr.required", f.ResetRequired, &st.Reset.MethodsRequired) },
 	} {
 		if err := step(); err != nil {
 			return err

@@ -491,6 +491,12 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 			t.Fatalf("settings form values: %v", form)
 		}
 		form.Set("default_language", "en")
+		// The self-service reset fieldset: selects and checkboxes, as the browser sends them.
+		form.Set("sspr_scope", "non-admins")
+		form.Set("sspr_methods_required", "2")
+		form.Set("sspr_email", "on")
+		form.Set("sspr_totp", "on")
+		form.Set("lockout_email", "on")
 		bad := url.Values{}
 		for k, v := range form {
 			bad[k] = v
@@ -506,6 +512,9 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 		st, _ := in.dir.Settings(context.Background())
 		if st.Lockout.Threshold != 3 || st.Lockout.Duration != time.Minute || st.AdminSessionIdle != 30*time.Minute {
 			t.Fatalf("settings after save: %+v", st)
+		}
+		if st.Reset.Scope != portier.ResetNonAdmins || st.Reset.MethodsRequired != 2 || st.Reset.AllowUnlock || !st.LockoutEmail || st.Reset.NotifyUser {
+			t.Fatalf("self-service settings after save: %+v (lockout email %v)", st.Reset, st.LockoutEmail)
 		}
 		stranger := newBrowser(t, in.srv.URL)
 		var body string

@@ -97,6 +97,11 @@ func (s *server) handleLogin() http.Handler {
 			if returnTo == "" {
 				returnTo = "/myaccount"
 			}
+			// A user without enough security info is asked to register it first, when the
+			// organisation wants that; "Not now" goes on to returnTo.
+			if reg, err := s.SelfService.Registration(r.Context(), out.User); err == nil && reg.Ask {
+				returnTo = "/myaccount/security-info?register=1&return_to=" + urlQueryEscape(returnTo)
+			}
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		case portier.CodePasswordChangeNeeded:
 			s.setCookie(w, pendingCookie, s.Engine.PendingToken(out.User), "/change-password", 10*time.Minute)

@@ -69,6 +69,11 @@ func (s *server) myAccountPage(r *http.Request) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg, err := s.SelfService.Registration(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	p.Data = reg.Have
 	current := signin.SessionHash(sessionToken(r))
 	for _, ss := range sessions {
 		p.Sessions = append(p.Sessions, sessionRow{

@@ -4,12 +4,20 @@ import (
 	"net/http"
 
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/oidc"
 )
 
 // largeBodies are the POST paths whose body may be bigger than maxFormBytes, with their bound:
 // a CSV file of users as big as the directory service takes, plus the multipart framing.
 var largeBodies = map[string]int64{
 	"/admin/users/import": directory.MaxImportBytes + maxFormBytes,
+}
+
+// csrfExempt are the paths other programs POST to, authenticating themselves (OpenID Connect
+// clients with their secret or PKCE), where a browser's CSRF token has no place.
+var csrfExempt = map[string]bool{
+	oidc.PathAuthorize: true, oidc.PathToken: true, oidc.PathIntrospect: true,
+	oidc.PathUserinfo: true, oidc.PathRevoke: true, oidc.PathEndSession: true,
 }
 
 // addRoutes lists Portier's whole HTTP surface.
@@ -19,6 +27,21 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", handleMetrics(s.Metrics))
 	mux.Handle("GET /static/", handleStatic())
 	mux.Handle("GET /language", s.handleLanguage())
+
+	// OpenID Connect (oidc/): the protocol endpoints answer any method, so that op answers
+	// CORS preflights and wrong methods itself; continue, callback and logout use the session.
+	if p := s.OIDC; p != nil {
+		mux.Handle("GET "+oidc.PathDiscovery, p)
+		mux.Handle(oidc.PathAuthorize, p)
+		mux.Handle("GET "+oidc.PathContinue, s.handleOIDCContinue())
+		mux.Handle("GET "+oidc.PathCallback, s.handleOIDCCallback())
+		mux.Handle(oidc.PathToken, p)
+		mux.Handle(oidc.PathIntrospect, p)
+		mux.Handle(oidc.PathUserinfo, p)
+		mux.Handle(oidc.PathRevoke, p)
+		mux.Handle(oidc.PathKeys, p)
+		mux.Handle(oidc.PathEndSession, s.handleOIDCLogout())
+	}
 
 	mux.Handle("GET /{$}", http.RedirectHandler("/myaccount", http.StatusSeeOther))
 	mux.Handle("GET /login", s.handleLoginPage())
@@ -34,6 +57,26 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /myaccount/password", s.requireSession(s.handleMyPassword()))
 	mux.Handle("POST /myaccount/sessions/{id}/end", s.requireSession(s.handleEndSession()))
 	mux.Handle("POST /myaccount/sessions/end-all", s.requireSession(s.handleEndAllSessions()))
+	mux.Handle("GET /myaccount/security-info", s.requireSession(s.handleSecurityInfo()))
+	mux.Handle("POST /myaccount/security-info/email", s.requireSession(s.handleSecurityAddEmail()))
+	mux.Handle("POST /myaccount/security-info/totp", s.requireSession(s.handleSecurityAddTOTP()))
+	mux.Handle("GET /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirmPage()))
+	mux.Handle("GET /myaccount/security-info/confirm/{id}/qr.png", s.requireSession(s.handleSecurityQR()))
+	mux.Handle("POST /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirm()))
+	mux.Handle("POST /myaccount/security-info/remove/{id}", s.requireSession(s.handleSecurityRemove()))
+
+	// Self-service password reset and unlock; the browser's progress is in the portier_recover cookie.
+	mux.Handle("GET /recover", s.handleRecoverStart())
+	mux.Handle("POST /recover", s.handleRecoverBegin())
+	mux.Handle("GET /recover/verify", s.handleRecoverVerify())
+	mux.Handle("POST /recover/email", s.handleRecoverSend())
+	mux.Handle("POST /recover/code", s.handleRecoverCode())
+	mux.Handle("POST /recover/totp", s.handleRecoverTOTP())
+	mux.Handle("GET /recover/choose", s.handleRecoverChoose())
+	mux.Handle("POST /recover/unlock", s.handleRecoverUnlock())
+	mux.Handle("POST /recover/password", s.handleRecoverPassword())
+	mux.Handle("GET /recover/report", s.handleReportPage())
+	mux.Handle("POST /recover/report", s.handleReport())
 
 	// The admin center: every page for admin roles only; each change goes through the directory service.
 	admin := s.requireAdmin
@@ -60,4 +103,20 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/audit", admin(s.handleAdminAudit()))
 	mux.Handle("GET /admin/settings", admin(s.handleAdminSettingsPage()))
 	mux.Handle("POST /admin/settings", admin(s.handleAdminSettings()))
+
+	// Applications (OpenID Connect clients), for global admins: the pages refuse others before
+	// reading anything; each POST is refused, and audited, by the directory service.
+	apps := func(h http.Handler) http.Handler { return admin(s.appsGuard(h)) }
+	mux.Handle("GET /admin/apps", apps(s.handleAdminApps()))
+	mux.Handle("GET /admin/apps/new", apps(s.handleAdminNewAppPage()))
+	mux.Handle("POST /admin/apps/new", admin(s.handleAdminNewApp()))
+	mux.Handle("GET /admin/apps/{id}", apps(s.handleAdminApp()))
+	mux.Handle("GET /admin/apps/{id}/edit", apps(s.handleAdminEditAppPage()))
+	mux.Handle("POST /admin/apps/{id}/edit", admin(s.handleAdminEditApp()))
+	mux.Handle("GET /admin/apps/{id}/secret", apps(s.handleAdminAppConfirmPage("secret", "apps.secret.new")))
+	mux.Handle("POST /admin/apps/{id}/secret", admin(s.handleAdminAppSecret()))
+	mux.Handle("GET /admin/apps/{id}/delete", apps(s.handleAdminAppConfirmPage("delete", "apps.delete.title")))
+	mux.Handle("POST /admin/apps/{id}/delete", admin(s.handleAdminDeleteApp()))
+	mux.Handle("POST /admin/apps/{id}/users", admin(s.handleAdminAppAssign(true)))
+	mux.Handle("POST /admin/apps/{id}/users/remove", admin(s.handleAdminAppAssign(false)))
 }

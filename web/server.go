@@ -19,6 +19,8 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/oidc"
+	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
 )
 
@@ -28,8 +30,12 @@ type Deps struct {
 	Store     portier.Store
 	Directory *directory.Service
 	Engine    *signin.Engine
-	Metrics   *metrics.Metrics
-	Now       portier.Clock
+	// SelfService is self-service password reset and security info.
+	SelfService *selfservice.Service
+	Metrics     *metrics.Metrics
+	Now         portier.Clock
+	// OIDC is the OpenID Connect provider; nil leaves its endpoints out.
+	OIDC *oidc.Provider
 	// BaseURL is the public URL; an https one makes every cookie Secure.
 	BaseURL *url.URL
 	// Secret keys the CSRF cookie; shared by every process on one store.
@@ -81,6 +87,9 @@ func (s *server) csrf(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		if !s.secure {
 			r = csrf.PlaintextHTTPRequest(r)
+		}
+		if csrfExempt[r.URL.Path] {
+			r = csrf.UnsafeSkipCheck(r)
 		}
 		protect.ServeHTTP(w, r)
 	})

@@ -17,7 +17,10 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/mail"
+	"github.com/portier-id/portier/mail/smtptest"
 	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
 	"github.com/portier-id/portier/web"
 )
@@ -26,10 +29,11 @@ const goodPassword = "correct horse battery staple"
 
 // instance is one Portier server (one "process") over a store.
 type instance struct {
-	srv *httptest.Server
-	dir *directory.Service
-	m   *metrics.Metrics
-	rec *signin.Recorder
+	srv  *httptest.Server
+	dir  *directory.Service
+	m    *metrics.Metrics
+	rec  *signin.Recorder
+	mail *smtptest.Server // the real SMTP server this instance sends its mail to
 }
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
@@ -42,12 +46,22 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 	}
 	m := metrics.New()
 	rec := signin.NewRecorder(store, log)
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec})
+	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
+	sender, err := mail.New(mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailer := selfservice.NewMailer(store, sender, secret, clock.Now, log)
 	srv := httptest.NewServer(nil)
 	base, _ := url.Parse(srv.URL)
-	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
-	t.Cleanup(func() { srv.Close(); rec.Close(context.Background()) })
-	return &instance{srv: srv, dir: dir, m: m, rec: rec}
+	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
+	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, OnLock: self.LockoutNotice})
+	self.OnLockoutCleared(eng.Forget)
+	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
+	ctx, stop := context.WithCancel(context.Background())
+	go mailer.Run(ctx)
+	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
+	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

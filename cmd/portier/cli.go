@@ -98,7 +98,8 @@ Every flag can also be set through the environment variable named in its help.`,
 		"argon2id passes for new password hashes; lower only in tests (env PORTIER_ARGON2_TIME)")
 	pf.StringVar(&a.logLevel, "log-level", a.envDefault("PORTIER_LOG_LEVEL", "info"),
 		"log level: debug, info, warn or error (env PORTIER_LOG_LEVEL)")
-	root.AddCommand(a.serveCommand(), a.usersCommand(), a.auditCommand(), a.signinsCommand(), a.settingsCommand())
+	root.AddCommand(a.serveCommand(), a.usersCommand(), a.auditCommand(), a.signinsCommand(), a.settingsCommand(),
+		a.appsCommand())
 	return root
 }
 

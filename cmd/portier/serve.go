@@ -16,8 +16,11 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/demo"
+	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/oidc"
 	"github.com/portier-id/portier/postgres"
+	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
 	"github.com/portier-id/portier/sqlite"
 	"github.com/portier-id/portier/web"
@@ -39,7 +42,7 @@ func openStore(ctx context.Context, dsn string) (portier.Store, error) {
 }
 
 func (a *app) serveCommand() *cobra.Command {
-	var addr, baseURL, trustedProxies string
+	var addr, baseURL, trustedProxies, smtpURL, mailFrom, outbox string
 	var demoData bool
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…]",
@@ -80,13 +83,27 @@ func (a *app) serveCommand() *cobra.Command {
 			recorder := signin.NewRecorder(a.store, a.log)
 			defer recorder.Close(context.Background())
 			host, _ := os.Hostname()
+			sender, err := mail.New(mail.Config{URL: smtpURL, From: mailFrom, Outbox: outbox, Log: a.log})
+			if err != nil {
+				return err
+			}
+			mailer := selfservice.NewMailer(a.store, sender, secret, a.now, a.log)
+			self := selfservice.New(selfservice.Config{
+				Store: a.store, Directory: a.dir, Secret: secret, Now: a.now, Log: a.log, BaseURL: base.String(), Mailer: mailer,
+			})
 			engine := signin.New(signin.Config{
 				Store: a.store, Directory: a.dir, Secret: secret, Now: a.now, Metrics: m, Log: a.log,
-				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Recorder: recorder,
+				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Recorder: recorder, OnLock: self.LockoutNotice,
 			})
+			self.OnLockoutCleared(engine.Forget)
+			go mailer.Run(ctx)
+			provider, err := oidc.New(ctx, oidc.Config{Issuer: base.String(), Store: a.store, Directory: a.dir, Now: a.now, Log: a.log})
+			if err != nil {
+				return fmt.Errorf("OpenID Connect provider: %w", err)
+			}
 			handler := web.NewServer(web.Deps{
-				Log: a.log, Store: a.store, Directory: a.dir, Engine: engine, Metrics: m, Now: a.now,
-				BaseURL: base, Secret: secret, TrustedProxies: proxies,
+				Log: a.log, Store: a.store, Directory: a.dir, Engine: engine, SelfService: self, Metrics: m, Now: a.now,
+				BaseURL: base, Secret: secret, TrustedProxies: proxies, OIDC: provider,
 			})
 			go a.maintain(ctx)
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
@@ -115,6 +132,11 @@ func (a *app) serveCommand() *cobra.Command {
 		"comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (env PORTIER_TRUSTED_PROXIES)")
 	cmd.Flags().StringVar(&baseURL, "base-url", a.envDefault("PORTIER_BASE_URL", ""),
 		"the public URL of this server, https in production; defaults to http://ADDR (env PORTIER_BASE_URL)")
+	cmd.Flags().StringVar(&smtpURL, "smtp-url", a.envDefault("PORTIER_SMTP_URL", ""),
+		"SMTP server for mail: smtp://[user:password@]host[:587] (STARTTLS required; ?tls=opportunistic|none) or smtps://…:465; empty writes mail as .eml files to --mail-outbox (env PORTIER_SMTP_URL)")
+	cmd.Flags().StringVar(&mailFrom, "mail-from", a.envDefault("PORTIER_MAIL_FROM", "portier@localhost"), "sender address of Portier's mail (env PORTIER_MAIL_FROM)")
+	cmd.Flags().StringVar(&outbox, "mail-outbox", a.envDefault("PORTIER_MAIL_OUTBOX", "portier-outbox"),
+		"folder for mail as .eml files when no SMTP server is set (env PORTIER_MAIL_OUTBOX)")
 	cmd.Flags().BoolVar(&demoData, "demo", a.envBool("PORTIER_DEMO"),
 		"fill an empty directory with about 50 sample people in every state, and print the demo admin's password once on stdout (env PORTIER_DEMO=1)")
 	return cmd
@@ -201,6 +223,9 @@ func (a *app) prune(ctx context.Context) error {
 			return err
 		}
 		if _, err := tx.PruneSignIns(ctx, now.Add(-st.SignInRetention)); err != nil {
+			return err
+		}
+		if _, err := tx.PruneTokens(ctx, now); err != nil {
 			return err
 		}
 		_, err := tx.PruneLockouts(ctx, now, now.Add(-max(st.Lockout.Decay, st.SourceWindow)))

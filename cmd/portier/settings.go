@@ -58,6 +58,42 @@ func stringSetting(name, help string, field func(st *portier.Settings) *string) 
 	}
 }
 
+func boolSetting(name, help string, field func(st *portier.Settings) *bool) setting {
+	return setting{
+		name: name, help: help,
+		get: func(st portier.Settings) string { return strconv.FormatBool(*field(&st)) },
+		set: func(st *portier.Settings, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return usageError("%s takes true or false, not %q.", name, v)
+			}
+			*field(st) = b
+			return nil
+		},
+	}
+}
+
+// methodsSetting is the comma-separated list of self-service methods.
+var methodsSetting = setting{
+	name: "sspr-methods", help: "methods users may register and use: email, totp, or email,totp",
+	get: func(st portier.Settings) string {
+		var out []string
+		for _, m := range st.Reset.Methods {
+			out = append(out, string(m))
+		}
+		return strings.Join(out, ",")
+	},
+	set: func(st *portier.Settings, v string) error {
+		st.Reset.Methods = nil
+		for _, m := range strings.Split(v, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				st.Reset.Methods = append(st.Reset.Methods, portier.MethodKind(m))
+			}
+		}
+		return nil
+	},
+}
+
 // settingsTable lists every setting the command line shows and changes.
 var settingsTable = []setting{
 	stringSetting("org-name", "the organisation's name, shown on pages and refused inside passwords", func(st *portier.Settings) *string { return &st.OrgName }),
@@ -73,6 +109,16 @@ var settingsTable = []setting{
 	durationSetting("admin-session-idle", "an admin's session ends after this long unused", func(st *portier.Settings) *time.Duration { return &st.AdminSessionIdle }),
 	durationSetting("signin-retention", "how long the sign-in log keeps an entry", func(st *portier.Settings) *time.Duration { return &st.SignInRetention }),
 	stringSetting("default-language", "en or nl, for viewers who state no language", func(st *portier.Settings) *string { return &st.DefaultLanguage }),
+	stringSetting("sspr-scope", "who may reset their own password: none, all or non-admins", func(st *portier.Settings) *string { return &st.Reset.Scope }),
+	intSetting("sspr-methods-required", "methods a user must pass to reset (1 or 2; admins always 2)", func(st *portier.Settings) *int { return &st.Reset.MethodsRequired }),
+	methodsSetting,
+	boolSetting("sspr-allow-unlock", "a verified user may unlock without choosing a new password", func(st *portier.Settings) *bool { return &st.Reset.AllowUnlock }),
+	boolSetting("sspr-require-registration", "ask users without enough methods to register right after sign-in", func(st *portier.Settings) *bool { return &st.Reset.RequireRegistration }),
+	boolSetting("sspr-notify-user", "mail users when their password is reset through self-service", func(st *portier.Settings) *bool { return &st.Reset.NotifyUser }),
+	boolSetting("sspr-notify-admins", "mail every global admin when an admin resets their own password", func(st *portier.Settings) *bool { return &st.Reset.NotifyAdmins }),
+	boolSetting("lockout-email", "mail an account's owner once per lockout episode", func(st *portier.Settings) *bool { return &st.LockoutEmail }),
+	durationSetting("access-token-lifetime", "how long an OpenID Connect access token lives", func(st *portier.Settings) *time.Duration { return &st.AccessTokenLifetime }),
+	durationSetting("refresh-token-lifetime", "how long an OpenID Connect refresh token lives unused", func(st *portier.Settings) *time.Duration { return &st.RefreshTokenLifetime }),
 }
 
 func findSetting(name string) (setting, bool) {

@@ -10,9 +10,11 @@ import { launchBrowser } from './browser.js';
 
 /**
  * Registers the hooks and returns the harness; its fields are filled once before() has run.
- * @param {{users?: Record<string, object>, serveArgs?: string[], afterStart?: (h: object) => Promise<void>}} options
- *   users to create (through the CLI) before serving, extra `portier serve` flags, and a step run
- *   once the server listens (the demo harness reads the printed admin password there)
+ * @param {{users?: Record<string, object>, serveArgs?: string[] | ((h: object) => string[] | Promise<string[]>), afterStart?: (h: object) => Promise<void>}} options
+ *   users to create (through the CLI) before serving, extra `portier serve` flags (or a function
+ *   returning them, called in before(): for flags known only once another before() hook ran, such
+ *   as a test mailbox's port), and a step run once the server listens (the demo harness reads the
+ *   printed admin password there)
  */
 export function useHarness({ users = {}, serveArgs = [], afterStart = async () => {} } = {}) {
   const h = {
@@ -39,7 +41,8 @@ export function useHarness({ users = {}, serveArgs = [], afterStart = async () =
     for (const [key, u] of Object.entries(users)) {
       h.users[key] = await h.portier.createUser(u);
     }
-    h.baseURL = await h.portier.start(serveArgs);
+    const args = typeof serveArgs === 'function' ? await serveArgs(h) : serveArgs;
+    h.baseURL = await h.portier.start(args);
     await afterStart(h);
     h.browser = await launchBrowser();
   });

@@ -23,10 +23,11 @@ export function portierBin() {
 
 /**
  * The environment for every portier command of one test file: the caller's, without any
- * PORTIER_* setting that could point elsewhere, plus this file's store and cheap argon2id
- * parameters (hashing cost is not under test here).
+ * PORTIER_* setting that could point elsewhere, plus this file's store, its mail outbox (used
+ * when a test gives no --smtp-url, so no .eml file lands in the working directory) and cheap
+ * argon2id parameters (hashing cost is not under test here).
  */
-function portierEnv(dbPath) {
+function portierEnv(dbPath, outbox) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('PORTIER_')) env[k] = v;
@@ -34,6 +35,7 @@ function portierEnv(dbPath) {
   return {
     ...env,
     PORTIER_DB: `sqlite:${dbPath}`,
+    PORTIER_MAIL_OUTBOX: outbox,
     PORTIER_ARGON2_MEMORY: '64',
     PORTIER_ARGON2_TIME: '1',
     PORTIER_LOG_LEVEL: 'info',
@@ -76,7 +78,8 @@ export class Portier {
     this.bin = portierBin();
     this.dir = dir;
     this.dbPath = path.join(dir, 'portier.db');
-    this.env = portierEnv(this.dbPath);
+    this.outbox = path.join(dir, 'outbox');
+    this.env = portierEnv(this.dbPath, this.outbox);
     this.server = null;
     this.baseURL = '';
     this.log = '';

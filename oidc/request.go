@@ -1,0 +1,100 @@
+package oidc
+
+import (
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+)
+
+// authRequest is an authorization request, kept in the store as a TokenAuthRequest from
+// /oauth2/authorize until its code is issued, and then, with the code, as a TokenCode.
+// It implements op.AuthRequest.
+type authRequest struct {
+	ID                  string                   `json:"id"`
+	ClientID            string                   `json:"clientId"`
+	RedirectURI         string                   `json:"redirectUri"`
+	State               string                   `json:"state,omitempty"`
+	Nonce               string                   `json:"nonce,omitempty"`
+	Scopes              []string                 `json:"scopes"`
+	ResponseType        oidc.ResponseType        `json:"responseType"`
+	ResponseMode        oidc.ResponseMode        `json:"responseMode,omitempty"`
+	CodeChallenge       string                   `json:"codeChallenge,omitempty"`
+	CodeChallengeMethod oidc.CodeChallengeMethod `json:"codeChallengeMethod,omitempty"`
+	Prompt              []string                 `json:"prompt,omitempty"`
+	// MaxAge is in seconds; nil when the client set none. prompt=login makes it 0.
+	MaxAge    *uint     `json:"maxAge,omitempty"`
+	LoginHint string    `json:"loginHint,omitempty"`
+	Created   time.Time `json:"created"`
+
+	// Set when the user has signed in for the request.
+	UserID   string    `json:"userId,omitempty"`
+	AuthTime time.Time `json:"authTime,omitzero"`
+	// SessionHash is the Portier session that completed the request: only its browser may
+	// collect the code.
+	SessionHash []byte `json:"sessionHash,omitempty"`
+	IsDone      bool   `json:"done,omitempty"`
+
+	// Set on the TokenCode: whether the code was exchanged, and the exchange's time.
+	Used    bool      `json:"used,omitempty"`
+	Granted time.Time `json:"granted,omitzero"`
+
+	// codeID and family are the TokenCode's row when the request was found by its code.
+	codeID string
+	family string
+}
+
+func (a *authRequest) GetID() string         { return a.ID }
+func (a *authRequest) GetACR() string        { return "" }
+func (a *authRequest) GetAMR() []string      { return []string{"pwd"} }
+func (a *authRequest) GetAudience() []string { return []string{a.ClientID} }
+func (a *authRequest) GetAuthTime() time.Time {
+	return a.AuthTime
+}
+func (a *authRequest) GetClientID() string { return a.ClientID }
+func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.CodeChallenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.CodeChallenge, Method: a.CodeChallengeMethod}
+}
+func (a *authRequest) GetNonce() string                   { return a.Nonce }
+func (a *authRequest) GetRedirectURI() string             { return a.RedirectURI }
+func (a *authRequest) GetResponseType() oidc.ResponseType { return a.ResponseType }
+func (a *authRequest) GetResponseMode() oidc.ResponseMode { return a.ResponseMode }
+func (a *authRequest) GetScopes() []string                { return a.Scopes }
+func (a *authRequest) GetState() string                   { return a.State }
+func (a *authRequest) GetSubject() string                 { return a.UserID }
+func (a *authRequest) Done() bool                         { return a.IsDone }
+
+func (a *authRequest) promptNone() bool { return slices.Contains(a.Prompt, oidc.PromptNone) }
+
+// grant is what an access or refresh token carries in its Data: the grant it belongs to.
+type grant struct {
+	Scopes   []string  `json:"scopes"`
+	AuthTime time.Time `json:"authTime"`
+	// Granted is when the code was exchanged: a revocation of the user's sessions after it
+	// ends every token of the grant.
+	Granted time.Time `json:"granted"`
+	// Used marks a refresh token that was already exchanged for a new one: presenting it
+	// again is reuse, and ends the family.
+	Used bool `json:"used,omitempty"`
+}
+
+// refreshRequest is a refresh token being exchanged; it implements op.RefreshTokenRequest.
+type refreshRequest struct {
+	tokenID  string // the TokenRefresh row's id
+	family   string
+	userID   string
+	clientID string
+	grant    grant
+	scopes   []string
+}
+
+func (r *refreshRequest) GetAMR() []string            { return []string{"pwd"} }
+func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
+func (r *refreshRequest) GetAuthTime() time.Time      { return r.grant.AuthTime }
+func (r *refreshRequest) GetClientID() string         { return r.clientID }
+func (r *refreshRequest) GetScopes() []string         { return r.scopes }
+func (r *refreshRequest) GetSubject() string          { return r.userID }
+func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }

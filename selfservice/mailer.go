@@ -1,0 +1,203 @@
+package selfservice
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/mail"
+)
+
+// MailLifetime is how long a mail that cannot be delivered is retried before it is dropped
+// (with an error in the log).
+const MailLifetime = 3 * 24 * time.Hour
+
+// Mailer is the outbox: mails are queued in the store in the transaction of what caused them,
+// so none is lost when a process stops, and sent by whichever process claims them first.
+// A queued mail is sealed (AES-GCM under a key from the server secret), since it may hold a
+// code until it is sent, seconds later; then its record is deleted.
+type Mailer struct {
+	store  portier.Store
+	sender mail.Sender
+	aead   cipher.AEAD
+	now    portier.Clock
+	log    *slog.Logger
+	wake   chan struct{}
+}
+
+// NewMailer returns the outbox sending through sender.
+func NewMailer(store portier.Store, sender mail.Sender, secret []byte, now portier.Clock, log *slog.Logger) *Mailer {
+	k := hmac.New(sha256.New, secret)
+	k.Write([]byte("portier mail queue"))
+	block, err := aes.NewCipher(k.Sum(nil))
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &Mailer{store: store, sender: sender, aead: aead, now: now, log: log, wake: make(chan struct{}, 1)}
+}
+
+// queued is a mail in the outbox.
+type queued struct {
+	Sealed   []byte    `json:"sealed"`
+	Attempts int       `json:"attempts"`
+	NextTry  time.Time `json:"nextTry"`
+}
+
+// letter is what is sealed: the message and the audit entry its delivery writes, if any.
+type letter struct {
+	Message mail.Message        `json:"message"`
+	Audit   *portier.AuditEvent `json:"audit,omitempty"`
+}
+
+// Enqueue adds a mail to the outbox within tx; audit, when set, is written to the audit log
+// once the mail is delivered. The mail goes out after tx commits.
+func (m *Mailer) Enqueue(ctx context.Context, tx portier.Tx, msg mail.Message, audit *portier.AuditEvent) error {
+	plain, err := json.Marshal(letter{Message: msg, Audit: audit})
+	if err != nil {
+		return err
+	}
+	nonce := make([]byte, m.aead.NonceSize())
+	rand.Read(nonce)
+	data, err := json.Marshal(queued{Sealed: m.aead.Seal(nonce, nonce, plain, nil)})
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	if err := tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenMail, ID: portier.NewID(), Data: data,
+		Created: now, Expires: now.Add(MailLifetime)}); err != nil {
+		return err
+	}
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run sends queued mail until ctx ends: at once when this process queued one, and every few
+// seconds for mail other processes queued or that waits for a retry.
+func (m *Mailer) Run(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.wake:
+			// Let the transaction that queued the mail commit.
+			time.Sleep(50 * time.Millisecond)
+		case <-tick.C:
+		}
+		if _, err := m.Flush(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("mail outbox", "err", err)
+		}
+	}
+}
+
+// Flush sends every queued mail that is due and returns how many it delivered.
+func (m *Mailer) Flush(ctx context.Context) (int, error) {
+	sent := 0
+	for {
+		due, err := m.store.ListTokens(ctx, portier.TokenFilter{Kinds: []string{portier.TokenMail}, Limit: 50})
+		if err != nil {
+			return sent, err
+		}
+		progress := false
+		for _, t := range due {
+			ok, err := m.deliver(ctx, t.ID)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+				progress = true
+			}
+		}
+		if len(due) < 50 || !progress {
+			return sent, nil
+		}
+	}
+}
+
+// deliver claims one queued mail (so no other process sends it meanwhile), sends it, and
+// deletes it; a failed send is retried later with a growing pause.
+func (m *Mailer) deliver(ctx context.Context, id string) (bool, error) {
+	var q queued
+	var l letter
+	now := m.now()
+	claimed := false
+	err := m.store.Tx(ctx, func(tx portier.Tx) error {
+		t, err := tx.TokenForUpdate(ctx, portier.TokenMail, id)
+		if portier.ErrorCode(err) == portier.ENotFound {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(t.Data, &q); err != nil {
+			return err
+		}
+		if now.Before(q.NextTry) {
+			return nil
+		}
+		if now.After(t.Expires) {
+			m.log.Error("mail dropped: not delivered in time", "mail_id", id, "attempts", q.Attempts)
+			return tx.DeleteToken(ctx, portier.TokenMail, id)
+		}
+		ns := m.aead.NonceSize()
+		if len(q.Sealed) < ns {
+			return tx.DeleteToken(ctx, portier.TokenMail, id)
+		}
+		plain, err := m.aead.Open(nil, q.Sealed[:ns], q.Sealed[ns:], nil)
+		if err != nil {
+			m.log.Error("mail dropped: sealed under another secret", "mail_id", id)
+			return tx.DeleteToken(ctx, portier.TokenMail, id)
+		}
+		if err := json.Unmarshal(plain, &l); err != nil {
+			return err
+		}
+		q.NextTry = now.Add(2 * time.Minute) // the claim
+		t.Data, _ = json.Marshal(q)
+		claimed = true
+		return tx.UpdateToken(ctx, t)
+	})
+	if err != nil || !claimed {
+		return false, err
+	}
+	sendErr := m.sender.Send(ctx, l.Message)
+	err = m.store.Tx(ctx, func(tx portier.Tx) error {
+		t, err := tx.TokenForUpdate(ctx, portier.TokenMail, id)
+		if err != nil {
+			return err
+		}
+		if sendErr == nil {
+			if l.Audit != nil {
+				l.Audit.Time = m.now()
+				if err := tx.AppendAudit(ctx, l.Audit); err != nil {
+					return err
+				}
+			}
+			return tx.DeleteToken(ctx, portier.TokenMail, id)
+		}
+		q.Attempts++
+		q.NextTry = m.now().Add(min(time.Duration(1<<min(q.Attempts, 10))*15*time.Second, 30*time.Minute))
+		t.Data, _ = json.Marshal(q)
+		return tx.UpdateToken(ctx, t)
+	})
+	if sendErr != nil {
+		m.log.Warn("mail not delivered; will retry", "mail_id", id, "attempts", q.Attempts, "err", sendErr)
+		return false, errors.Join(err)
+	}
+	return true, err
+}

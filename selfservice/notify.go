@@ -1,0 +1,126 @@
+package selfservice
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
+)
+
+// report is the Data of a "This wasn't me" link.
+type report struct {
+	LockedAt time.Time `json:"lockedAt"`
+	Since    time.Time `json:"since"`
+}
+
+// LockoutNotice is called by the sign-in engine in the transaction that locked a user's
+// account-wide counter. At the first lockout of an episode (no success since) it queues the
+// lockout mail to the owner, with the time, the sources of the failures and a "This wasn't
+// me" link; the doublings that follow send nothing more.
+func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, userID string, state lockout.State, source string) error {
+	if state.Lockouts != 1 {
+		return nil
+	}
+	st, err := s.dir.Settings(ctx)
+	if err != nil || !st.LockoutEmail {
+		return err
+	}
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	to := s.addresses(ctx, tx, u)
+	if len(to) == 0 {
+		return nil
+	}
+	now := s.now()
+	since := now.Add(-st.Lockout.Decay)
+	sources := []string{source}
+	seen := map[string]bool{source: true}
+	recent, err := tx.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Since: since, Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, e := range recent {
+		if e.Code != portier.CodeSuccess && !seen[e.Source] && len(sources) < 10 {
+			seen[e.Source] = true
+			sources = append(sources, e.Source)
+		}
+	}
+	secret, id := newSecret()
+	data, _ := json.Marshal(report{LockedAt: now, Since: since})
+	if err := tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenReport, ID: id, UserID: u.ID, Data: data, Created: now, Expires: now.Add(ReportLifetime)}); err != nil {
+		return err
+	}
+	link := s.baseURL + "/recover/report?token=" + url.QueryEscape(secret)
+	for _, addr := range to {
+		msg, err := render("lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
+			"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+		if err != nil {
+			return err
+		}
+		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "lockout notice sent to "+MaskAddress(addr))
+		ev.Actor, ev.ActorID = "portier", ""
+		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReportTarget returns the UPN a "This wasn't me" link is for; ReasonExpired if it is used or over.
+func (s *Service) ReportTarget(ctx context.Context, secret string) (string, error) {
+	t, err := s.store.Token(ctx, portier.TokenReport, TokenID(secret))
+	if portier.ErrorCode(err) == portier.ENotFound || err == nil && !s.now().Before(t.Expires) {
+		return "", refuse(ReasonExpired)
+	} else if err != nil {
+		return "", err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return "", refuse(ReasonExpired)
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.UPN, nil
+}
+
+// Report takes the owner's "This wasn't me": the failed sign-ins of the episode are flagged
+// in the sign-in log for admins, the report is audited, and the link is used up. It returns
+// the user's UPN, to start a self-service reset with.
+func (s *Service) Report(ctx context.Context, secret, source string) (string, error) {
+	now := s.now()
+	var upn string
+	err := s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, err := tx.TokenForUpdate(ctx, portier.TokenReport, TokenID(secret))
+		if portier.ErrorCode(err) == portier.ENotFound || err == nil && !now.Before(t.Expires) {
+			return refuse(ReasonExpired)
+		} else if err != nil {
+			return err
+		}
+		var r report
+		if err := json.Unmarshal(t.Data, &r); err != nil {
+			return err
+		}
+		u, err := tx.UserByID(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		n, err := tx.FlagSignIns(ctx, u.ID, r.Since, now)
+		if err != nil {
+			return err
+		}
+		ev := s.selfEvent(u, portier.ActionReportLockout, source, "the owner reported the lockout of "+r.LockedAt.UTC().Format(time.RFC3339)+" as not theirs; flagged failed sign-ins: "+strconv.Itoa(n))
+		if err := tx.AppendAudit(ctx, ev); err != nil {
+			return err
+		}
+		upn = u.UPN
+		return tx.DeleteToken(ctx, portier.TokenReport, t.ID)
+	})
+	return upn, err
+}

@@ -1,0 +1,580 @@
+package selfservice
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/lockout"
+	"github.com/portier-id/portier/password"
+	"github.com/portier-id/portier/signin"
+)
+
+// flow is a self-service reset in progress, kept as a Token of kind TokenRecovery whose ID
+// is the hash of the secret in the browser's cookie.
+type flow struct {
+	Name   string `json:"name"`   // as typed, normalised
+	UserID string `json:"userId"` // empty for a name that is no user, or a user who may not use self-service
+	// Passed are the kinds of method passed so far.
+	Passed []portier.MethodKind `json:"passed"`
+	// Code is the email code in flight, if any.
+	Code *pendingCode `json:"code,omitempty"`
+}
+
+type pendingCode struct {
+	MAC      []byte    `json:"mac"`
+	MethodID string    `json:"methodId"` // empty when the address matched nothing: the code then never works
+	Expires  time.Time `json:"expires"`
+	Tries    int       `json:"tries"`
+}
+
+// FlowView is what the pages of a reset in progress show.
+type FlowView struct {
+	Name string
+	// Passed is how many methods were passed; Required is told only once one was, so a page
+	// never tells of an account (an admin needs two) before its holder proved something.
+	Passed, Required int
+	// Verified: enough methods were passed; the user may unlock or choose a password.
+	Verified bool
+	// CodeSent: an email code is waiting to be typed.
+	CodeSent bool
+	// Passed kinds, so a page offers only the methods still to pass.
+	PassedEmail, PassedTOTP bool
+	// Set only when Verified:
+	Locked      bool
+	LockedUntil time.Time
+	CanUnlock   bool
+	Blocked     bool
+}
+
+// Begin starts a self-service reset for a typed user name and returns the secret for the
+// browser's cookie. Every name, known or not, gets a flow; a known user outside the
+// organisation's self-service scope gets one that can never pass, and an audit entry.
+func (s *Service) Begin(ctx context.Context, name, source string) (string, error) {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	if st.Reset.Scope == portier.ResetNone {
+		return "", refuse(ReasonDisabled)
+	}
+	if !utf8.ValidString(name) || len(name) > signin.MaxUsernameBytes {
+		return "", portier.Errorf(portier.EInvalid, "The user name is not valid.")
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		return "", portier.Errorf(portier.EInvalid, "The user name is empty.")
+	}
+	f := flow{Name: name}
+	var blocked *portier.AuditEvent
+	if upn, err := portier.NormalizeUPN(name); err == nil {
+		u, err := s.store.UserByUPN(ctx, upn)
+		switch portier.ErrorCode(err) {
+		case "":
+			if _, ok := st.Reset.Required(u.Roles); ok {
+				f.UserID = u.ID
+			} else {
+				blocked = s.selfEvent(u, portier.ActionSSPRBlocked, source, "not in the self-service reset scope ("+st.Reset.Scope+")")
+				blocked.Outcome = portier.OutcomeRefused
+			}
+		case portier.ENotFound:
+		default:
+			return "", err
+		}
+	}
+	secret, id := newSecret()
+	now := s.now()
+	data, _ := json.Marshal(f)
+	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		if blocked != nil {
+			if err := tx.AppendAudit(ctx, blocked); err != nil {
+				return err
+			}
+		}
+		return tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenRecovery, ID: id, UserID: f.UserID, Data: data, Created: now, Expires: now.Add(FlowLifetime)})
+	})
+	return secret, err
+}
+
+// load reads a flow and what it needs; ReasonExpired when it is gone.
+func (s *Service) load(ctx context.Context, q portier.Queries, secret string, lock bool) (*portier.Token, *flow, *portier.User, error) {
+	if len(secret) != 64 {
+		return nil, nil, nil, refuse(ReasonExpired)
+	}
+	var t *portier.Token
+	var err error
+	if tx, ok := q.(portier.Tx); ok && lock {
+		t, err = tx.TokenForUpdate(ctx, portier.TokenRecovery, TokenID(secret))
+	} else {
+		t, err = q.Token(ctx, portier.TokenRecovery, TokenID(secret))
+	}
+	if portier.ErrorCode(err) == portier.ENotFound || err == nil && !s.now().Before(t.Expires) {
+		return nil, nil, nil, refuse(ReasonExpired)
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	var f flow
+	if err := json.Unmarshal(t.Data, &f); err != nil {
+		return nil, nil, nil, err
+	}
+	var u *portier.User
+	if f.UserID != "" {
+		if u, err = q.UserByID(ctx, f.UserID); portier.ErrorCode(err) == portier.ENotFound {
+			return nil, nil, nil, refuse(ReasonExpired)
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return t, &f, u, nil
+}
+
+// required is how many methods the flow's user must pass (the organisation's number for a
+// name that is no user).
+func required(st portier.Settings, u *portier.User) int {
+	if u != nil {
+		if n, ok := st.Reset.Required(u.Roles); ok {
+			return n
+		}
+	}
+	return st.Reset.MethodsRequired
+}
+
+func passed(f *flow, k portier.MethodKind) bool {
+	for _, p := range f.Passed {
+		if p == k {
+			return true
+		}
+	}
+	return false
+}
+
+// View returns what the pages of a reset in progress show.
+func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, f, u, err := s.load(ctx, s.store, secret, false)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	v := &FlowView{Name: f.Name, Passed: len(f.Passed), CodeSent: f.Code != nil,
+		PassedEmail: passed(f, portier.MethodEmail), PassedTOTP: passed(f, portier.MethodTOTP)}
+	if v.Passed > 0 {
+		v.Required = required(st, u)
+	}
+	if u != nil && v.Passed >= required(st, u) {
+		v.Verified = true
+		v.Locked = u.LockoutState.Locked(now)
+		v.LockedUntil = u.LockoutState.LockedUntil
+		v.CanUnlock = v.Locked && st.Reset.AllowUnlock
+		v.Blocked = !u.AccountEnabled
+	}
+	return v, nil
+}
+
+// SendCode sends a code to address if it is the user's registered alternate address. The
+// answer is the same whether it is or not, and whether the name is a user or not; only the
+// send limits, which count per typed name and per source, refuse.
+func (s *Service) SendCode(ctx context.Context, secret, address, source string) error {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.Reset.Allows(portier.MethodEmail) {
+		return refuse(ReasonMethodOff)
+	}
+	address = strings.TrimSpace(address)
+	if !utf8.ValidString(address) || len(address) > MaxAddressLength || !strings.Contains(address, "@") {
+		return refuse(ReasonAddress)
+	}
+	now := s.now()
+	code := newCode()
+	var refusal error
+	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, f, u, err := s.load(ctx, tx, secret, true)
+		if err != nil {
+			return err
+		}
+		key := signin.UnknownKey(f.Name)
+		if u != nil {
+			key = u.ID
+		}
+		retry, err := chargeSend(ctx, tx, key, source, now)
+		if err != nil {
+			return err
+		}
+		if !retry.IsZero() {
+			if u != nil {
+				ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many codes requested")
+				ev.Outcome = portier.OutcomeRefused
+				if err := tx.AppendAudit(ctx, ev); err != nil {
+					return err
+				}
+			}
+			// Committed: the audit entry stays, and nothing else changed.
+			refusal = &Refusal{Reason: ReasonSendLimit, RetryAt: retry}
+			return nil
+		}
+		var method *portier.AuthMethod
+		if u != nil && !passed(f, portier.MethodEmail) {
+			ms, err := tx.ListMethods(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if m.Kind == portier.MethodEmail && strings.EqualFold(m.Address, address) {
+					method = m
+				}
+			}
+		}
+		pc := &pendingCode{Expires: now.Add(CodeLifetime)}
+		if method != nil {
+			pc.MethodID = method.ID
+			pc.MAC = s.codeMAC("recover", t.ID, code)
+			msg, err := render("code", language(u, st), method.Address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "recover"})
+			if err != nil {
+				return err
+			}
+			if err := s.mailer.Enqueue(ctx, tx, msg, nil); err != nil {
+				return err
+			}
+		} else {
+			// A code nobody received: the same record, and no typed code ever matches it.
+			pc.MAC = s.codeMAC("nobody", t.ID, newCode())
+		}
+		f.Code = pc
+		t.Data, _ = json.Marshal(f)
+		return tx.UpdateToken(ctx, t)
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// CheckCode checks the email code typed in a reset. A right code passes the email method and
+// is used up; a wrong one counts, and the fifth kills it.
+func (s *Service) CheckCode(ctx context.Context, secret, code string) error {
+	now := s.now()
+	var refusal error
+	err := s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, f, _, err := s.load(ctx, tx, secret, true)
+		if err != nil {
+			return err
+		}
+		pc := f.Code
+		switch {
+		case pc == nil:
+			refusal = refuse(ReasonNoCode)
+			return nil
+		case pc.Tries >= CodeTries:
+			refusal = refuse(ReasonCodeDead)
+			return nil
+		case !now.Before(pc.Expires):
+			refusal = refuse(ReasonCodeExpired)
+			return nil
+		case !s.codeMatches(pc.MAC, "recover", t.ID, code) || pc.MethodID == "":
+			pc.Tries++
+			refusal = &Refusal{Reason: ReasonWrongCode, TriesLeft: CodeTries - pc.Tries}
+			if pc.Tries >= CodeTries {
+				refusal = refuse(ReasonCodeDead)
+			}
+		default:
+			f.Code = nil
+			f.Passed = append(f.Passed, portier.MethodEmail)
+		}
+		t.Data, _ = json.Marshal(f)
+		return tx.UpdateToken(ctx, t)
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// CheckTOTP checks an authenticator code typed in a reset. Wrong codes count on the user's
+// authenticator counter (not the password's), under the organisation's lockout policy; a
+// code is accepted once only.
+func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) error {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.Reset.Allows(portier.MethodTOTP) {
+		return refuse(ReasonMethodOff)
+	}
+	now := s.now()
+	var refusal error
+	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, f, u, err := s.load(ctx, tx, secret, true)
+		if err != nil {
+			return err
+		}
+		key := "totp:" + signin.UnknownKey(f.Name)
+		if u != nil {
+			key = "totp:" + u.ID
+		}
+		counter, err := tx.LockoutForUpdate(ctx, key, "")
+		if err != nil {
+			return err
+		}
+		if v, retry := st.Lockout.Charge(&counter, now); v != lockout.Allowed {
+			if retry.IsZero() {
+				retry = now.Add(st.Lockout.Duration)
+			}
+			refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: retry}
+			return nil
+		}
+		var method *portier.AuthMethod
+		var step int64
+		if u != nil && !passed(f, portier.MethodTOTP) {
+			ms, err := tx.ListMethods(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if m.Kind != portier.MethodTOTP {
+					continue
+				}
+				if m, err = tx.MethodForUpdate(ctx, u.ID, m.ID); err != nil {
+					return err
+				}
+				if st, ok := totpMatch(string(m.Secret), code, now, m.LastStep); ok {
+					method, step = m, st
+				}
+			}
+		} else {
+			totpMatch("JBSWY3DPEHPK3PXP", code, now, 0) // the same work for a name with no authenticator
+		}
+		if method == nil {
+			if st.Lockout.Fail(&counter, now, sha256.Sum256([]byte(key+"\x00"+normalizeCode(code)))) {
+				refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}
+				if u != nil {
+					ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
+					ev.Outcome = portier.OutcomeRefused
+					if err := tx.AppendAudit(ctx, ev); err != nil {
+						return err
+					}
+				}
+			} else {
+				refusal = &Refusal{Reason: ReasonWrongCode, TriesLeft: max(0, st.Lockout.Threshold-counter.Failures)}
+			}
+			return tx.PutLockout(ctx, key, "", counter)
+		}
+		st.Lockout.Succeed(&counter)
+		if err := tx.PutLockout(ctx, key, "", counter); err != nil {
+			return err
+		}
+		method.LastStep, method.LastUsed = step, &now
+		if err := tx.UpdateMethod(ctx, method); err != nil {
+			return err
+		}
+		f.Passed = append(f.Passed, portier.MethodTOTP)
+		t.Data, _ = json.Marshal(f)
+		return tx.UpdateToken(ctx, t)
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// verified loads a flow that passed enough methods, with its user; or refuses.
+func (s *Service) verified(ctx context.Context, tx portier.Tx, st portier.Settings, secret string) (*portier.Token, *portier.User, error) {
+	t, f, u, err := s.load(ctx, tx, secret, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u == nil || len(f.Passed) < required(st, u) {
+		return nil, nil, refuse(ReasonNotVerified)
+	}
+	if !u.AccountEnabled {
+		return nil, nil, refuse(ReasonBlocked)
+	}
+	return t, u, nil
+}
+
+// Unlock ends the lockout of a verified flow's account without changing its password.
+func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.User, error) {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Reset.AllowUnlock {
+		return nil, refuse(ReasonUnlockOff)
+	}
+	now := s.now()
+	var user *portier.User
+	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, u, err := s.verified(ctx, tx, st, secret)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.UserForUpdate(ctx, u.ID); err != nil {
+			return err
+		}
+		if !u.LockoutState.Locked(now) {
+			return refuse(ReasonNotLocked)
+		}
+		if err := tx.DeleteLockouts(ctx, u.ID); err != nil {
+			return err
+		}
+		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
+		if err := tx.AppendAudit(ctx, ev); err != nil {
+			return err
+		}
+		if err := s.notifyReset(ctx, tx, st, u, source, true); err != nil {
+			return err
+		}
+		user = u
+		return tx.DeleteToken(ctx, portier.TokenRecovery, t.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.forget(user.ID)
+	return user, nil
+}
+
+// Reset sets a new password for a verified flow's account: the full policy, and it must
+// differ from the current one. It ends the lockout, and every session and token unless
+// keepSessions.
+func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSessions bool, source string) (*portier.User, error) {
+	st, err := s.dir.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.ValidString(newPassword) || len(newPassword) > signin.MaxPasswordBytes {
+		return nil, portier.Errorf(portier.EInvalid, "The new password must be valid text of at most %d bytes.", signin.MaxPasswordBytes)
+	}
+	var u *portier.User
+	if err := s.store.Tx(ctx, func(tx portier.Tx) (err error) {
+		_, u, err = s.verified(ctx, tx, st, secret)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.dir.CheckPassword(ctx, u, newPassword); err != nil {
+		return nil, err
+	}
+	hasher := s.dir.Hasher()
+	if r, err := hasher.Verify(u.PasswordHash, newPassword); err == nil && r.OK || password.Normalize(newPassword) == "" {
+		return nil, refuse(ReasonSamePassword)
+	}
+	hash, err := hasher.Hash(newPassword)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		t, fresh, err := s.verified(ctx, tx, st, secret)
+		if err != nil {
+			return err
+		}
+		if fresh, err = tx.UserForUpdate(ctx, fresh.ID); err != nil {
+			return err
+		}
+		fresh.PasswordHash, fresh.PasswordChanged = hash, now
+		fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+		detail := "sessions kept"
+		if !keepSessions {
+			detail = "signed out everywhere"
+			if err := directory.EndSessions(ctx, tx, fresh, now); err != nil {
+				return err
+			}
+		}
+		if fresh.LockoutState.Locked(now) {
+			detail += "; was locked until " + fresh.LockoutState.LockedUntil.UTC().Format(time.RFC3339)
+		}
+		if err := tx.UpdateUser(ctx, fresh); err != nil {
+			return err
+		}
+		if err := tx.DeleteLockouts(ctx, fresh.ID); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail)); err != nil {
+			return err
+		}
+		if err := s.notifyReset(ctx, tx, st, fresh, source, false); err != nil {
+			return err
+		}
+		u = fresh
+		return tx.DeleteToken(ctx, portier.TokenRecovery, t.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.forget(u.ID)
+	return u, nil
+}
+
+// notifyReset queues the notice of a self-service reset or unlock to the user, and for an
+// admin's own reset to every global admin.
+func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, source string, unlock bool) error {
+	if st.Reset.NotifyUser {
+		for _, to := range s.addresses(ctx, tx, u) {
+			msg, err := render("reset", language(u, st), to, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source, "Unlock": unlock})
+			if err != nil {
+				return err
+			}
+			ev := s.selfEvent(u, portier.ActionNotifyUser, source, "notice of self-service "+map[bool]string{true: "unlock", false: "reset"}[unlock]+" sent to "+MaskAddress(to))
+			ev.Actor, ev.ActorID = "portier", ""
+			if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
+				return err
+			}
+		}
+	}
+	if unlock || !st.Reset.NotifyAdmins || !portier.IsAdmin(u.Roles) {
+		return nil
+	}
+	f := portier.UserFilter{AdminsOnly: true, Limit: 1000}
+	for {
+		page, err := tx.ListUsers(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, a := range page.Users {
+			if !a.HasRole(portier.RoleGlobalAdmin) || a.Mail == "" || !a.AccountEnabled {
+				continue
+			}
+			msg, err := render("admin-reset", language(a, st), a.Mail, map[string]any{"Name": a.DisplayName, "AdminName": u.DisplayName, "AdminUPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source})
+			if err != nil {
+				return err
+			}
+			ev := &portier.AuditEvent{Actor: "portier", Action: portier.ActionNotifyAdmins, TargetID: a.ID, Target: a.UPN, Source: source,
+				Outcome: portier.OutcomeSuccess, Detail: "told of the self-service password reset of admin " + u.UPN}
+			if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		f.After = page.Next
+	}
+}
+
+// addresses are where notices to u go: the directory's mail and the alternate address.
+func (s *Service) addresses(ctx context.Context, q portier.Queries, u *portier.User) []string {
+	var out []string
+	if u.Mail != "" {
+		out = append(out, u.Mail)
+	}
+	ms, err := q.ListMethods(ctx, u.ID)
+	if err != nil {
+		s.log.Error("listing security info for a notice", "user_id", u.ID, "err", err)
+	}
+	for _, m := range ms {
+		if m.Kind == portier.MethodEmail && !strings.EqualFold(m.Address, u.Mail) {
+			out = append(out, m.Address)
+		}
+	}
+	return out
+}

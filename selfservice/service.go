@@ -1,0 +1,180 @@
+// Package selfservice is self-service password reset and unlock, the security info it relies
+// on (alternate email addresses and authenticator apps), and the mails that go with them:
+// verification codes, lockout notices with their "This wasn't me" link, and reset notices.
+// It knows nothing of HTTP: the web package drives it.
+//
+// Codes are 8 digits from crypto/rand, valid 10 minutes, single use, dead after 5 wrong tries,
+// kept only as an HMAC under the server secret and compared in constant time. An unknown user
+// name walks through the same steps with the same store work and no mail, so nothing tells it
+// apart from a known one.
+package selfservice
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/lockout"
+	"github.com/portier-id/portier/signin"
+)
+
+// Code rules.
+const (
+	CodeDigits   = 8
+	CodeLifetime = 10 * time.Minute
+	CodeTries    = 5
+	// FlowLifetime bounds a self-service reset from the user name to the new password.
+	FlowLifetime = 20 * time.Minute
+	// ReportLifetime is how long the "This wasn't me" link of a lockout mail works.
+	ReportLifetime = 7 * 24 * time.Hour
+)
+
+// Send limits: a user (or a typed name) gets at most sendsPerUser codes, and a source address
+// at most sendsPerSource, in an hour.
+var (
+	userSendPolicy   = lockout.Policy{Threshold: 5, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
+	sourceSendPolicy = lockout.Policy{Threshold: 20, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
+)
+
+// Service is self-service password reset and security info. Create it with New.
+type Service struct {
+	store   portier.Store
+	dir     *directory.Service
+	secret  []byte
+	now     portier.Clock
+	log     *slog.Logger
+	baseURL string
+	forget  func(userID string)
+	mailer  *Mailer
+}
+
+// Config is what New needs.
+type Config struct {
+	Store     portier.Store
+	Directory *directory.Service
+	// Secret keys the code HMACs and seals queued mail; shared by every process on one store.
+	Secret []byte
+	Now    portier.Clock
+	Log    *slog.Logger
+	// BaseURL is the public URL, for links in mails.
+	BaseURL string
+	// Mailer queues and sends the mails.
+	Mailer *Mailer
+}
+
+// New returns the service.
+func New(c Config) *Service {
+	return &Service{
+		store: c.Store, dir: c.Directory, secret: c.Secret, now: c.Now, log: c.Log,
+		baseURL: strings.TrimSuffix(c.BaseURL, "/"), forget: func(string) {}, mailer: c.Mailer,
+	}
+}
+
+// OnLockoutCleared registers f (signin.Engine.Forget) to hear of every user whose lockout a
+// self-service unlock or reset cleared, so this process stops answering "locked" from memory.
+func (s *Service) OnLockoutCleared(f func(userID string)) { s.forget = f }
+
+// newCode returns a uniformly random code of CodeDigits digits.
+func newCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return fmt.Sprintf("%0*d", CodeDigits, n)
+}
+
+// codeMAC is what is stored of a code: an HMAC under the server secret, bound to what the
+// code is for, so a stolen database row does not give the code away to a quick search.
+func (s *Service) codeMAC(purpose, id, code string) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	fmt.Fprintf(m, "portier code\x00%s\x00%s\x00%s", purpose, id, code)
+	return m.Sum(nil)
+}
+
+// codeMatches compares a typed code with a stored MAC in constant time.
+func (s *Service) codeMatches(stored []byte, purpose, id, typed string) bool {
+	return hmac.Equal(stored, s.codeMAC(purpose, id, normalizeCode(typed)))
+}
+
+// normalizeCode drops the spaces and dashes people type inside codes.
+func normalizeCode(c string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, c)
+}
+
+// newSecret returns a random 256-bit secret (hex) and the token ID that stands for it.
+func newSecret() (secret, id string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret = hex.EncodeToString(b)
+	return secret, TokenID(secret)
+}
+
+// TokenID is the store ID of a token that stands for a secret: its SHA-256, in hex.
+func TokenID(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// chargeSend counts one code sent on the user's (or name's) counter and the source's; it
+// returns when sending is allowed again if either limit is reached, the zero time otherwise.
+func chargeSend(ctx context.Context, tx portier.Tx, key, source string, now time.Time) (time.Time, error) {
+	sourceKey := source
+	if addr, err := netip.ParseAddr(source); err == nil {
+		sourceKey = signin.SourceKey(addr)
+	}
+	var fp lockout.Fingerprint
+	rand.Read(fp[:]) // every send counts: no two are "the same" attempt
+	for _, c := range []struct {
+		key    string
+		policy lockout.Policy
+	}{{"send:" + key, userSendPolicy}, {"send:" + sourceKey, sourceSendPolicy}} {
+		st, err := tx.LockoutForUpdate(ctx, c.key, "")
+		if err != nil {
+			return time.Time{}, err
+		}
+		if v, retry := c.policy.Peek(st, now); v != lockout.Allowed {
+			if retry.IsZero() {
+				retry = now.Add(c.policy.Duration)
+			}
+			return retry, nil
+		}
+	}
+	for _, c := range []struct {
+		key    string
+		policy lockout.Policy
+	}{{"send:" + key, userSendPolicy}, {"send:" + sourceKey, sourceSendPolicy}} {
+		st, err := tx.LockoutForUpdate(ctx, c.key, "")
+		if err != nil {
+			return time.Time{}, err
+		}
+		c.policy.Charge(&st, now)
+		c.policy.Fail(&st, now, fp)
+		if err := tx.PutLockout(ctx, c.key, "", st); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return time.Time{}, nil
+}
+
+// language returns the language of mails to u.
+func language(u *portier.User, st portier.Settings) string {
+	if u != nil && (u.Language == "en" || u.Language == "nl") {
+		return u.Language
+	}
+	return st.DefaultLanguage
+}

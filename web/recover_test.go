@@ -1,0 +1,466 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/mail/smtptest"
+)
+
+// received is a mail as a person reads it: decoded subject and body.
+type received struct {
+	To, Subject, Body string
+}
+
+// readMail parses what the SMTP server received.
+func readMail(t testing.TB, r smtptest.Received) received {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(r.Data))
+	if err != nil {
+		t.Fatalf("parsing a mail: %v", err)
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	raw, _ := io.ReadAll(body)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	return received{To: strings.Join(r.To, ","), Subject: subject, Body: string(raw)}
+}
+
+// mailsTo waits for n mails in all and returns those to addr.
+func mailsTo(t testing.TB, in *instance, n int, addr string) []received {
+	t.Helper()
+	var out []received
+	for _, r := range in.mail.Wait(t, n) {
+		if m := readMail(t, r); m.To == addr {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var eightDigits = regexp.MustCompile(`\b(\d{8})\b`)
+
+// codesTo returns the verification codes mailed to addr so far, oldest first.
+func codesTo(t testing.TB, in *instance, addr string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range in.mail.Messages() {
+		m := readMail(t, r)
+		if c := eightDigits.FindStringSubmatch(m.Subject); m.To == addr && c != nil {
+			out = append(out, c[1])
+		}
+	}
+	return out
+}
+
+// nextCode waits for a code mailed to addr beyond the known ones and returns it.
+func nextCode(t testing.TB, in *instance, addr string, known []string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if codes := codesTo(t, in, addr); len(codes) > len(known) {
+			return codes[len(codes)-1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no new code mailed to %s", addr)
+	return ""
+}
+
+var confirmPath = regexp.MustCompile(`action="(/myaccount/security-info/confirm/[0-9a-f]+)"`)
+var totpSecret = regexp.MustCompile(`data-totp-secret>([A-Z2-7]+)<`)
+
+// addEmail registers an alternate address for the signed-in user, with the code that arrives.
+func addEmail(t testing.TB, in *instance, b *browser, addr string) {
+	t.Helper()
+	known := codesTo(t, in, addr)
+	resp, _ := b.post("/myaccount/security-info", "/myaccount/security-info/email", url.Values{"address": {addr}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("adding %s: status %d", addr, resp.StatusCode)
+	}
+	page := resp.Header.Get("Location")
+	code := nextCode(t, in, addr, known)
+	resp, body := b.post(page, strings.SplitN(page, "?", 2)[0], url.Values{"code": {code}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirming %s: status %d %s", addr, resp.StatusCode, body)
+	}
+}
+
+// addAuthenticator registers an authenticator app and returns its secret.
+func addAuthenticator(t testing.TB, in *instance, b *browser, now time.Time) string {
+	t.Helper()
+	resp, _ := b.post("/myaccount/security-info", "/myaccount/security-info/totp", url.Values{})
+	page := resp.Header.Get("Location")
+	_, body := b.do("GET", page, nil)
+	m := totpSecret.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no authenticator key on %s", page)
+	}
+	code, _ := totp.GenerateCodeCustom(m[1], now, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	resp, body = b.post(page, page, url.Values{"code": {code}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirming the app: status %d %s", resp.StatusCode, body)
+	}
+	return m[1]
+}
+
+var recoverStep = regexp.MustCompile(`data-recover-step="([a-z]+)"`)
+
+func step(body string) string {
+	if m := recoverStep.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// recoverAs starts a self-service reset for name in b and returns the verify page.
+func recoverAs(t testing.TB, b *browser, name string) string {
+	t.Helper()
+	resp, _ := b.post("/recover", "/recover", url.Values{"username": {name}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/recover/verify" {
+		t.Fatalf("POST /recover %s: status %d", name, resp.StatusCode)
+	}
+	_, body := b.do("GET", "/recover/verify", nil)
+	return body
+}
+
+func auditedSelf(t testing.TB, store portier.Store, action portier.Action) []*portier.AuditEvent {
+	t.Helper()
+	evs, err := store.ListAudit(context.Background(), portier.AuditFilter{Action: action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func TestSelfServiceUnlockAndReset(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		_, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: "ann@example.org", DisplayName: "Ann Jansen", Mail: "ann@example.org", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := signedIn(t, in, "ann@example.org")
+		addEmail(t, in, owner, "ann.private@example.net")
+		if evs := auditedSelf(t, store, portier.ActionRegisterSecurityInfo); len(evs) != 1 {
+			t.Fatalf("%d register-security-info audit entries, want 1", len(evs))
+		}
+
+		// A stranger locks the account: one lockout mail per episode, to both addresses.
+		lock(t, in, "ann@example.org")
+		var lockMails []received
+		for _, m := range mailsTo(t, in, 3, "ann.private@example.net") {
+			if strings.Contains(m.Subject, "locked") {
+				lockMails = append(lockMails, m)
+			}
+		}
+		if len(lockMails) != 1 || !strings.Contains(lockMails[0].Body, "/recover/report?token=") || !strings.Contains(lockMails[0].Body, "127.0.0.1") {
+			t.Fatalf("lockout mail: %+v", lockMails)
+		}
+		if strings.Contains(lockMails[0].Body, goodPassword) || strings.Contains(lockMails[0].Body, "wrong guess") {
+			t.Fatal("the lockout mail holds a password")
+		}
+
+		// The owner unlocks without a new password.
+		b := newBrowser(t, in.srv.URL)
+		if s := step(recoverAs(t, b, "Ann@Example.org")); s != "verify" {
+			t.Fatalf("step %q, want verify", s)
+		}
+		known := codesTo(t, in, "ann.private@example.net")
+		resp, _ := b.post("/recover/verify", "/recover/email", url.Values{"address": {"ann.private@example.net"}})
+		if resp.Header.Get("Location") != "/recover/verify?sent=1" {
+			t.Fatalf("send: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		emailed := nextCode(t, in, "ann.private@example.net", known)
+		b.post("/recover/verify", "/recover/code", url.Values{"code": {emailed}})
+		_, body := b.do("GET", "/recover/choose", nil)
+		if step(body) != "choose" || !strings.Contains(body, `data-action="unlock"`) {
+			t.Fatalf("choose page step %q", step(body))
+		}
+		// The code is used up: replaying it is refused.
+		_, replay := b.post("/recover/choose", "/recover/code", url.Values{"code": {emailed}})
+		if !strings.Contains(replay, "No code is waiting") {
+			t.Fatal("a used code was not refused as used")
+		}
+		_, body = b.post("/recover/choose", "/recover/unlock", url.Values{})
+		if step(body) != "unlocked" {
+			t.Fatalf("after unlock: step %q", step(body))
+		}
+		if resp, body := newBrowser(t, in.srv.URL).login("ann@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in after self-service unlock: %d code %s", resp.StatusCode, code(body))
+		}
+		if evs := auditedSelf(t, store, portier.ActionSelfServiceUnlock); len(evs) != 1 || evs[0].Target != "ann@example.org" {
+			t.Fatalf("self-service unlock audit: %+v", evs)
+		}
+
+		// Locked again, the owner chooses a new password; other sessions end.
+		clock.Advance(2 * time.Hour)
+		lock(t, in, "ann@example.org")
+		b = newBrowser(t, in.srv.URL)
+		recoverAs(t, b, "ann@example.org")
+		known = codesTo(t, in, "ann.private@example.net")
+		b.post("/recover/verify", "/recover/email", url.Values{"address": {"ann.private@example.net"}})
+		b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "ann.private@example.net", known)}})
+		const next = "a brand new passphrase for ann"
+		_, body = b.post("/recover/choose", "/recover/password", url.Values{"new_password": {goodPassword}, "confirm_password": {goodPassword}, "sign_out_everywhere": {"on"}})
+		if !strings.Contains(body, "must differ from the current one") {
+			t.Fatal("the current password was accepted as the new one")
+		}
+		_, body = b.post("/recover/choose", "/recover/password", url.Values{"new_password": {next}, "confirm_password": {next}, "sign_out_everywhere": {"on"}})
+		if step(body) != "reset" {
+			t.Fatalf("after reset: step %q %s", step(body), body)
+		}
+		if resp, _ := owner.do("GET", "/myaccount", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the owner's other session still works after the reset: %d", resp.StatusCode)
+		}
+		if resp, body := newBrowser(t, in.srv.URL).login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in with the new password: %d code %s", resp.StatusCode, code(body))
+		}
+		if evs := auditedSelf(t, store, portier.ActionSelfServiceReset); len(evs) != 1 {
+			t.Fatalf("%d self-service reset audit entries", len(evs))
+		}
+		// The reset notice reaches the user, and its delivery is audited.
+		waitFor(t, "the reset notice", func() bool {
+			notices := 0
+			for _, m := range mailsTo(t, in, 0, "ann@example.org") {
+				if strings.Contains(m.Subject, "password was reset") {
+					notices++
+				}
+			}
+			return notices == 1
+		})
+		waitFor(t, "the audit entry of the reset notice", func() bool {
+			for _, ev := range auditedSelf(t, store, portier.ActionNotifyUser) {
+				if strings.Contains(ev.Detail, "self-service reset sent to an***@example.org") {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+func TestSelfServiceCodes(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		createUser(t, in.dir, "bob@example.org", false)
+		addEmail(t, in, signedIn(t, in, "bob@example.org"), "bob@example.net")
+
+		t.Run("an unknown name walks the same pages and gets no mail", func(t *testing.T) {
+			norm := func(s string) string {
+				s = csrfField.ReplaceAllString(s, "")
+				return strings.ReplaceAll(strings.ReplaceAll(s, "bob@example.org", "X"), "nobody@example.org", "X")
+			}
+			kb, ub := newBrowser(t, in.srv.URL), newBrowser(t, in.srv.URL)
+			kv, uv := recoverAs(t, kb, "bob@example.org"), recoverAs(t, ub, "nobody@example.org")
+			if norm(kv) != norm(uv) {
+				t.Fatal("the verify pages differ for a known and an unknown name")
+			}
+			before := len(in.mail.Messages())
+			r1, _ := kb.post("/recover/verify", "/recover/email", url.Values{"address": {"someone@example.net"}})
+			r2, _ := ub.post("/recover/verify", "/recover/email", url.Values{"address": {"someone@example.net"}})
+			if r1.StatusCode != r2.StatusCode || r1.Header.Get("Location") != r2.Header.Get("Location") {
+				t.Fatalf("send answers differ: %d %q / %d %q", r1.StatusCode, r1.Header.Get("Location"), r2.StatusCode, r2.Header.Get("Location"))
+			}
+			_, kp := kb.post("/recover/verify", "/recover/code", url.Values{"code": {"12345678"}})
+			_, up := ub.post("/recover/verify", "/recover/code", url.Values{"code": {"12345678"}})
+			if norm(kp) != norm(up) || !strings.Contains(kp, "4 tries left") {
+				t.Fatal("wrong-code pages differ for a known and an unknown name")
+			}
+			time.Sleep(300 * time.Millisecond)
+			if got := len(in.mail.Messages()); got != before {
+				t.Fatalf("%d mails sent for addresses that are no one's", got-before)
+			}
+		})
+		t.Run("wrong codes: the fifth kills the code", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			recoverAs(t, b, "bob@example.org")
+			known := codesTo(t, in, "bob@example.net")
+			b.post("/recover/verify", "/recover/email", url.Values{"address": {"BOB@example.net"}})
+			right := nextCode(t, in, "bob@example.net", known)
+			for i := 0; i < 5; i++ {
+				b.post("/recover/verify", "/recover/code", url.Values{"code": {"00000000"}})
+			}
+			_, body := b.post("/recover/verify", "/recover/code", url.Values{"code": {right}})
+			if !strings.Contains(body, "no longer works") {
+				t.Fatal("the right code worked after 5 wrong tries")
+			}
+		})
+		t.Run("an expired code is refused", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			recoverAs(t, b, "bob@example.org")
+			known := codesTo(t, in, "bob@example.net")
+			b.post("/recover/verify", "/recover/email", url.Values{"address": {"bob@example.net"}})
+			right := nextCode(t, in, "bob@example.net", known)
+			clock.Advance(11 * time.Minute)
+			_, body := b.post("/recover/verify", "/recover/code", url.Values{"code": {right}})
+			if !strings.Contains(body, "has expired") {
+				t.Fatal("a code older than 10 minutes worked")
+			}
+		})
+		t.Run("sending is limited per user", func(t *testing.T) {
+			clock.Advance(2 * time.Hour)
+			b := newBrowser(t, in.srv.URL)
+			recoverAs(t, b, "bob@example.org")
+			var last *http.Response
+			var body string
+			for i := 0; i < 6; i++ {
+				last, body = b.post("/recover/verify", "/recover/email", url.Values{"address": {"bob@example.net"}})
+			}
+			if last.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Too many codes") {
+				t.Fatalf("the sixth code in an hour: status %d", last.StatusCode)
+			}
+			if evs := auditedSelf(t, store, portier.ActionSSPRBlocked); len(evs) == 0 {
+				t.Fatal("no 'blocked from self-service password reset' audit entry")
+			}
+		})
+	})
+}
+
+func TestSelfServiceAuthenticatorApp(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		_, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: "eve@example.org", DisplayName: "Eve Admin", Password: goodPassword, Roles: []portier.Role{portier.RoleHelpdeskAdmin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := signedIn(t, in, "eve@example.org")
+		secret := addAuthenticator(t, in, owner, clock.Now())
+		at := func(t time.Time) string {
+			c, _ := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			return c
+		}
+
+		// An admin needs two methods: the app alone is not enough.
+		clock.Advance(time.Minute)
+		b := newBrowser(t, in.srv.URL)
+		recoverAs(t, b, "eve@example.org")
+		first := at(clock.Now())
+		b.post("/recover/verify", "/recover/totp", url.Values{"code": {first}})
+		_, body := b.do("GET", "/recover/verify", nil)
+		if step(body) != "verify" || !strings.Contains(body, `data-passed="1"`) || !strings.Contains(body, "of the 2 methods") {
+			t.Fatalf("an admin passed with one method: step %q", step(body))
+		}
+
+		// The same code cannot be replayed in its window, in another reset.
+		b2 := newBrowser(t, in.srv.URL)
+		recoverAs(t, b2, "eve@example.org")
+		_, body = b2.post("/recover/verify", "/recover/totp", url.Values{"code": {first}})
+		if !strings.Contains(body, "That code is not right") {
+			t.Fatal("a used authenticator code was accepted again")
+		}
+		// Wrong codes count on the authenticator's own counter: the password still works.
+		for i := 0; i < 12; i++ {
+			_, body = b2.post("/recover/verify", "/recover/totp", url.Values{"code": {fmt.Sprintf("%06d", 100000+i)}})
+		}
+		if !strings.Contains(body, "Too many wrong authenticator codes") {
+			t.Fatal("wrong authenticator codes were never stopped")
+		}
+		if resp, body := newBrowser(t, in.srv.URL).login("eve@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the password no longer works after wrong authenticator codes: code %s", code(body))
+		}
+		// After the app, the email too: then the admin is through.
+		addEmail(t, in, owner, "eve@example.net")
+		known := codesTo(t, in, "eve@example.net")
+		b.post("/recover/verify", "/recover/email", url.Values{"address": {"eve@example.net"}})
+		b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "eve@example.net", known)}})
+		resp, _ := b.do("GET", "/recover/verify", nil)
+		if resp.Header.Get("Location") != "/recover/choose" {
+			t.Fatalf("two methods passed, yet not through: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestLockoutReport(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		_, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: "kim@example.org", DisplayName: "Kim", Mail: "kim@example.org", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock(t, in, "kim@example.org")
+		// Doubling lockouts in the same episode send nothing more.
+		clock.Advance(2 * time.Minute)
+		lock(t, in, "kim@example.org")
+		time.Sleep(300 * time.Millisecond)
+		ms := mailsTo(t, in, 1, "kim@example.org")
+		if len(ms) != 1 {
+			t.Fatalf("%d lockout mails in one episode, want 1", len(ms))
+		}
+		link := regexp.MustCompile(`/recover/report\?token=[0-9a-f]+`).FindString(ms[0].Body)
+		b := newBrowser(t, in.srv.URL)
+		_, body := b.do("GET", link, nil)
+		if step(body) != "report" {
+			t.Fatalf("report page step %q", step(body))
+		}
+		token := strings.TrimPrefix(link, "/recover/report?token=")
+		resp, _ := b.post(link, "/recover/report", url.Values{"token": {token}})
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/recover?reported=1&username=kim%40example.org") {
+			t.Fatalf("after the report: %d %q", resp.StatusCode, loc)
+		}
+		entries, _ := store.ListSignIns(ctx, portier.SignInFilter{UserID: mustUserID(t, in, "kim@example.org")})
+		flagged := 0
+		for _, e := range entries {
+			if e.Reported {
+				flagged++
+			}
+		}
+		if flagged < 10 {
+			t.Fatalf("%d sign-ins flagged, want the episode's failures", flagged)
+		}
+		if evs := auditedSelf(t, store, portier.ActionReportLockout); len(evs) != 1 {
+			t.Fatalf("%d report audit entries", len(evs))
+		}
+		// The link works once.
+		_, body = b.do("GET", link, nil)
+		if !strings.Contains(body, "already used") {
+			t.Fatal("a used report link still works")
+		}
+	})
+}
+
+// waitFor polls cond for up to 10 seconds: mail goes out after the request that queued it.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waited 10 s for %s", what)
+}
+
+func mustUserID(t testing.TB, in *instance, upn string) string {
+	t.Helper()
+	u, err := in.dir.User(context.Background(), upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}

@@ -1,0 +1,241 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/selfservice"
+	"github.com/portier-id/portier/signin"
+)
+
+// securityData is what the security info pages show.
+type securityData struct {
+	Methods      []*portier.AuthMethod
+	Registration selfservice.Registration
+	AllowEmail   bool
+	AllowTOTP    bool
+	// Register is set when the user was sent here right after signing in, to register.
+	Register bool
+	// Enrollment is the method being confirmed (securityinfo_confirm).
+	Enrollment *selfservice.Enrollment
+	Address    string
+}
+
+// securityPage fills the security info page for the signed-in user.
+func (s *server) securityPage(r *http.Request, name string) (*page, error) {
+	u := sessionUser(r)
+	p := s.newPage(r, "security.title")
+	p.User, p.IsAdmin = u, portier.IsAdmin(u.Roles)
+	p.ReturnTo = safeReturnTo(r.FormValue("return_to"))
+	st, err := s.Directory.Settings(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.SelfService.Methods(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := s.SelfService.Registration(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	p.Data = &securityData{Methods: ms, Registration: reg, AllowEmail: st.Reset.Allows(portier.MethodEmail),
+		AllowTOTP: st.Reset.Allows(portier.MethodTOTP), Register: r.FormValue("register") == "1"}
+	return p, nil
+}
+
+// securityFail shows a refusal or bad input on the page name; other errors are a 503.
+func (s *server) securityFail(w http.ResponseWriter, r *http.Request, name string, err error, fill func(p *page)) {
+	p, perr := s.securityPage(r, name)
+	if perr != nil {
+		s.unavailable(w, r, perr)
+		return
+	}
+	if fill != nil {
+		fill(p)
+	}
+	var ref *selfservice.Refusal
+	switch {
+	case errors.As(err, &ref):
+		p.Error = &pageError{Code: portier.CodeBadRequest, Text: refusalText(p.T, ref)}
+	case portier.ErrorCode(err) == portier.EInvalid || portier.ErrorCode(err) == portier.ENotFound:
+		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
+	default:
+		s.unavailable(w, r, err)
+		return
+	}
+	s.render(w, http.StatusBadRequest, name, p)
+}
+
+// securityURL is the security info page, keeping the registration prompt's state.
+func securityURL(r *http.Request, done string) string {
+	q := "?done=" + done
+	if r.FormValue("register") == "1" {
+		q += "&register=1"
+	}
+	if rt := safeReturnTo(r.FormValue("return_to")); rt != "" {
+		q += "&return_to=" + urlQueryEscape(rt)
+	}
+	return "/myaccount/security-info" + q
+}
+
+func (s *server) handleSecurityInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.securityPage(r, "securityinfo")
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		switch r.URL.Query().Get("done") {
+		case "added":
+			p.Notice = p.T.T("security.added")
+		case "removed":
+			p.Notice = p.T.T("security.removed")
+		}
+		s.render(w, http.StatusOK, "securityinfo", p)
+	})
+}
+
+func (s *server) handleSecurityAddEmail() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		address := r.PostFormValue("address")
+		lang := s.newPage(r, "security.title").T.Lang()
+		id, err := s.SelfService.StartEmail(r.Context(), sessionUser(r), address, s.clientIP(r).String(), lang)
+		if err != nil {
+			s.securityFail(w, r, "securityinfo", err, func(p *page) { p.Data.(*securityData).Address = address })
+			return
+		}
+		http.Redirect(w, r, "/myaccount/security-info/confirm/"+id+securityQuery(r), http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleSecurityAddTOTP() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.SelfService.StartTOTP(r.Context(), sessionUser(r))
+		if err != nil {
+			s.securityFail(w, r, "securityinfo", err, nil)
+			return
+		}
+		http.Redirect(w, r, "/myaccount/security-info/confirm/"+id+securityQuery(r), http.StatusSeeOther)
+	})
+}
+
+// securityQuery carries the registration prompt's state to the next page.
+func securityQuery(r *http.Request) string {
+	q := ""
+	if r.FormValue("register") == "1" {
+		q = "?register=1"
+	}
+	if rt := safeReturnTo(r.FormValue("return_to")); rt != "" {
+		if q == "" {
+			q = "?"
+		} else {
+			q += "&"
+		}
+		q += "return_to=" + urlQueryEscape(rt)
+	}
+	return q
+}
+
+// confirmPage is the page that confirms an enrollment.
+func (s *server) confirmPage(w http.ResponseWriter, r *http.Request) (*page, bool) {
+	e, err := s.SelfService.Enrollment(r.Context(), sessionUser(r), r.PathValue("id"))
+	if err != nil {
+		s.securityFail(w, r, "securityinfo", err, nil)
+		return nil, false
+	}
+	p, err := s.securityPage(r, "securityinfo_confirm")
+	if err != nil {
+		s.unavailable(w, r, err)
+		return nil, false
+	}
+	p.Data.(*securityData).Enrollment = e
+	return p, true
+}
+
+func (s *server) handleSecurityConfirmPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := s.confirmPage(w, r); ok {
+			s.render(w, http.StatusOK, "securityinfo_confirm", p)
+		}
+	})
+}
+
+// handleSecurityQR serves an authenticator enrollment's key as a QR code image.
+func (s *server) handleSecurityQR() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := s.SelfService.Enrollment(r.Context(), sessionUser(r), r.PathValue("id"))
+		if err != nil || e.Kind != portier.MethodTOTP {
+			http.NotFound(w, r)
+			return
+		}
+		png, err := e.QRCode(256)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(png)
+	})
+}
+
+func (s *server) handleSecurityConfirm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := s.SelfService.Confirm(r.Context(), sessionUser(r), r.PathValue("id"), r.PostFormValue("code"), s.clientIP(r).String())
+		var ref *selfservice.Refusal
+		switch {
+		case err == nil:
+			reg, rerr := s.SelfService.Registration(r.Context(), sessionUser(r))
+			if rerr == nil && r.FormValue("register") == "1" && !reg.Ask {
+				if rt := safeReturnTo(r.FormValue("return_to")); rt != "" {
+					http.Redirect(w, r, rt, http.StatusSeeOther)
+					return
+				}
+			}
+			http.Redirect(w, r, securityURL(r, "added"), http.StatusSeeOther)
+		case errors.As(err, &ref) && ref.Reason == selfservice.ReasonWrongCode:
+			p, ok := s.confirmPage(w, r)
+			if !ok {
+				return
+			}
+			p.Error = &pageError{Code: portier.CodeBadRequest, Text: refusalText(p.T, ref)}
+			s.render(w, http.StatusBadRequest, "securityinfo_confirm", p)
+		default:
+			s.securityFail(w, r, "securityinfo", err, nil)
+		}
+	})
+}
+
+// handleSecurityRemove removes a method after checking the current password under the same
+// lockout as a sign-in.
+func (s *server) handleSecurityRemove() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := sessionUser(r)
+		a := signin.Attempt{
+			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+		}
+		out, err := s.Engine.SignIn(r.Context(), a)
+		if err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
+		if out.Code != portier.CodeSuccess && out.Code != portier.CodePasswordChangeNeeded {
+			p, err := s.securityPage(r, "securityinfo")
+			if err != nil {
+				s.unavailable(w, r, err)
+				return
+			}
+			p.Error = loginError(p.T, out)
+			s.render(w, http.StatusBadRequest, "securityinfo", p)
+			return
+		}
+		if err := s.SelfService.RemoveMethod(r.Context(), u, r.PathValue("id"), s.clientIP(r).String()); err != nil {
+			s.securityFail(w, r, "securityinfo", err, nil)
+			return
+		}
+		http.Redirect(w, r, "/myaccount/security-info?done=removed", http.StatusSeeOther)
+	})
+}
