@@ -93,6 +93,11 @@ func (s *server) handleLogin() http.Handler {
 		}
 		switch out.Code {
 		case portier.CodeSuccess:
+			if st, err := s.Directory.Settings(r.Context()); err == nil {
+				if err := s.Directory.RememberLanguage(r.Context(), out.User, pickLanguage(r, st.DefaultLanguage)); err != nil {
+					s.Log.Warn("cannot keep the user's language", "user_id", out.User.ID, "err", err)
+				}
+			}
 			s.startSession(w, r, out.User, a.Device)
 			if returnTo == "" {
 				returnTo = "/myaccount"

@@ -464,3 +464,124 @@ func mustUserID(t testing.TB, in *instance, upn string) string {
 	}
 	return u.ID
 }
+
+func TestSelfServiceSettings(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		add := func(upn, mail string, roles ...portier.Role) {
+			if _, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: upn, DisplayName: upn, Mail: mail, Password: goodPassword, Roles: roles}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("boss@example.org", "boss@example.org", portier.RoleGlobalAdmin)
+		add("help@example.org", "help@example.org", portier.RoleHelpdeskAdmin)
+		add("piet@example.org", "piet@example.org")
+		set := func(change func(st *portier.Settings)) {
+			if _, err := in.dir.UpdateSettings(ctx, portier.CLIActor("test"), func(st *portier.Settings) error { change(st); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		t.Run("registration is asked right after sign-in when required", func(t *testing.T) {
+			set(func(st *portier.Settings) { st.Reset.RequireRegistration = true })
+			defer set(func(st *portier.Settings) { st.Reset.RequireRegistration = false })
+			b := newBrowser(t, in.srv.URL)
+			resp, _ := b.login("piet@example.org", goodPassword, url.Values{"return_to": {"/myaccount?tab=1"}})
+			if loc := resp.Header.Get("Location"); loc != "/myaccount/security-info?register=1&return_to=%2Fmyaccount%3Ftab%3D1" {
+				t.Fatalf("after sign-in: %q", loc)
+			}
+			_, body := b.do("GET", "/myaccount/security-info?register=1&return_to=%2Fmyaccount%3Ftab%3D1", nil)
+			if !strings.Contains(body, "data-register") || !strings.Contains(body, `href="/myaccount?tab=1" data-skip`) {
+				t.Fatal("the registration prompt is missing, or has no way on")
+			}
+			addEmail(t, in, b, "piet@example.net")
+			// Registered: the next sign-in goes straight on.
+			resp, _ = newBrowser(t, in.srv.URL).login("piet@example.org", goodPassword, nil)
+			if loc := resp.Header.Get("Location"); loc != "/myaccount" {
+				t.Fatalf("after registering, sign-in went to %q", loc)
+			}
+		})
+
+		t.Run("mail speaks the language the user signs in with", func(t *testing.T) {
+			b := newBrowser(t, in.srv.URL)
+			b.lang = "nl-NL"
+			b.login("piet@example.org", goodPassword, nil)
+			lock(t, in, "piet@example.org")
+			waitFor(t, "a Dutch lockout mail", func() bool {
+				for _, m := range mailsTo(t, in, 0, "piet@example.org") {
+					if strings.Contains(m.Subject, "is vergrendeld") && strings.Contains(m.Body, "Dit was ik niet") {
+						return true
+					}
+				}
+				return false
+			})
+		})
+
+		t.Run("an admin's own reset is told to every global admin", func(t *testing.T) {
+			help := signedIn(t, in, "help@example.org")
+			addEmail(t, in, help, "help@example.net")
+			secret := addAuthenticator(t, in, help, clock.Now())
+			clock.Advance(time.Minute)
+			b := newBrowser(t, in.srv.URL)
+			recoverAs(t, b, "help@example.org")
+			known := codesTo(t, in, "help@example.net")
+			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
+			b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "help@example.net", known)}})
+			c, _ := totp.GenerateCodeCustom(secret, clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			b.post("/recover/verify", "/recover/totp", url.Values{"code": {c}})
+			const next = "orange tractor sings at midnight"
+			_, body := b.post("/recover/choose", "/recover/password", url.Values{"new_password": {next}, "confirm_password": {next}})
+			if step(body) != "reset" {
+				t.Fatalf("admin reset: step %q", step(body))
+			}
+			waitFor(t, "the notice to the global admin", func() bool {
+				for _, m := range mailsTo(t, in, 0, "boss@example.org") {
+					if strings.Contains(m.Body, "help@example.org") && strings.Contains(m.Subject, "reset their own password") {
+						return true
+					}
+				}
+				return false
+			})
+			waitFor(t, "the audit entry of the admin notice", func() bool {
+				evs := auditedSelf(t, store, portier.ActionNotifyAdmins)
+				return len(evs) == 1 && evs[0].Target == "boss@example.org"
+			})
+			for _, m := range mailsTo(t, in, 0, "help@example.org") {
+				if strings.Contains(m.Subject, "reset their own password") {
+					t.Fatal("a helpdesk admin was told as if a global admin")
+				}
+			}
+		})
+
+		t.Run("outside the scope: never through, and audited", func(t *testing.T) {
+			set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetNonAdmins })
+			defer set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetAll })
+			b := newBrowser(t, in.srv.URL)
+			recoverAs(t, b, "help@example.org")
+			known := codesTo(t, in, "help@example.net")
+			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
+			time.Sleep(300 * time.Millisecond)
+			if len(codesTo(t, in, "help@example.net")) != len(known) {
+				t.Fatal("a code was sent to an admin outside the self-service scope")
+			}
+			found := false
+			for _, ev := range auditedSelf(t, store, portier.ActionSSPRBlocked) {
+				found = found || ev.Target == "help@example.org" && strings.Contains(ev.Detail, "scope")
+			}
+			if !found {
+				t.Fatal("no 'blocked from self-service password reset' entry for the admin")
+			}
+		})
+
+		t.Run("off for everyone", func(t *testing.T) {
+			set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetNone })
+			defer set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetAll })
+			_, body := newBrowser(t, in.srv.URL).do("GET", "/recover", nil)
+			if step(body) != "off" {
+				t.Fatalf("step %q with self-service off", step(body))
+			}
+		})
+	})
+}
