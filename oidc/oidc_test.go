@@ -713,3 +713,45 @@ func TestVerifierFollowsRotation(t *testing.T) {
 func base64Decode(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(s)
 }
+
+// TestKeyCreationRace: processes starting together on an empty database agree on one key.
+func TestKeyCreationRace(t *testing.T) {
+	for _, backend := range testenv.Backends() {
+		t.Run(backend.Name, func(t *testing.T) {
+			open := backend.OpenShared(t)
+			clock := testenv.NewClock()
+			var insts []*instance
+			for range 4 {
+				insts = append(insts, newInstance(t, open(), clock, testKeys))
+			}
+			kids := make(chan string, len(insts))
+			for _, inst := range insts {
+				go func() {
+					resp, err := http.Get(inst.srv.URL + oidc.PathKeys)
+					if err != nil {
+						kids <- err.Error()
+						return
+					}
+					defer resp.Body.Close()
+					var set struct {
+						Keys []struct {
+							Kid string `json:"kid"`
+						} `json:"keys"`
+					}
+					json.NewDecoder(resp.Body).Decode(&set)
+					var ids []string
+					for _, k := range set.Keys {
+						ids = append(ids, k.Kid)
+					}
+					kids <- strings.Join(ids, ",")
+				}()
+			}
+			first := <-kids
+			for range len(insts) - 1 {
+				if got := <-kids; got != first || strings.Contains(first, ",") || first == "" {
+					t.Fatalf("processes publish %q and %q, want one and the same key", first, got)
+				}
+			}
+		})
+	}
+}

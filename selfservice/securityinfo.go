@@ -23,10 +23,6 @@ type Enrollment struct {
 	CodeMAC     []byte    `json:"codeMac,omitempty"`
 	CodeExpires time.Time `json:"codeExpires"`
 	Tries       int       `json:"tries"`
-	// Lang is the language of the page the address was added on ("en", "nl"): once the address
-	// is confirmed it becomes the user's language, that of the mails Portier sends them later
-	// (lockout notices, reset codes) when no page is there to tell.
-	Lang string `json:"lang,omitempty"`
 }
 
 // Methods returns the user's registered methods.
@@ -88,9 +84,9 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 	now := s.now()
 	code := newCode()
 	id := portier.NewID()
-	e := Enrollment{Kind: portier.MethodEmail, Address: address, CodeMAC: s.codeMAC("register", id, code), CodeExpires: now.Add(CodeLifetime), Lang: lang}
+	e := Enrollment{Kind: portier.MethodEmail, Address: address, CodeMAC: s.codeMAC("register", id, code), CodeExpires: now.Add(CodeLifetime)}
 	if lang != "en" && lang != "nl" {
-		lang, e.Lang = language(u, st), ""
+		lang = language(u, st)
 	}
 	msg, err := render("code", lang, address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "register"})
 	if err != nil {
@@ -220,16 +216,6 @@ func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source
 		}
 		if err := tx.InsertMethod(ctx, m); err != nil {
 			return err
-		}
-		if e.Lang != "" && e.Lang != u.Language {
-			fresh, err := tx.UserForUpdate(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			fresh.Language = e.Lang
-			if err := tx.UpdateUser(ctx, fresh); err != nil {
-				return err
-			}
 		}
 		if err := tx.DeleteToken(ctx, portier.TokenEnroll, id); err != nil {
 			return err

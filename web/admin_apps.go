@@ -48,11 +48,11 @@ func (s *server) appFailed(w http.ResponseWriter, r *http.Request, err error) bo
 // appForm is the state of the Register an application and Edit forms: URIs as typed, one per line.
 type appForm struct {
 	// App is the application edited; nil on the register form.
-	App                        *portier.App
-	Name                       string
-	RedirectURIs, PostLogout   string
-	Public, AssignedOnly       bool
-	RedirectHint, NameMaxChars int
+	App                      *portier.App
+	Name                     string
+	RedirectURIs, PostLogout string
+	Public, AssignedOnly     bool
+	NameMaxChars             int
 }
 
 func appFormOf(app *portier.App) *appForm {
