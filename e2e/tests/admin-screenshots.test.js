@@ -46,3 +46,28 @@ test('screenshot of Actieve gebruikers (nl)', async () => {
   await page.getByRole('heading', { level: 1, name: 'Actieve gebruikers' }).waitFor();
   await shoot(page, 'admin-users-nl');
 });
+
+test('screenshots of Applications, the authenticator set-up and self-service reset (nl)', async () => {
+  await h.portier.cli(['apps', 'create', 'Intranet', '--redirect-uri', 'https://intranet.demo.example.org/callback',
+    '--post-logout-redirect-uri', 'https://intranet.demo.example.org/', '--assigned-only']);
+  await h.portier.cli(['apps', 'create', 'Roosterapp', '--redirect-uri', 'http://127.0.0.1:7777/callback', '--public']);
+  const page = await h.newPage({ locale: 'en-GB' });
+  await signIn(page, h.demoAdmin);
+  await page.goto('/admin/apps');
+  await page.getByRole('heading', { level: 1, name: 'Applications' }).waitFor();
+  await shoot(page, 'admin-apps');
+
+  await page.goto('/myaccount/security-info');
+  await page.locator('form[action="/myaccount/security-info/totp"] button').click();
+  await page.locator('img.qr').waitFor();
+  await page.locator('[data-totp-secret]').waitFor();
+  await shoot(page, 'security-info-totp');
+
+  const nl = await h.newPage({ locale: 'nl-NL' });
+  await nl.goto('/recover');
+  await nl.locator('#username').fill(lockedUser);
+  await nl.locator('form[action="/recover"] button').click();
+  await nl.waitForURL('**/recover/verify');
+  await nl.locator('[data-recover-step=verify]').waitFor();
+  await shoot(nl, 'recover-nl');
+});
