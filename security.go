@@ -35,6 +35,7 @@ const (
 	TokenRecovery    = "recovery"     // a self-service password reset in progress (one browser)
 	TokenReport      = "report"       // a "This wasn't me" link of a lockout email
 	TokenMail        = "mail"         // a mail waiting to be sent (the outbox)
+	TokenSetup       = "setup"        // a one-time setup link of an empty directory
 	TokenAuthRequest = "oidc-request" // an OpenID Connect authorization request
 	TokenCode        = "oidc-code"    // an authorization code
 	TokenAccess      = "oidc-access"  // an access token

@@ -15,23 +15,15 @@ import (
 // SetupTokenLifetime is how long a setup link printed by `portier serve` stays valid.
 const SetupTokenLifetime = time.Hour
 
-// Setting keys of the one-time setup. Each token has a key of its own, named after its hash,
-// so that every process sharing the store can print its own link and any process accepts it;
-// setupDoneKey is claimed once, by whichever setup creates the first admin.
-const (
-	setupTokenPrefix = "setup.token."
-	setupDoneKey     = "setup.done"
-)
+// setupDoneKey is the setting claimed once, by whichever setup creates the first admin. Each
+// setup link is a Token of kind TokenSetup named after the link's hash (never the link), so
+// that every process sharing the store can print its own link and any process accepts it; an
+// unused one is pruned with the other expired tokens.
+const setupDoneKey = "setup.done"
 
-// setupToken is what the store keeps of a setup token: never the token, only when it ends.
-type setupToken struct {
-	Expires time.Time  `json:"expires"`
-	Used    *time.Time `json:"used,omitempty"`
-}
-
-func setupTokenKey(token string) string {
+func setupTokenID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return setupTokenPrefix + hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:])
 }
 
 // errSetupDone is the answer to every setup request once the directory has a user.
@@ -46,18 +38,13 @@ func (s *Service) IssueSetupToken(ctx context.Context) (string, time.Time, error
 	var raw [32]byte
 	rand.Read(raw[:])
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	expires := s.now().Add(SetupTokenLifetime)
-	value, err := json.Marshal(setupToken{Expires: expires.UTC()})
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+	now := s.now()
+	expires := now.Add(SetupTokenLifetime)
+	err := s.store.Tx(ctx, func(tx portier.Tx) error {
 		if err := setupOpen(ctx, tx); err != nil {
 			return err
 		}
-		// A collision of 256 random bits does not happen; PutSetting would do as well.
-		_, err := tx.InsertSetting(ctx, setupTokenKey(token), value)
-		return err
+		return tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenSetup, ID: setupTokenID(token), Created: now, Expires: expires})
 	})
 	if err != nil {
 		return "", time.Time{}, err
@@ -102,20 +89,18 @@ func (s *Service) checkToken(ctx context.Context, q portier.Queries, token strin
 	if token == "" || len(token) > 128 {
 		return invalid
 	}
-	raw, err := q.Setting(ctx, setupTokenKey(token))
-	if err != nil {
+	t, err := q.Token(ctx, portier.TokenSetup, setupTokenID(token))
+	switch {
+	case portier.ErrorCode(err) == portier.ENotFound:
+		// Unknown, or used by a parallel setup that committed between the users count and this read.
+		if err := setupOpen(ctx, q); err != nil {
+			return err
+		}
+		return invalid
+	case err != nil:
 		return err
-	}
-	if raw == nil {
+	case !s.now().Before(t.Expires):
 		return invalid
-	}
-	var st setupToken
-	if err := json.Unmarshal(raw, &st); err != nil || !s.now().Before(st.Expires) {
-		return invalid
-	}
-	if st.Used != nil {
-		// Seen between the users count and this read when a parallel setup just committed.
-		return errSetupDone()
 	}
 	return nil
 }
@@ -157,20 +142,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, source string, nu Ne
 		if !claimed {
 			return errSetupDone()
 		}
-		raw, err := tx.Setting(ctx, setupTokenKey(token))
-		if err != nil {
-			return err
-		}
-		var st setupToken
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return err
-		}
-		st.Used = &now
-		used, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		return tx.PutSetting(ctx, setupTokenKey(token), used)
+		return tx.DeleteToken(ctx, portier.TokenSetup, setupTokenID(token))
 	})
 	if err != nil {
 		s.auditFailure(ctx, ev, err)
