@@ -1,7 +1,9 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -71,7 +73,8 @@ func TestSMTPURLErrors(t *testing.T) {
 
 func TestOutboxWritesEML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "outbox")
-	s, err := portiermail.New(portiermail.Config{From: "noreply@example.org", Outbox: dir})
+	var logged bytes.Buffer
+	s, err := portiermail.New(portiermail.Config{From: "noreply@example.org", Outbox: dir, Log: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +89,9 @@ func TestOutboxWritesEML(t *testing.T) {
 	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
 	if err != nil || !strings.Contains(m.Header.Get("To"), "ada@example.org") {
 		t.Fatalf("eml: %v", err)
+	}
+	// The log says where the mail went, never what it holds.
+	if !strings.Contains(logged.String(), files[0]) || strings.Contains(logged.String(), "12345678") {
+		t.Fatalf("outbox log line: %q", logged.String())
 	}
 }
