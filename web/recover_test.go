@@ -320,6 +320,23 @@ func TestSelfServiceCodes(t *testing.T) {
 				t.Fatal("a code older than 10 minutes worked")
 			}
 		})
+		t.Run("sending is limited per source address", func(t *testing.T) {
+			clock.Advance(2 * time.Hour)
+			// 20 codes an hour from one address, whatever names it types (5 each at most).
+			var last *http.Response
+			var body string
+			for i := 0; i < 21; i++ {
+				b := newBrowser(t, in.srv.URL)
+				recoverAs(t, b, fmt.Sprintf("someone%d@example.org", i))
+				last, body = b.post("/recover/verify", "/recover/email", url.Values{"address": {"someone@example.net"}})
+				if i < 20 && last.StatusCode != http.StatusSeeOther {
+					t.Fatalf("code %d from the address refused: %d", i+1, last.StatusCode)
+				}
+			}
+			if last.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Too many codes") {
+				t.Fatalf("the 21st code in an hour from one address: status %d", last.StatusCode)
+			}
+		})
 		t.Run("sending is limited per user", func(t *testing.T) {
 			clock.Advance(2 * time.Hour)
 			b := newBrowser(t, in.srv.URL)
