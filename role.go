@@ -55,6 +55,9 @@ const (
 	ActionRevokeSessions Action = "user.revoke-sessions"
 	ActionEditRoles      Action = "user.edit-roles"
 	ActionEditSettings   Action = "settings.edit"
+	// ActionResetSecurityInfo removes a user's security info, so that the user registers anew
+	// (Entra's "Require re-register"): for a lost phone or mailbox.
+	ActionResetSecurityInfo Action = "user.reset-security-info"
 	// Applications (OpenID Connect clients): global admins only, as Entra's application administrator.
 	ActionCreateApp Action = "app.create"
 	ActionUpdateApp Action = "app.update"
@@ -77,19 +80,20 @@ const (
 
 // minimumTier is the least privileged role that may take an action at all.
 var minimumTier = map[Action]int{
-	ActionResetPassword:  RoleHelpdeskAdmin.rank(),
-	ActionUnlock:         RoleHelpdeskAdmin.rank(),
-	ActionRevokeSessions: RoleHelpdeskAdmin.rank(),
-	ActionCreate:         RoleUserAdmin.rank(),
-	ActionDelete:         RoleUserAdmin.rank(),
-	ActionBlock:          RoleUserAdmin.rank(),
-	ActionUnblock:        RoleUserAdmin.rank(),
-	ActionEditRoles:      RoleGlobalAdmin.rank(),
-	ActionEditSettings:   RoleGlobalAdmin.rank(),
-	ActionCreateApp:      RoleGlobalAdmin.rank(),
-	ActionUpdateApp:      RoleGlobalAdmin.rank(),
-	ActionDeleteApp:      RoleGlobalAdmin.rank(),
-	ActionAssignApp:      RoleGlobalAdmin.rank(),
+	ActionResetPassword:     RoleHelpdeskAdmin.rank(),
+	ActionUnlock:            RoleHelpdeskAdmin.rank(),
+	ActionRevokeSessions:    RoleHelpdeskAdmin.rank(),
+	ActionResetSecurityInfo: RoleHelpdeskAdmin.rank(),
+	ActionCreate:            RoleUserAdmin.rank(),
+	ActionDelete:            RoleUserAdmin.rank(),
+	ActionBlock:             RoleUserAdmin.rank(),
+	ActionUnblock:           RoleUserAdmin.rank(),
+	ActionEditRoles:         RoleGlobalAdmin.rank(),
+	ActionEditSettings:      RoleGlobalAdmin.rank(),
+	ActionCreateApp:         RoleGlobalAdmin.rank(),
+	ActionUpdateApp:         RoleGlobalAdmin.rank(),
+	ActionDeleteApp:         RoleGlobalAdmin.rank(),
+	ActionAssignApp:         RoleGlobalAdmin.rank(),
 }
 
 // Can reports whether an actor holding actorRoles may take action on a user

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/portier-id/portier"
@@ -29,4 +30,31 @@ func (s *Service) RememberLanguage(ctx context.Context, u *portier.User, lang st
 		u.Language = lang
 		return tx.UpdateUser(ctx, fresh)
 	})
+}
+
+// ResetSecurityInfo removes every security-info method of the user named upn, and any being
+// registered, so that the user registers anew (Entra's "Require re-register"): for a lost
+// phone or mailbox. Errors: ENotFound, EForbidden (refused and audited).
+func (s *Service) ResetSecurityInfo(ctx context.Context, actor portier.Actor, upn string) error {
+	return s.act(ctx, actor, portier.ActionResetSecurityInfo, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
+		ms, err := tx.ListMethods(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		var removed []string
+		for _, m := range ms {
+			if err := tx.DeleteMethod(ctx, u.ID, m.ID); err != nil {
+				return err
+			}
+			removed = append(removed, string(m.Kind))
+		}
+		if _, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID, Kinds: []string{portier.TokenEnroll}}); err != nil {
+			return err
+		}
+		ev.Detail = "removed methods: " + strings.Join(removed, ", ")
+		if len(removed) == 0 {
+			ev.Detail = "no methods were registered"
+		}
+		return nil
+	}, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/selfservice"
 )
 
 // adminNav is the state of the admin center's navigation on one page.
@@ -29,6 +30,8 @@ var templateFuncs = template.FuncMap{
 	// appURL is the admin center's address of an application.
 	"appURL":  appURL,
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// maskAddress shows an alternate email address to admins half hidden, as the audit log does.
+	"maskAddress": selfservice.MaskAddress,
 	// rolesView hands the "roles" template a user's roles with the viewer's translator.
 	"rolesView": func(t *translator, roles []portier.Role) any {
 		return struct {
@@ -245,7 +248,7 @@ func (s *server) handleAdminUsers() http.Handler {
 
 // userActions are the actions the viewer may take on the user shown.
 type userActions struct {
-	Reset, Unlock, SignInStatus, Revoke, Roles, Delete bool
+	Reset, Unlock, SignInStatus, Revoke, Roles, Delete, SecurityInfo bool
 }
 
 // More reports whether the More actions menu has anything in it.
@@ -263,6 +266,8 @@ type userDetails struct {
 	Reset resetForm
 	// Roles offers the roles for the roles form.
 	Roles []roleChoice
+	// Methods are the user's security info for self-service reset.
+	Methods []*portier.AuthMethod
 }
 
 // roleChoice is one role checkbox.
@@ -291,6 +296,7 @@ func actionsOn(roles []portier.Role, u *portier.User) userActions {
 		Revoke:       portier.Can(roles, portier.ActionRevokeSessions, u.Roles),
 		Roles:        portier.Can(roles, portier.ActionEditRoles, u.Roles),
 		Delete:       portier.Can(roles, portier.ActionDelete, u.Roles),
+		SecurityInfo: portier.Can(roles, portier.ActionResetSecurityInfo, u.Roles),
 	}
 }
 
@@ -356,6 +362,10 @@ func (s *server) handleAdminUser() http.Handler {
 			return
 		}
 		d.SignIns = entries[:min(len(entries), recentSignIns)]
+		if d.Methods, err = s.Store.ListMethods(r.Context(), d.Target.ID); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
 		if d.Target.Lockout.Locked {
 			d.Failed = failedSinceSuccess(entries)
 		}
@@ -369,7 +379,7 @@ func (s *server) handleAdminUser() http.Handler {
 // doneNotice is the confirmation a page shows after an action redirected to it.
 func doneNotice(t *translator, done string) string {
 	switch done {
-	case "reset", "unlocked", "blocked", "unblocked", "signed-out", "roles", "created":
+	case "reset", "unlocked", "blocked", "unblocked", "signed-out", "roles", "created", "security-info":
 		return t.T("admin.done." + done)
 	}
 	return ""

@@ -99,6 +99,17 @@ func (s *server) handleAdminUnlock() http.Handler {
 	})
 }
 
+// handleAdminResetSecurityInfo removes a user's security info, so that the user registers anew.
+func (s *server) handleAdminResetSecurityInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upn := r.PathValue("upn")
+		if s.adminFailed(w, r, s.Directory.ResetSecurityInfo(r.Context(), s.adminActor(r), upn)) {
+			return
+		}
+		backToUser(w, r, upn, "security-info")
+	})
+}
+
 func (s *server) handleAdminRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upn := r.PathValue("upn")

@@ -602,3 +602,56 @@ func TestSelfServiceSettings(t *testing.T) {
 		})
 	})
 }
+
+func TestAdminRequiresReRegistration(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		for _, u := range []struct {
+			upn  string
+			role portier.Role
+		}{{"desk@example.org", portier.RoleHelpdeskAdmin}, {"root@example.org", portier.RoleGlobalAdmin}, {"lost@example.org", ""}} {
+			nu := directory.NewUser{UPN: u.upn, DisplayName: u.upn, Password: goodPassword}
+			if u.role != "" {
+				nu.Roles = []portier.Role{u.role}
+			}
+			if _, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), nu); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lost := signedIn(t, in, "lost@example.org")
+		addEmail(t, in, lost, "lost@example.net")
+		addAuthenticator(t, in, lost, clock.Now())
+		root := signedIn(t, in, "root@example.org")
+		addEmail(t, in, root, "root@example.net")
+
+		desk := signedIn(t, in, "desk@example.org")
+		_, body := desk.do("GET", "/admin/users/lost@example.org", nil)
+		if !strings.Contains(body, `data-methods="2"`) || !strings.Contains(body, "lo***@example.net") || strings.Contains(body, "lost@example.net") {
+			t.Fatal("the user's page does not show the two methods, address half hidden")
+		}
+		resp, _ := desk.post("/admin/users/lost@example.org", "/admin/users/lost@example.org/security-info/reset", url.Values{})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("re-register: %d", resp.StatusCode)
+		}
+		if ms, _ := store.ListMethods(ctx, mustUserID(t, in, "lost@example.org")); len(ms) != 0 {
+			t.Fatalf("%d methods left after re-register", len(ms))
+		}
+		// A helpdesk admin may not do it to a global admin: refused, audited, nothing removed.
+		resp, _ = desk.post("/admin/users/desk@example.org", "/admin/users/root@example.org/security-info/reset", url.Values{})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("helpdesk re-register of a global admin: %d", resp.StatusCode)
+		}
+		if ms, _ := store.ListMethods(ctx, mustUserID(t, in, "root@example.org")); len(ms) != 1 {
+			t.Fatal("a refused re-register removed methods")
+		}
+		outcomes := map[string]int{}
+		for _, ev := range auditedSelf(t, store, portier.ActionResetSecurityInfo) {
+			outcomes[ev.Outcome]++
+		}
+		if outcomes[portier.OutcomeSuccess] != 1 || outcomes[portier.OutcomeRefused] != 1 {
+			t.Fatalf("audit outcomes %v", outcomes)
+		}
+	})
+}

@@ -93,6 +93,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{upn}/reset-password", admin(s.handleAdminReset()))
 	mux.Handle("POST /admin/users/{upn}/unlock", admin(s.handleAdminUnlock()))
 	mux.Handle("POST /admin/users/{upn}/revoke-sessions", admin(s.handleAdminRevoke()))
+	mux.Handle("POST /admin/users/{upn}/security-info/reset", admin(s.handleAdminResetSecurityInfo()))
 	mux.Handle("GET /admin/users/{upn}/sign-in-status", admin(s.handleAdminActionPage("admin_status", "admin.status.title", func(a userActions) bool { return a.SignInStatus })))
 	mux.Handle("POST /admin/users/{upn}/sign-in-status", admin(s.handleAdminSignInStatus()))
 	mux.Handle("GET /admin/users/{upn}/roles", admin(s.handleAdminActionPage("admin_roles", "admin.roles.title", func(a userActions) bool { return a.Roles })))

@@ -161,7 +161,7 @@ func (a *app) usersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage the directory's users"}
 	cmd.AddCommand(a.usersCreate(), a.usersList(), a.usersShow(), a.usersResetPassword(),
 		a.usersUnlock(), a.usersSignInStatus(true), a.usersSignInStatus(false),
-		a.usersRevokeSessions(), a.usersDelete())
+		a.usersRevokeSessions(), a.usersResetSecurityInfo(), a.usersDelete())
 	return cmd
 }
 
@@ -386,6 +386,14 @@ func (a *app) usersRevokeSessions() *cobra.Command {
 	return a.simpleAction("revoke-sessions", "Sign a user out of every session and application", "Signed %s out everywhere.",
 		func(ctx context.Context, actor portier.Actor, upn string) error {
 			return a.dir.RevokeSessions(ctx, actor, upn)
+		})
+}
+
+func (a *app) usersResetSecurityInfo() *cobra.Command {
+	return a.simpleAction("reset-security-info", "Remove a user's security info (alternate email, authenticator app) so that they register anew",
+		"Removed the security info of %s; they register it anew.",
+		func(ctx context.Context, actor portier.Actor, upn string) error {
+			return a.dir.ResetSecurityInfo(ctx, actor, upn)
 		})
 }
 
