@@ -19,6 +19,11 @@ type Store interface {
 	// Rows read with a ForUpdate method stay locked against other transactions, in this process
 	// and in every other process sharing the database, until Tx returns.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// Subscribe calls fn with the payload of every message published on channel, by this
+	// process or by any other sharing the store, once the publishing transaction committed,
+	// until ctx ends. It returns once it listens. fn("") says that messages may have been
+	// missed (the connection to the database was lost and made again).
+	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -112,6 +117,10 @@ type Tx interface {
 	// PruneSessions removes sessions that expired before now.
 	PruneSessions(ctx context.Context, now time.Time) (int, error)
 
+	// Publish sends payload (at most 1,000 bytes) to the subscribers of channel when the
+	// transaction commits, and nothing when it rolls back.
+	Publish(ctx context.Context, channel, payload string) error
+
 	// PutSetting stores a setting's value.
 	PutSetting(ctx context.Context, key string, value []byte) error
 	// InsertSetting stores a setting's value only if it has none; it reports whether it did.
@@ -161,6 +170,10 @@ type Tx interface {
 	// DeleteSigningKeys removes the keys that expired before now.
 	DeleteSigningKeys(ctx context.Context, now time.Time) (int, error)
 }
+
+// ChannelLockoutCleared carries the user id of every account whose lockout an unlock or a
+// password reset cleared, so that every process forgets what it remembers of the lock.
+const ChannelLockoutCleared = "lockout-cleared"
 
 // Clock returns the current time. Everything with durations takes one, so tests move time.
 type Clock func() time.Time

@@ -232,7 +232,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 		if r.Generate {
 			ev.Detail = "generated password"
 		}
-		if err := tx.DeleteLockouts(ctx, u.ID); err != nil {
+		if err := ClearLockouts(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		userID = u.ID
@@ -262,7 +262,7 @@ func (s *Service) Unlock(ctx context.Context, actor portier.Actor, upn string) e
 			ev.Detail = "was locked until " + u.LockoutState.LockedUntil.UTC().Format(time.RFC3339)
 		}
 		userID = u.ID
-		return tx.DeleteLockouts(ctx, u.ID)
+		return ClearLockouts(ctx, tx, u.ID)
 	}, nil)
 }
 
@@ -323,7 +323,10 @@ func (s *Service) DeleteUser(ctx context.Context, actor portier.Actor, upn strin
 			return err
 		}
 		userID = u.ID
-		return tx.DeleteUser(ctx, u.ID)
+		if err := tx.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, portier.ChannelLockoutCleared, u.ID)
 	}, nil)
 }
 

@@ -58,3 +58,12 @@ func (s *Service) ResetSecurityInfo(ctx context.Context, actor portier.Actor, up
 		return nil
 	}, nil)
 }
+
+// ClearLockouts removes every lockout counter of a user within tx and tells every process,
+// once tx commits, to forget what it remembers of the lock (portier.ChannelLockoutCleared).
+func ClearLockouts(ctx context.Context, tx portier.Tx, userID string) error {
+	if err := tx.DeleteLockouts(ctx, userID); err != nil {
+		return err
+	}
+	return tx.Publish(ctx, portier.ChannelLockoutCleared, userID)
+}

@@ -25,6 +25,8 @@ import (
 type Store struct {
 	queries
 	pool *pgxpool.Pool
+	// schemaTag names the schema in the store's NOTIFY channels (notify.go).
+	schemaTag string
 }
 
 var _ portier.Store = (*Store)(nil)
@@ -47,6 +49,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if s.schemaTag, err = schemaTag(ctx, pool); err != nil {
+		pool.Close()
+		return nil, dbError(addr, "read the schema", err)
 	}
 	return s, nil
 }
@@ -72,7 +78,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error
 		// It must run even when ctx is already cancelled, or the connection goes back dirty.
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 	}()
-	t := &tx{queries: queries{db: ptx, addr: s.addr}, ptx: ptx}
+	t := &tx{queries: queries{db: ptx, addr: s.addr}, ptx: ptx, store: s}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -96,7 +102,8 @@ func (s *Store) Close() error {
 // tx is a portier.Tx on one PostgreSQL transaction.
 type tx struct {
 	queries
-	ptx pgx.Tx
+	ptx   pgx.Tx
+	store *Store
 }
 
 // dbtx is what pgxpool.Pool and pgx.Tx have in common: the reads run on either.

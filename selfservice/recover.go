@@ -427,7 +427,7 @@ func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.U
 		if !u.LockoutState.Locked(now) {
 			return refuse(ReasonNotLocked)
 		}
-		if err := tx.DeleteLockouts(ctx, u.ID); err != nil {
+		if err := directory.ClearLockouts(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
@@ -500,7 +500,7 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err
 		}
-		if err := tx.DeleteLockouts(ctx, fresh.ID); err != nil {
+		if err := directory.ClearLockouts(ctx, tx, fresh.ID); err != nil {
 			return err
 		}
 		if err := tx.AppendAudit(ctx, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail)); err != nil {

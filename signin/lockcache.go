@@ -6,8 +6,9 @@ import (
 )
 
 // lockCacheTTL is how long a process answers "locked" from memory before it asks the store
-// again. An unlock made on another process sharing the store is thus seen within it; one made
-// through this process's directory service is seen at once (Forget).
+// again. An unlock or reset is forgotten at once on this process (Forget) and, through the
+// store's portier.ChannelLockoutCleared, on every other (Listen); the TTL bounds what a lost
+// message can cost.
 const lockCacheTTL = time.Second
 
 // lockCacheMax bounds the cache; past it the cache starts afresh.
@@ -16,8 +17,9 @@ const lockCacheMax = 10000
 // lockCache remembers counters known to be locked, so that a flood of attempts at a locked
 // account is answered without touching the store.
 type lockCache struct {
-	mu sync.Mutex
-	m  map[string]lockEntry
+	mu  sync.Mutex
+	m   map[string]lockEntry
+	ttl time.Duration
 }
 
 type lockEntry struct {
@@ -26,7 +28,9 @@ type lockEntry struct {
 	seen   time.Time // when the store said so, in real time
 }
 
-func newLockCache() *lockCache { return &lockCache{m: map[string]lockEntry{}} }
+func newLockCache(ttl time.Duration) *lockCache {
+	return &lockCache{m: map[string]lockEntry{}, ttl: ttl}
+}
 
 // lookup returns the entry of name (at the browser device, "" for none) if a fresh one says
 // it is locked at now.
@@ -34,7 +38,7 @@ func (c *lockCache) lookup(name, device string, now time.Time) (lockEntry, bool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[name+"\x00"+device]
-	if !ok || !now.Before(e.until) || time.Since(e.seen) >= lockCacheTTL {
+	if !ok || !now.Before(e.until) || time.Since(e.seen) >= c.ttl {
 		return lockEntry{}, false
 	}
 	return e, true
@@ -48,6 +52,13 @@ func (c *lockCache) remember(name, device, userID string, until time.Time) {
 		c.m = map[string]lockEntry{}
 	}
 	c.m[name+"\x00"+device] = lockEntry{userID: userID, until: until, seen: time.Now()}
+}
+
+// clear drops every entry.
+func (c *lockCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = map[string]lockEntry{}
 }
 
 // forget drops every entry of a user.

@@ -9,6 +9,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -71,6 +72,9 @@ type Config struct {
 	Process string
 	// Recorder writes the sign-in log.
 	Recorder *Recorder
+	// LockMemory is how long a "locked" answer is given from memory before the store is asked
+	// again (zero: 1 s). Tests of the cross-process messages lengthen it.
+	LockMemory time.Duration
 	// OnLock, if set, is called in the transaction in which a wrong password locks a user's
 	// account-wide counter (not a familiar browser's, not an unknown name's): the lockout mail.
 	OnLock func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
@@ -80,7 +84,7 @@ type Config struct {
 func New(c Config) *Engine {
 	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
-		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(), onLock: c.OnLock,
+		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(cmp.Or(c.LockMemory, lockCacheTTL)), onLock: c.OnLock,
 		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	c.Directory.OnLockoutCleared(e.Forget)
@@ -88,8 +92,20 @@ func New(c Config) *Engine {
 }
 
 // Forget drops what the engine remembers of a user's lockout, after an unlock or a reset on
-// this process; other processes see the change within lockCacheTTL.
+// this process; other processes hear of it through Listen.
 func (e *Engine) Forget(userID string) { e.locks.forget(userID) }
+
+// Listen makes the engine forget a lock as soon as an unlock or reset on any process sharing
+// the store commits (portier.ChannelLockoutCleared), until ctx ends.
+func (e *Engine) Listen(ctx context.Context) error {
+	return e.store.Subscribe(ctx, portier.ChannelLockoutCleared, func(userID string) {
+		if userID == "" {
+			e.locks.clear() // messages may have been lost: start afresh
+			return
+		}
+		e.locks.forget(userID)
+	})
+}
 
 // Attempt is one password sign-in attempt as the browser sent it.
 type Attempt struct {

@@ -24,6 +24,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/internal/broker"
 )
 
 // busyTimeout is how long a write waits for another process's write lock before giving up.
@@ -39,6 +40,9 @@ type Store struct {
 	readStmts *stmtCache
 	path      string        // for error messages
 	busy      time.Duration // the busy timeout, for error messages
+	// broker delivers published messages to this process's subscribers: a SQLite file is one
+	// process's store.
+	broker broker.Broker
 }
 
 var _ portier.Store = (*Store)(nil)
@@ -139,7 +143,8 @@ func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error
 			sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&tx{queries: queries{db: sqlTx, store: s}, tx: sqlTx}); err != nil {
+	t := &tx{queries: queries{db: sqlTx, store: s}, tx: sqlTx}
+	if err := fn(t); err != nil {
 		done = true
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, s.wrap("roll back", rbErr))
@@ -150,6 +155,15 @@ func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error
 	if err := sqlTx.Commit(); err != nil {
 		return s.wrap("commit", err)
 	}
+	for _, m := range t.published {
+		s.broker.Deliver(m.channel, m.payload)
+	}
+	return nil
+}
+
+// Subscribe calls fn with the messages published on channel by this process's transactions.
+func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload string)) error {
+	s.broker.Subscribe(ctx, channel, fn)
 	return nil
 }
 

@@ -220,6 +220,19 @@ func (q queries) CountUsers(ctx context.Context, f portier.UserFilter) (int, err
 type tx struct {
 	queries
 	tx *sql.Tx
+	// published are the messages to deliver once the transaction commits.
+	published []message
+}
+
+type message struct{ channel, payload string }
+
+// Publish queues payload for channel's subscribers, delivered when the transaction commits.
+func (t *tx) Publish(ctx context.Context, channel, payload string) error {
+	if len(payload) > 1000 {
+		return portier.Errorf(portier.EInvalid, "A published message may hold at most 1,000 bytes.")
+	}
+	t.published = append(t.published, message{channel, payload})
+	return nil
 }
 
 var _ portier.Tx = (*tx)(nil)

@@ -59,6 +59,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
 		{"PruneSessions", testPruneSessions},
 		{"Settings", testSettings},
 		{"InsertSetting", testInsertSetting},
+		{"PublishSubscribe", testPublishSubscribe},
 		{"DeleteSetting", testDeleteSetting},
 		{"FlagSignIns", testFlagSignIns},
 		{"Methods", testMethods},

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -38,6 +39,12 @@ type instance struct {
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
 	t.Helper()
+	return newInstanceWith(t, store, clock, signin.Config{})
+}
+
+// newInstanceWith is newInstance with engine settings (LockMemory) of the test's choosing.
+func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
 	secret, err := signin.LoadSecret(context.Background(), store)
@@ -55,10 +62,14 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 	srv := httptest.NewServer(nil)
 	base, _ := url.Parse(srv.URL)
 	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, OnLock: self.LockoutNotice})
+	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec,
+		OnLock: self.LockoutNotice, LockMemory: extra.LockMemory})
 	self.OnLockoutCleared(eng.Forget)
 	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
 	ctx, stop := context.WithCancel(context.Background())
+	if err := eng.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
 	go mailer.Run(ctx)
 	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
 	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp}
@@ -414,5 +425,37 @@ func TestPasswordRulesSpeakTheViewersLanguage(t *testing.T) {
 	resp, body := b.do("POST", "/change-password", url.Values{"csrf_token": {tok}, "new_password": {"kort"}, "confirm_password": {"kort"}})
 	if resp.StatusCode != 400 || !strings.Contains(body, "Het wachtwoord is te kort: het moet minstens 15 tekens lang zijn.") {
 		t.Fatalf("status %d; the Dutch rule message is missing", resp.StatusCode)
+	}
+}
+
+// TestUnlockReachesEveryProcessAtOnce: process one answers a locked account from memory; an
+// unlock made on process two reaches it through the store's messages, not when its memory
+// runs out (an hour here). PostgreSQL only: it is the store several processes share.
+func TestUnlockReachesEveryProcessAtOnce(t *testing.T) {
+	backend := testenv.Backends()[1]
+	open := backend.OpenShared(t)
+	clock := testenv.NewClock()
+	long := signin.Config{LockMemory: time.Hour}
+	one, two := newInstanceWith(t, open(), clock, long), newInstanceWith(t, open(), clock, long)
+	for _, upn := range []string{"held@example.org", "reset@example.org"} {
+		createUser(t, one.dir, upn, false)
+		lock(t, one, upn)
+		// Answered from process one's memory now: no store read would see an unlock.
+		if _, body := newBrowser(t, one.srv.URL).login(upn, goodPassword, nil); code(body) != "50053" {
+			t.Fatalf("%s: code %s, want 50053", upn, code(body))
+		}
+	}
+	ctx := context.Background()
+	if err := two.dir.Unlock(ctx, portier.CLIActor("test"), "held@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.dir.ResetPassword(ctx, portier.CLIActor("test"), "reset@example.org", directory.PasswordReset{Password: goodPassword + " again"}); err != nil {
+		t.Fatal(err)
+	}
+	for upn, pw := range map[string]string{"held@example.org": goodPassword, "reset@example.org": goodPassword + " again"} {
+		waitFor(t, "process one to let "+upn+" in", func() bool {
+			resp, _ := newBrowser(t, one.srv.URL).login(upn, pw, nil)
+			return resp.StatusCode == http.StatusSeeOther
+		})
 	}
 }

@@ -96,6 +96,9 @@ func (a *app) serveCommand() *cobra.Command {
 				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Recorder: recorder, OnLock: self.LockoutNotice,
 			})
 			self.OnLockoutCleared(engine.Forget)
+			if err := engine.Listen(ctx); err != nil {
+				return err
+			}
 			go mailer.Run(ctx)
 			provider, err := oidc.New(ctx, oidc.Config{Issuer: base.String(), Store: a.store, Directory: a.dir, Now: a.now, Log: a.log})
 			if err != nil {
