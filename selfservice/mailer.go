@@ -79,16 +79,25 @@ func (m *Mailer) Enqueue(ctx context.Context, tx portier.Tx, msg mail.Message, a
 		Created: now, Expires: now.Add(MailLifetime)}); err != nil {
 		return err
 	}
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-	return nil
+	// Every process's mailer hears of it once tx commits, and the first to claim it sends it.
+	return tx.Publish(ctx, channelMailQueued, "")
 }
 
-// Run sends queued mail until ctx ends: at once when this process queued one, and every few
-// seconds for mail other processes queued or that waits for a retry.
+// channelMailQueued is the store channel on which a committed transaction says it queued mail.
+const channelMailQueued = "mail-queued"
+
+// Run sends queued mail until ctx ends: at once when a transaction on any process sharing the
+// store queued some, and every few seconds for mail that waits for a retry.
 func (m *Mailer) Run(ctx context.Context) {
+	err := m.store.Subscribe(ctx, channelMailQueued, func(string) {
+		select {
+		case m.wake <- struct{}{}:
+		default: // a flush is due already
+		}
+	})
+	if err != nil {
+		m.log.Error("mail outbox: not told of new mail; sending every 5 s instead", "err", err)
+	}
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
@@ -96,8 +105,6 @@ func (m *Mailer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-m.wake:
-			// Let the transaction that queued the mail commit.
-			time.Sleep(50 * time.Millisecond)
 		case <-tick.C:
 		}
 		if _, err := m.Flush(ctx); err != nil && ctx.Err() == nil {

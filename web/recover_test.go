@@ -75,15 +75,25 @@ func codesTo(t testing.TB, in *instance, addr string) []string {
 // nextCode waits for a code mailed to addr beyond the known ones and returns it.
 func nextCode(t testing.TB, in *instance, addr string, known []string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if codes := codesTo(t, in, addr); len(codes) > len(known) {
-			return codes[len(codes)-1]
+	var code string
+	waitFor(t, "a new code mailed to "+addr, func() bool {
+		codes := codesTo(t, in, addr)
+		if len(codes) > len(known) {
+			code = codes[len(codes)-1]
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no new code mailed to %s", addr)
-	return ""
+		return code != ""
+	})
+	return code
+}
+
+// delivered waits until the outbox is empty: every mail queued so far (in the transaction of
+// the request that caused it, so before its answer) has reached the SMTP server.
+func delivered(t testing.TB, in *instance) {
+	t.Helper()
+	waitFor(t, "the outbox to empty", func() bool {
+		queued, err := in.store.ListTokens(context.Background(), portier.TokenFilter{Kinds: []string{portier.TokenMail}})
+		return err == nil && len(queued) == 0
+	})
 }
 
 var confirmPath = regexp.MustCompile(`action="(/myaccount/security-info/confirm/[0-9a-f]+)"`)
@@ -289,7 +299,7 @@ func TestSelfServiceCodes(t *testing.T) {
 			if norm(kp) != norm(up) || !strings.Contains(kp, "4 tries left") {
 				t.Fatal("wrong-code pages differ for a known and an unknown name")
 			}
-			time.Sleep(300 * time.Millisecond)
+			delivered(t, in)
 			if got := len(in.mail.Messages()); got != before {
 				t.Fatalf("%d mails sent for addresses that are no one's", got-before)
 			}
@@ -425,7 +435,7 @@ func TestLockoutReport(t *testing.T) {
 		// Doubling lockouts in the same episode send nothing more.
 		clock.Advance(2 * time.Minute)
 		lock(t, in, "kim@example.org")
-		time.Sleep(300 * time.Millisecond)
+		delivered(t, in)
 		ms := mailsTo(t, in, 1, "kim@example.org")
 		if len(ms) != 1 {
 			t.Fatalf("%d lockout mails in one episode, want 1", len(ms))
@@ -462,15 +472,20 @@ func TestLockoutReport(t *testing.T) {
 	})
 }
 
-// waitFor polls cond for up to 10 seconds: mail goes out after the request that queued it.
+// waitFor polls cond for up to 10 seconds: mail goes out after the request that queued it,
+// and a message between processes arrives after the transaction that sent it.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("waited 10 s for %s", what)
 		}
 	}
-	t.Fatalf("waited 10 s for %s", what)
 }
 
 func mustUserID(t testing.TB, in *instance, upn string) string {
@@ -579,7 +594,7 @@ func TestSelfServiceSettings(t *testing.T) {
 			recoverAs(t, b, "help@example.org")
 			known := codesTo(t, in, "help@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
-			time.Sleep(300 * time.Millisecond)
+			delivered(t, in)
 			if len(codesTo(t, in, "help@example.net")) != len(known) {
 				t.Fatal("a code was sent to an admin outside the self-service scope")
 			}

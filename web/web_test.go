@@ -30,11 +30,12 @@ const goodPassword = "correct horse battery staple"
 
 // instance is one Portier server (one "process") over a store.
 type instance struct {
-	srv  *httptest.Server
-	dir  *directory.Service
-	m    *metrics.Metrics
-	rec  *signin.Recorder
-	mail *smtptest.Server // the real SMTP server this instance sends its mail to
+	srv   *httptest.Server
+	dir   *directory.Service
+	m     *metrics.Metrics
+	rec   *signin.Recorder
+	mail  *smtptest.Server // the real SMTP server this instance sends its mail to
+	store portier.Store
 }
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
@@ -72,7 +73,7 @@ func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, ex
 	}
 	go mailer.Run(ctx)
 	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
-	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp}
+	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp, store: store}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.
