@@ -63,6 +63,18 @@ func (s *Service) Registration(ctx context.Context, u *portier.User) (Registrati
 	return Registration{InScope: true, Required: n, Have: have, Ask: st.Reset.RequireRegistration && have < n}, nil
 }
 
+// AskToRegister reports whether u should be asked to register security info right after
+// signing in. It reads the user's methods only when the organisation asks for registration,
+// since it runs at every successful sign-in.
+func (s *Service) AskToRegister(ctx context.Context, u *portier.User) (bool, error) {
+	st, err := s.dir.Settings(ctx)
+	if err != nil || !st.Reset.RequireRegistration {
+		return false, err
+	}
+	reg, err := s.Registration(ctx, u)
+	return reg.Ask, err
+}
+
 // MaxAddressLength bounds an alternate email address (RFC 5321's path limit).
 const MaxAddressLength = 254
 

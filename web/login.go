@@ -104,7 +104,7 @@ func (s *server) handleLogin() http.Handler {
 			}
 			// A user without enough security info is asked to register it first, when the
 			// organisation wants that; "Not now" goes on to returnTo.
-			if reg, err := s.SelfService.Registration(r.Context(), out.User); err == nil && reg.Ask {
+			if ask, err := s.SelfService.AskToRegister(r.Context(), out.User); err == nil && ask {
 				returnTo = "/myaccount/security-info?register=1&return_to=" + urlQueryEscape(returnTo)
 			}
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
