@@ -91,7 +91,16 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 	secret, id := newSecret()
 	now := s.now()
 	data, _ := json.Marshal(f)
+	var refusal error
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
+		retry, err := charge(ctx, tx, now, limit{"start:" + sourceKey(source), sourceStartPolicy})
+		if err != nil {
+			return err
+		}
+		if !retry.IsZero() {
+			refusal = &Refusal{Reason: ReasonStartLimit, RetryAt: retry}
+			return nil
+		}
 		if blocked != nil {
 			if err := tx.AppendAudit(ctx, blocked); err != nil {
 				return err
@@ -99,7 +108,13 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 		}
 		return tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenRecovery, ID: id, UserID: f.UserID, Data: data, Created: now, Expires: now.Add(FlowLifetime)})
 	})
-	return secret, err
+	if err != nil {
+		return "", err
+	}
+	if refusal != nil {
+		return "", refusal
+	}
+	return secret, nil
 }
 
 // load reads a flow and what it needs; ReasonExpired when it is gone.
@@ -208,7 +223,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 		if u != nil {
 			key = u.ID
 		}
-		retry, err := chargeSend(ctx, tx, key, source, now)
+		retry, err := charge(ctx, tx, now, sendLimits(key, source)...)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ const (
 	ReasonCodeDead     = "code-dead"     // 5 wrong tries: the code no longer works
 	ReasonNoCode       = "no-code"       // no code is waiting (never sent, or already used)
 	ReasonSendLimit    = "send-limit"    // too many codes sent; RetryAt says when more may be
+	ReasonStartLimit   = "start-limit"   // too many resets started from the address; RetryAt says until when
 	ReasonTOTPLocked   = "totp-locked"   // too many wrong authenticator codes; RetryAt says until when
 	ReasonAddress      = "address"       // not a usable email address
 	ReasonMethodOff    = "method-off"    // the organisation does not allow the method

@@ -105,7 +105,7 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 		return "", err
 	}
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		retry, err := chargeSend(ctx, tx, u.ID, source, now)
+		retry, err := charge(ctx, tx, now, sendLimits(u.ID, source)...)
 		if err != nil {
 			return err
 		}

@@ -40,11 +40,14 @@ const (
 	ReportLifetime = 7 * 24 * time.Hour
 )
 
-// Send limits: a user (or a typed name) gets at most sendsPerUser codes, and a source address
-// at most sendsPerSource, in an hour.
+// Rate limits, each over an hour: codes per user (or typed name), codes per source address,
+// and resets started per source address.
 var (
 	userSendPolicy   = lockout.Policy{Threshold: 5, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
 	sourceSendPolicy = lockout.Policy{Threshold: 20, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
+	// sourceStartPolicy bounds the resets one source address starts in an hour, so that
+	// nobody fills the store with flows (or the audit log with refusals).
+	sourceStartPolicy = lockout.Policy{Threshold: 60, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
 )
 
 // Service is self-service password reset and security info. Create it with New.
@@ -146,41 +149,48 @@ func TokenID(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// chargeSend counts one code sent on the user's (or name's) counter and the source's; it
-// returns when sending is allowed again if either limit is reached, the zero time otherwise.
-func chargeSend(ctx context.Context, tx portier.Tx, key, source string, now time.Time) (time.Time, error) {
-	sourceKey := source
+// limit is one counter of a rate limit: its store key and its policy.
+type limit struct {
+	key    string
+	policy lockout.Policy
+}
+
+// sendLimits are the counters a code sent to key (a user id, or a typed name's) counts on.
+func sendLimits(key, source string) []limit {
+	return []limit{{"send:" + key, userSendPolicy}, {"send:" + sourceKey(source), sourceSendPolicy}}
+}
+
+// sourceKey is the counter key of a source address: the IPv4 address, or the IPv6 /64.
+func sourceKey(source string) string {
 	if addr, err := netip.ParseAddr(source); err == nil {
-		sourceKey = signin.SourceKey(addr)
+		return signin.SourceKey(addr)
 	}
-	var fp lockout.Fingerprint
-	rand.Read(fp[:]) // every send counts: no two are "the same" attempt
-	for _, c := range []struct {
-		key    string
-		policy lockout.Policy
-	}{{"send:" + key, userSendPolicy}, {"send:" + sourceKey, sourceSendPolicy}} {
-		st, err := tx.LockoutForUpdate(ctx, c.key, "")
+	return source
+}
+
+// charge counts one event on every counter of limits; when any of them is at its limit it
+// counts nothing and returns when the limit lifts, else the zero time.
+func charge(ctx context.Context, tx portier.Tx, now time.Time, limits ...limit) (time.Time, error) {
+	states := make([]lockout.State, len(limits))
+	for i, l := range limits {
+		st, err := tx.LockoutForUpdate(ctx, l.key, "")
 		if err != nil {
 			return time.Time{}, err
 		}
-		if v, retry := c.policy.Peek(st, now); v != lockout.Allowed {
+		if v, retry := l.policy.Peek(st, now); v != lockout.Allowed {
 			if retry.IsZero() {
-				retry = now.Add(c.policy.Duration)
+				retry = now.Add(l.policy.Duration)
 			}
 			return retry, nil
 		}
+		states[i] = st
 	}
-	for _, c := range []struct {
-		key    string
-		policy lockout.Policy
-	}{{"send:" + key, userSendPolicy}, {"send:" + sourceKey, sourceSendPolicy}} {
-		st, err := tx.LockoutForUpdate(ctx, c.key, "")
-		if err != nil {
-			return time.Time{}, err
-		}
-		c.policy.Charge(&st, now)
-		c.policy.Fail(&st, now, fp)
-		if err := tx.PutLockout(ctx, c.key, "", st); err != nil {
+	var fp lockout.Fingerprint
+	rand.Read(fp[:]) // every event counts: no two are "the same" attempt
+	for i, l := range limits {
+		l.policy.Charge(&states[i], now)
+		l.policy.Fail(&states[i], now, fp)
+		if err := tx.PutLockout(ctx, l.key, "", states[i]); err != nil {
 			return time.Time{}, err
 		}
 	}

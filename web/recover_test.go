@@ -347,6 +347,17 @@ func TestSelfServiceCodes(t *testing.T) {
 				t.Fatalf("the 21st code in an hour from one address: status %d", last.StatusCode)
 			}
 		})
+		t.Run("starting resets is limited per source address", func(t *testing.T) {
+			clock.Advance(2 * time.Hour)
+			b := newBrowser(t, in.srv.URL)
+			for i := 0; i < 60; i++ {
+				recoverAs(t, b, fmt.Sprintf("start%d@example.org", i))
+			}
+			resp, body := b.post("/recover", "/recover", url.Values{"username": {"bob@example.org"}})
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Too many password resets were started") {
+				t.Fatalf("the 61st reset in an hour from one address: status %d", resp.StatusCode)
+			}
+		})
 		t.Run("sending is limited per user", func(t *testing.T) {
 			clock.Advance(2 * time.Hour)
 			b := newBrowser(t, in.srv.URL)
