@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,34 +90,15 @@ func (s *server) handleAdminReset() http.Handler {
 	})
 }
 
-func (s *server) handleAdminUnlock() http.Handler {
+// handleAdminUserAction runs an action that needs nothing but the user (unlock, revoke
+// sessions, require re-register) and goes back to the user's page with its notice.
+func (s *server) handleAdminUserAction(act func(ctx context.Context, actor portier.Actor, upn string) error, done string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upn := r.PathValue("upn")
-		if s.adminFailed(w, r, s.Directory.Unlock(r.Context(), s.adminActor(r), upn)) {
+		if s.adminFailed(w, r, act(r.Context(), s.adminActor(r), upn)) {
 			return
 		}
-		backToUser(w, r, upn, "unlocked")
-	})
-}
-
-// handleAdminResetSecurityInfo removes a user's security info, so that the user registers anew.
-func (s *server) handleAdminResetSecurityInfo() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		upn := r.PathValue("upn")
-		if s.adminFailed(w, r, s.Directory.ResetSecurityInfo(r.Context(), s.adminActor(r), upn)) {
-			return
-		}
-		backToUser(w, r, upn, "security-info")
-	})
-}
-
-func (s *server) handleAdminRevoke() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		upn := r.PathValue("upn")
-		if s.adminFailed(w, r, s.Directory.RevokeSessions(r.Context(), s.adminActor(r), upn)) {
-			return
-		}
-		backToUser(w, r, upn, "signed-out")
+		backToUser(w, r, upn, done)
 	})
 }
 

@@ -202,10 +202,7 @@ func (s *server) handleRecoverUnlock() http.Handler {
 			s.recoverFail(w, r, p, err)
 			return
 		}
-		s.setCookie(w, recoverCookie, "", "/recover", -1)
-		p := s.recoverPage(r, "unlocked")
-		p.Username = u.UPN
-		s.render(w, http.StatusOK, "recover", p)
+		s.recoverDone(w, r, "unlocked", u)
 	})
 }
 
@@ -230,11 +227,16 @@ func (s *server) handleRecoverPassword() http.Handler {
 			fail(err)
 			return
 		}
-		s.setCookie(w, recoverCookie, "", "/recover", -1)
-		p := s.recoverPage(r, "reset")
-		p.Username = u.UPN
-		s.render(w, http.StatusOK, "recover", p)
+		s.recoverDone(w, r, "reset", u)
 	})
+}
+
+// recoverDone ends the browser's reset ("unlocked" or "reset") and says so.
+func (s *server) recoverDone(w http.ResponseWriter, r *http.Request, step string, u *portier.User) {
+	s.setCookie(w, recoverCookie, "", "/recover", -1)
+	p := s.recoverPage(r, step)
+	p.Username = u.UPN
+	s.render(w, http.StatusOK, "recover", p)
 }
 
 // handleReportPage shows the "This wasn't me" confirmation of a lockout mail's link; the
