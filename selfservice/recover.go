@@ -56,7 +56,7 @@ type FlowView struct {
 // browser's cookie. Every name, known or not, gets a flow; a known user outside the
 // organisation's self-service scope gets one that can never pass, and an audit entry.
 func (s *Service) Begin(ctx context.Context, name, source string) (string, error) {
-	defer s.pad(time.Now())
+	defer s.pad(ctx, time.Now())
 	st, err := s.dir.Settings(ctx)
 	if err != nil {
 		return "", err
@@ -199,7 +199,7 @@ func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
 // answer is the same whether it is or not, and whether the name is a user or not; only the
 // send limits, which count per typed name and per source, refuse.
 func (s *Service) SendCode(ctx context.Context, secret, address, source string) error {
-	defer s.pad(time.Now())
+	defer s.pad(ctx, time.Now())
 	st, err := s.dir.Settings(ctx)
 	if err != nil {
 		return err
@@ -279,7 +279,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 // CheckCode checks the email code typed in a reset. A right code passes the email method and
 // is used up; a wrong one counts, and the fifth kills it.
 func (s *Service) CheckCode(ctx context.Context, secret, code string) error {
-	defer s.pad(time.Now())
+	defer s.pad(ctx, time.Now())
 	now := s.now()
 	var refusal error
 	err := s.store.Tx(ctx, func(tx portier.Tx) error {
@@ -321,7 +321,7 @@ func (s *Service) CheckCode(ctx context.Context, secret, code string) error {
 // authenticator counter (not the password's), under the organisation's lockout policy; a
 // code is accepted once only.
 func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) error {
-	defer s.pad(time.Now())
+	defer s.pad(ctx, time.Now())
 	st, err := s.dir.Settings(ctx)
 	if err != nil {
 		return err

@@ -94,9 +94,15 @@ func New(c Config) *Service {
 	}
 }
 
-// pad waits, in real time, until the step that started at start has taken the floor.
-func (s *Service) pad(start time.Time) {
-	time.Sleep(s.floor - time.Since(start))
+// pad waits, in real time, until the step that started at start has taken the floor, or
+// until the request is gone.
+func (s *Service) pad(ctx context.Context, start time.Time) {
+	t := time.NewTimer(s.floor - time.Since(start))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // OnLockoutCleared registers f (signin.Engine.Forget) to hear of every user whose lockout a
