@@ -121,7 +121,7 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	o, err := op.NewOpenIDProvider(issuer, config, st, opts...)
+	o, err := op.NewProvider(config, st, op.StaticIssuer(issuer), opts...)
 	if err != nil {
 		return nil, err
 	}

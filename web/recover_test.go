@@ -96,7 +96,6 @@ func delivered(t testing.TB, in *instance) {
 	})
 }
 
-var confirmPath = regexp.MustCompile(`action="(/myaccount/security-info/confirm/[0-9a-f]+)"`)
 var totpSecret = regexp.MustCompile(`data-totp-secret>([A-Z2-7]+)<`)
 
 // addEmail registers an alternate address for the signed-in user, with the code that arrives.
