@@ -21,13 +21,10 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/mail"
-	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/oidc"
-	"github.com/portier-id/portier/selfservice"
-	"github.com/portier-id/portier/signin"
-	"github.com/portier-id/portier/web"
 )
 
 const goodPassword = "correct horse battery staple"
@@ -42,32 +39,23 @@ type instance struct {
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock, keys oidc.KeyPolicy) *instance {
 	t.Helper()
-	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
-	sender, err := mail.New(mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(nil)
 	base, _ := url.Parse(srv.URL)
-	mailer := selfservice.NewMailer(store, sender, secret, clock.Now, log)
-	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, OnLock: self.LockoutNotice})
-	provider, err := oidc.New(ctx, oidc.Config{Issuer: srv.URL, Store: store, Directory: dir, Now: clock.Now, Log: log, Keys: keys})
+	ctx, stop := context.WithCancel(context.Background())
+	a, err := app.New(ctx, app.Config{
+		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", OIDCKeys: keys,
+		Mail: mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self,
-		Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret, OIDC: provider})
-	t.Cleanup(func() { srv.Close(); rec.Close(context.Background()) })
-	return &instance{store: store, srv: srv, dir: dir, provider: provider}
+	srv.Config.Handler = a.Handler
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(); srv.Close(); a.Close(context.Background()) })
+	return &instance{store: store, srv: srv, dir: a.Directory, provider: a.OIDC}
 }
 
 // testKeys are small, fast keys for tests that do not look at rotation.

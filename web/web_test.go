@@ -17,13 +17,12 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/mail/smtptest"
 	"github.com/portier-id/portier/metrics"
-	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
-	"github.com/portier-id/portier/web"
 )
 
 const goodPassword = "correct horse battery staple"
@@ -47,33 +46,23 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
 	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
-	sender, err := mail.New(mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mailer := selfservice.NewMailer(store, sender, secret, clock.Now, log)
 	srv := httptest.NewServer(nil)
 	base, _ := url.Parse(srv.URL)
-	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec,
-		OnLock: self.LockoutNotice, LockMemory: extra.LockMemory})
-	self.OnLockoutCleared(eng.Forget)
-	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
 	ctx, stop := context.WithCancel(context.Background())
-	if err := eng.Listen(ctx); err != nil {
+	a, err := app.New(ctx, app.Config{
+		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", LockMemory: extra.LockMemory,
+		Mail: mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	go mailer.Run(ctx)
-	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
-	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp, store: store}
+	srv.Config.Handler = a.Handler
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(); srv.Close(); a.Close(context.Background()) })
+	return &instance{srv: srv, dir: a.Directory, m: a.Metrics, rec: a.Recorder, mail: smtp, store: store}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

@@ -16,14 +16,10 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/demo"
+	portierapp "github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/mail"
-	"github.com/portier-id/portier/metrics"
-	"github.com/portier-id/portier/oidc"
 	"github.com/portier-id/portier/postgres"
-	"github.com/portier-id/portier/selfservice"
-	"github.com/portier-id/portier/signin"
 	"github.com/portier-id/portier/sqlite"
-	"github.com/portier-id/portier/web"
 )
 
 // openStore opens the store a --db value names: sqlite:PATH or postgres://….
@@ -75,40 +71,22 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, err := signin.LoadSecret(ctx, a.store)
-			if err != nil {
-				return err
-			}
-			m := metrics.New()
-			recorder := signin.NewRecorder(a.store, a.log)
-			defer recorder.Close(context.Background())
 			host, _ := os.Hostname()
-			sender, err := mail.New(mail.Config{URL: smtpURL, From: mailFrom, Outbox: outbox, Log: a.log})
+			application, err := portierapp.New(ctx, portierapp.Config{
+				Store: a.store, Hasher: a.dir.Hasher(), Now: a.now, Log: a.log, BaseURL: base, TrustedProxies: proxies,
+				Mail:    mail.Config{URL: smtpURL, From: mailFrom, Outbox: outbox, Log: a.log},
+				Process: fmt.Sprintf("%s/%d", host, os.Getpid()),
+			})
 			if err != nil {
 				return err
 			}
-			mailer := selfservice.NewMailer(a.store, sender, secret, a.now, a.log)
-			self := selfservice.New(selfservice.Config{
-				Store: a.store, Directory: a.dir, Secret: secret, Now: a.now, Log: a.log, BaseURL: base.String(), Mailer: mailer,
-			})
-			engine := signin.New(signin.Config{
-				Store: a.store, Directory: a.dir, Secret: secret, Now: a.now, Metrics: m, Log: a.log,
-				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Recorder: recorder, OnLock: self.LockoutNotice,
-			})
-			self.OnLockoutCleared(engine.Forget)
-			if err := engine.Listen(ctx); err != nil {
+			defer application.Close(context.Background())
+			a.dir = application.Directory
+			if err := application.Start(ctx); err != nil {
 				return err
 			}
-			go mailer.Run(ctx)
-			provider, err := oidc.New(ctx, oidc.Config{Issuer: base.String(), Store: a.store, Directory: a.dir, Now: a.now, Log: a.log})
-			if err != nil {
-				return fmt.Errorf("OpenID Connect provider: %w", err)
-			}
-			handler := web.NewServer(web.Deps{
-				Log: a.log, Store: a.store, Directory: a.dir, Engine: engine, SelfService: self, Metrics: m, Now: a.now,
-				BaseURL: base, Secret: secret, TrustedProxies: proxies, OIDC: provider,
-			})
-			go a.maintain(ctx)
+			go application.Maintain(ctx)
+			handler := application.Handler
 			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 			if err := a.announceSetup(ctx, base); err != nil {
 				return err
@@ -192,48 +170,6 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
-}
-
-// maintenanceEvery is how often a server prunes expired sessions, old sign-in log entries
-// and idle lockout counters (those of unknown names above all, which would otherwise grow
-// without bound).
-const maintenanceEvery = 10 * time.Minute
-
-// maintain prunes until ctx ends. Every process does it; the deletes are idempotent.
-func (a *app) maintain(ctx context.Context) {
-	t := time.NewTicker(maintenanceEvery)
-	defer t.Stop()
-	for {
-		if err := a.prune(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("pruning failed; will retry", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (a *app) prune(ctx context.Context) error {
-	st, err := a.dir.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	now := a.now()
-	return a.store.Tx(ctx, func(tx portier.Tx) error {
-		if _, err := tx.PruneSessions(ctx, now); err != nil {
-			return err
-		}
-		if _, err := tx.PruneSignIns(ctx, now.Add(-st.SignInRetention)); err != nil {
-			return err
-		}
-		if _, err := tx.PruneTokens(ctx, now); err != nil {
-			return err
-		}
-		_, err := tx.PruneLockouts(ctx, now, now.Add(-max(st.Lockout.Decay, st.SourceWindow)))
-		return err
-	})
 }
 
 // redactDSN hides a password in a database URL before it is logged.
