@@ -20,7 +20,7 @@ type Recorder struct {
 	flushMu sync.Mutex // one Flush at a time, so no entry is written twice
 	// tries counts the flushes in which the store refused an entry on its own, for an
 	// error that names no cause (guarded by flushMu).
-	tries map[*portier.SignIn]int
+	tries   map[*portier.SignIn]int
 	mu      sync.Mutex
 	pending []*portier.SignIn
 	// dropped counts the entries Add dropped from the front of pending, so that a Flush
