@@ -43,7 +43,7 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 	return newInstanceWith(t, store, clock, signin.Config{})
 }
 
-// newInstanceWith is newInstance with engine settings (LockMemory) of the test's choosing.
+// newInstanceWith is newInstance with engine settings (LockMemory, SaturatedWait) of the test's choosing.
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -64,7 +64,7 @@ func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, ex
 	base, _ := url.Parse(srv.URL)
 	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
 	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec,
-		OnLock: self.LockoutNotice, LockMemory: extra.LockMemory})
+		OnLock: self.LockoutNotice, LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait})
 	self.OnLockoutCleared(eng.Forget)
 	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
 	ctx, stop := context.WithCancel(context.Background())
