@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
@@ -99,16 +98,4 @@ func (t *faultyTx) AppendSignIns(ctx context.Context, entries []*portier.SignIn)
 		return err
 	}
 	return t.Tx.AppendSignIns(ctx, entries)
-}
-
-// Stall returns a rule that blocks every call it is asked about until release is closed
-// (or d passes), then lets it through: a database that stalls.
-func Stall(release <-chan struct{}, d time.Duration) func(method, key string) error {
-	return func(string, string) error {
-		select {
-		case <-release:
-		case <-time.After(d):
-		}
-		return nil
-	}
 }
