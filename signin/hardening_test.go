@@ -260,6 +260,36 @@ func TestStoreErrorIsNoFailedAttempt(t *testing.T) {
 	})
 }
 
+// Issue 10 items 3 and 16: a client that hangs up once its password was hashed does not get
+// the guess for free: the wrong password is settled, on the account and on the source, though
+// the request's context ended, and the refund for store errors does not take it back.
+func TestHangingUpAfterTheHashStillCounts(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		faults := testenv.NewFaults(store)
+		e := newEnv(t, faults)
+		u := e.createUser(t, "hangup@example.org")
+		ctx, hangUp := context.WithCancel(context.Background())
+		// The request ends just as the wrong password is being settled.
+		faults.FailWhen(func(method, key string) error {
+			if method == "LockoutForUpdate" && strings.HasPrefix(key, "source:") {
+				hangUp()
+			}
+			return nil
+		})
+		out, err := e.eng.SignIn(ctx, signin.Attempt{Username: "hangup@example.org", Password: wrong(1), Source: source, UserAgent: "test"})
+		faults.FailWhen(nil)
+		if err != nil || out.Code != portier.CodeInvalidCredentials {
+			t.Fatalf("wrong password whose client hung up: code %d err %v, want 50126 settled", out.Code, err)
+		}
+		if st, _ := store.Lockout(context.Background(), u.ID, ""); st.Failures != 1 {
+			t.Fatalf("account counter: %d failures, want 1", st.Failures)
+		}
+		if st, _ := store.Lockout(context.Background(), signin.SourceKey(source), ""); st.Failures != 1 {
+			t.Fatalf("source counter: %d failures, want 1", st.Failures)
+		}
+	})
+}
+
 // Issue 10 item 9: on success the session, the last sign-in time and the language are written
 // with the settlement, all or none.
 func TestSignInSessionIsOneTransaction(t *testing.T) {

@@ -294,10 +294,10 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 	}
 	now = e.now()
 
-	entry.HashComputed = true
-	e.metrics.PasswordVerified()
 	var result password.Result
 	err = e.withHashSlot(ctx, func() {
+		entry.HashComputed = true
+		e.metrics.PasswordVerified()
 		if user != nil {
 			if result, err = e.hasher.Verify(user.PasswordHash, a.Password); err == nil {
 				return
@@ -311,15 +311,19 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 	if err != nil {
 		e.refund(policy, key, bucket)
 		if errors.Is(err, errNoCore) {
-			entry.HashComputed = false
 			return finish(Outcome{Code: portier.CodeBusy, Familiar: familiar}, "busy: no core free to check the password")
 		}
 		return Outcome{}, err
 	}
 
+	// Once the hash is computed the attempt is settled whatever becomes of the request: a
+	// client that hangs up before the answer must not have its guess, or its hash, for free.
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+
 	if !result.OK {
 		notify := user != nil && bucket == ""
-		lockedUntil, err := e.fail(ctx, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy, notify, entry.Source)
+		lockedUntil, err := e.fail(settle, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy, notify, entry.Source)
 		if err != nil {
 			// A store that fails is no failed attempt: take the charge back.
 			e.refund(policy, key, bucket)
@@ -348,7 +352,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 	if newPassword != nil && out.Code == portier.CodeSuccess {
 		if newHash, err = e.newPasswordHash(ctx, user, a.Password, *newPassword); err != nil {
 			// The current password was right: settle the charge, then report the rule.
-			if serr := e.succeed(ctx, key, bucket, user, now, success{}); serr != nil {
+			if serr := e.succeed(settle, key, bucket, user, now, success{}); serr != nil {
 				e.refund(policy, key, bucket)
 				return Outcome{}, serr
 			}
@@ -369,7 +373,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 			out.Session, done.session = e.newSession(user, st, now, entry.Source, a.UserAgent)
 		}
 	}
-	if err := e.succeed(ctx, key, bucket, user, now, done); err != nil {
+	if err := e.succeed(settle, key, bucket, user, now, done); err != nil {
 		e.refund(policy, key, bucket)
 		return Outcome{}, err
 	}
@@ -459,6 +463,10 @@ func (e *Engine) refund(policy lockout.Policy, key, bucket string) {
 
 // maxSaturatedWait is the default of Config.SaturatedWait.
 const maxSaturatedWait = 5 * time.Second
+
+// settleTimeout bounds the settlement of a checked attempt, which runs on after its request
+// ends.
+const settleTimeout = 10 * time.Second
 
 // charge counts an attempt on (key, bucket), one transaction per try. While the threshold's
 // worth of attempts are being checked it waits for them to settle and tries again, so that
