@@ -10,6 +10,10 @@ const (
 	CodeBlocked              = 50057 // sign-in blocked by an administrator
 	CodePasswordChangeNeeded = 50055 // the password must be changed first
 	CodeBadRequest           = 90100 // missing or malformed field, bad CSRF token
+	// Portier's own codes, outside Entra's numbers: neither is a failed attempt, and neither
+	// counts towards a lockout.
+	CodeBusy        = 99503 // turned away unchecked: the server is saturated; try again shortly (HTTP 503, Retry-After)
+	CodeServerError = 99500 // ended without an answer: the store failed, or the request ended first
 )
 
 // SignIn is one entry of the sign-in log: every attempt, whatever its outcome.

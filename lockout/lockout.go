@@ -154,6 +154,19 @@ func (p Policy) Fail(s *State, now time.Time, fp Fingerprint) (locked bool) {
 	return false
 }
 
+// Count settles a charged attempt as a failure whatever its password, a repeat included, and
+// locks at the threshold. It is for budgets of work rather than of guesses: a source address
+// pays for every hash it caused, since a repeated wrong password costs the server as much as a
+// new one. It reports whether this failure locked the counter.
+func (p Policy) Count(s *State, now time.Time) (locked bool) {
+	s.LastFailure = now
+	if s.Failures >= p.Threshold && !s.Locked(now) {
+		p.lock(s, now)
+		return true
+	}
+	return false
+}
+
 // Succeed settles a charged attempt whose password was right: the counter starts afresh.
 func (p Policy) Succeed(s *State) {
 	*s = State{}

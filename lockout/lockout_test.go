@@ -236,3 +236,19 @@ func TestStaleChargesCountAsFailures(t *testing.T) {
 		t.Fatalf("verdict %v retry %v, want Locked for the first duration", v, retry)
 	}
 }
+
+func TestCountChargesRepeatsToo(t *testing.T) {
+	p := Policy{Threshold: 5, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
+	var s State
+	for i := 1; i <= 5; i++ {
+		if v, _ := p.Charge(&s, t0); v != Allowed {
+			t.Fatalf("attempt %d: verdict %v, want Allowed", i, v)
+		}
+		if locked := p.Count(&s, t0); locked != (i == 5) {
+			t.Fatalf("attempt %d: locked=%v", i, locked)
+		}
+	}
+	if v, _ := p.Charge(&s, t0); v != Locked {
+		t.Fatalf("after 5 counted attempts: verdict %v, want Locked", v)
+	}
+}

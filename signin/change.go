@@ -116,7 +116,7 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 	}
 	e.metrics.Attempt(portier.CodeSuccess)
 	e.record.Add(&portier.SignIn{
-		Time: now, Username: u.UPN, UserID: u.ID, Source: source, UserAgent: truncate(userAgent, 512),
+		Time: now, Username: u.UPN, UserID: u.ID, Source: source, UserAgent: logUserAgent(userAgent),
 		Code: portier.CodeSuccess, HashComputed: true, Process: e.process, Detail: "password changed as required",
 	})
 	u.SetLockoutView(now)
@@ -149,15 +149,17 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, u *portier.User, source 
 	})
 }
 
-// RecordBadRequest logs an attempt refused before it reached the engine (a bad CSRF token)
-// with CodeBadRequest, so that the sign-in log holds it too.
+// RecordBadRequest logs an attempt refused before it reached the engine (a bad CSRF token,
+// a field that is not plain text) with CodeBadRequest, so that the sign-in log holds it too.
+// A user name that is not plain text is kept escaped (portier.SafeText), never as typed.
 func (e *Engine) RecordBadRequest(username, source, userAgent, detail string) {
-	if !utf8.ValidString(username) {
-		username = "(invalid UTF-8)"
+	name := strings.ToLower(strings.TrimSpace(username))
+	if !portier.IsPlainText(username, false) {
+		name = portier.SafeText(username)
 	}
 	e.metrics.Attempt(portier.CodeBadRequest)
 	e.record.Add(&portier.SignIn{
-		Time: e.now(), Username: truncate(strings.ToLower(strings.TrimSpace(username)), MaxUsernameBytes),
-		Source: source, UserAgent: truncate(userAgent, 512), Code: portier.CodeBadRequest, Process: e.process, Detail: detail,
+		Time: e.now(), Username: truncate(name, MaxUsernameBytes),
+		Source: source, UserAgent: logUserAgent(userAgent), Code: portier.CodeBadRequest, Process: e.process, Detail: portier.SafeText(detail),
 	})
 }

@@ -2,6 +2,8 @@ package signin
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -16,8 +18,14 @@ type Recorder struct {
 	log   *slog.Logger
 
 	flushMu sync.Mutex // one Flush at a time, so no entry is written twice
+	// tries counts the flushes in which the store refused an entry on its own, for an
+	// error that names no cause (guarded by flushMu).
+	tries   map[*portier.SignIn]int
 	mu      sync.Mutex
 	pending []*portier.SignIn
+	// dropped counts the entries Add dropped from the front of pending, so that a Flush
+	// under way removes only what it settled.
+	dropped int
 	wake    chan struct{}
 	done    chan struct{}
 	closed  chan struct{}
@@ -43,6 +51,7 @@ func (r *Recorder) Add(e *portier.SignIn) {
 	r.mu.Lock()
 	if len(r.pending) >= recorderMaxPending {
 		r.pending = r.pending[1:]
+		r.dropped++
 		r.log.Warn("sign-in log is behind; dropped the oldest unwritten entry")
 	}
 	r.pending = append(r.pending, e)
@@ -56,7 +65,11 @@ func (r *Recorder) Add(e *portier.SignIn) {
 	}
 }
 
-// Flush writes every queued entry now.
+// Flush writes every queued entry now. An entry the store refuses (PostgreSQL takes no NUL in
+// text) is logged, escaped, and dropped, so that one bad entry never holds back the others.
+// It returns an error, and keeps the unwritten entries for the next try, when the store is
+// down (or ctx ends), or when an entry failed alone for a reason the store did not name
+// (dropped once it has so failed recorderMaxTries times).
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
@@ -64,17 +77,73 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		r.mu.Lock()
 		n := min(len(r.pending), recorderBatch)
 		batch := append([]*portier.SignIn(nil), r.pending[:n]...)
+		dropped := r.dropped
 		r.mu.Unlock()
 		if n == 0 {
 			return nil
 		}
-		if err := r.store.Tx(ctx, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, batch) }); err != nil {
+		settled, err := r.write(ctx, batch)
+		r.mu.Lock()
+		r.pending = r.pending[max(0, settled-(r.dropped-dropped)):]
+		r.mu.Unlock()
+		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		r.pending = r.pending[n:]
-		r.mu.Unlock()
 	}
+}
+
+// recorderMaxTries is how many flushes an entry the store refuses on its own, with an error
+// that does not say the value is refused (EInvalid) nor that the store is down, is tried in
+// before it is dropped: bounded, so that no entry wedges the queue, and more than one, so
+// that a passing error of an unforeseen kind costs nothing.
+const recorderMaxTries = 3
+
+// write writes batch and returns how many of its first entries are settled: written, or
+// dropped because the store refuses them. When the store refuses the batch it is split in
+// halves, in order, to find the entries it refuses; an error returns only when the store is
+// down (or ctx ends), or a lone entry failed for a reason the store did not name.
+func (r *Recorder) write(ctx context.Context, batch []*portier.SignIn) (int, error) {
+	err := r.store.Tx(ctx, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, batch) })
+	if err == nil {
+		for _, e := range batch {
+			delete(r.tries, e)
+		}
+		return len(batch), nil
+	}
+	if storeDown(ctx, err) {
+		return 0, err
+	}
+	if len(batch) > 1 {
+		half := len(batch) / 2
+		n, err := r.write(ctx, batch[:half])
+		if err != nil {
+			return n, err
+		}
+		m, err := r.write(ctx, batch[half:])
+		return n + m, err
+	}
+	e := batch[0]
+	if portier.ErrorCode(err) != portier.EInvalid {
+		if r.tries == nil {
+			r.tries = map[*portier.SignIn]int{}
+		}
+		r.tries[e]++
+		if r.tries[e] < recorderMaxTries {
+			return 0, err
+		}
+	}
+	delete(r.tries, e)
+	r.log.Error("the store refused a sign-in log entry; dropped it",
+		"time", e.Time, "user", fmt.Sprintf("%q", e.Username), "source", fmt.Sprintf("%q", e.Source), "code", e.Code,
+		"user_agent", fmt.Sprintf("%q", e.UserAgent), "detail", fmt.Sprintf("%q", e.Detail), "err", err)
+	return 1, nil
+}
+
+// storeDown reports whether err means the store cannot take any write now (it is
+// unreachable, or the flush's context ended), rather than that it refuses this one.
+func storeDown(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		portier.ErrorCode(err) == portier.EUnavailable
 }
 
 func (r *Recorder) loop() {
@@ -89,7 +158,7 @@ func (r *Recorder) loop() {
 		case <-r.wake:
 		}
 		if err := r.Flush(context.Background()); err != nil {
-			r.log.Error("cannot write the sign-in log; will retry", "err", err)
+			r.log.Error("cannot write the sign-in log now; will retry", "err", err)
 		}
 	}
 }

@@ -23,16 +23,20 @@ func (e *Engine) StartSession(ctx context.Context, u *portier.User, source, user
 	if err != nil {
 		return "", err
 	}
+	token, s := e.newSession(u, st, e.now(), source, userAgent)
+	err = e.store.Tx(ctx, func(tx portier.Tx) error { return tx.InsertSession(ctx, s) })
+	return token, err
+}
+
+// newSession returns a new session of u starting at now, not yet stored, and its cookie value.
+func (e *Engine) newSession(u *portier.User, st portier.Settings, now time.Time, source, userAgent string) (string, *portier.Session) {
 	var raw [32]byte
 	rand.Read(raw[:])
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	now := e.now()
-	s := &portier.Session{
+	return token, &portier.Session{
 		IDHash: hashToken(token), UserID: u.ID, Created: now, LastSeen: now,
-		Expires: now.Add(st.SessionAbsolute), Source: source, UserAgent: truncate(userAgent, 512),
+		Expires: now.Add(st.SessionAbsolute), Source: source, UserAgent: logUserAgent(userAgent),
 	}
-	err = e.store.Tx(ctx, func(tx portier.Tx) error { return tx.InsertSession(ctx, s) })
-	return token, err
 }
 
 // ErrIdle is Session's error for a session that went unused too long: ENotFound, so callers

@@ -11,8 +11,7 @@ package signin
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"runtime"
@@ -53,6 +52,9 @@ type Engine struct {
 	record  *Recorder
 	onLock  func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
 	locks   *lockCache
+	// saturatedWait bounds how long an attempt waits for the checks in flight on its counter,
+	// or for a core to hash on, before it is answered CodeBusy.
+	saturatedWait time.Duration
 	// hashing admits one argon2id computation per core: more at once only share the cores,
 	// and each holds 19 MiB, so the limit bounds memory without costing throughput.
 	hashing chan struct{}
@@ -75,6 +77,10 @@ type Config struct {
 	// LockMemory is how long a "locked" answer is given from memory before the store is asked
 	// again (zero: 1 s). Tests of the cross-process messages lengthen it.
 	LockMemory time.Duration
+	// SaturatedWait is how long an attempt waits for the checks in flight on its counter, or
+	// for a core to hash on, before it is turned away with CodeBusy (zero: 5 s). Tests of a
+	// stall shorten it.
+	SaturatedWait time.Duration
 	// OnLock, if set, is called in the transaction in which a wrong password locks a user's
 	// account-wide counter (not a familiar browser's, not an unknown name's): the lockout mail.
 	OnLock func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
@@ -85,7 +91,7 @@ func New(c Config) *Engine {
 	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
 		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(cmp.Or(c.LockMemory, lockCacheTTL)), onLock: c.OnLock,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), saturatedWait: cmp.Or(c.SaturatedWait, maxSaturatedWait),
 	}
 	c.Directory.OnLockoutCleared(e.Forget)
 	return e
@@ -115,6 +121,12 @@ type Attempt struct {
 	UserAgent string
 	// Device is the verified device cookie the browser sent, if any.
 	Device Device
+	// StartSession asks SignIn to open a browser session on CodeSuccess, in the transaction
+	// that settles the attempt, so that a sign-in either fully happens or not at all.
+	StartSession bool
+	// Language ("en" or "nl") is kept as the user's language on CodeSuccess, in the same
+	// transaction; empty keeps the organisation's default.
+	Language string
 }
 
 // Outcome is the answer to an attempt.
@@ -125,6 +137,8 @@ type Outcome struct {
 	User *portier.User
 	// RetryAt says, on CodeLocked, when to try again.
 	RetryAt time.Time
+	// Session is, on CodeSuccess of an attempt that asked for one, the new session's cookie value.
+	Session string
 	// Throttled is set on CodeLocked when the source address, not the account, is throttled.
 	Throttled bool
 	// Familiar reports that the attempt came from a browser this user signed in with before.
@@ -148,10 +162,32 @@ func (e *Engine) ChangePassword(ctx context.Context, a Attempt, newPassword stri
 	return e.check(ctx, a, &newPassword)
 }
 
-// check is the sign-in pipeline shared by SignIn and ChangePassword.
+// check is the sign-in pipeline shared by SignIn and ChangePassword. An attempt that ends in
+// an error other than a broken password rule (the store failed, the request ended) is in the
+// sign-in log too, as CodeServerError, best effort: the recorder writes it once the store is back.
 func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Outcome, error) {
-	now := e.now()
-	entry := &portier.SignIn{Time: now, Source: a.Source.String(), UserAgent: truncate(a.UserAgent, 512), Process: e.process}
+	entry := &portier.SignIn{Time: e.now(), Source: a.Source.String(), UserAgent: logUserAgent(a.UserAgent), Process: e.process}
+	out, err := e.attempt(ctx, a, newPassword, entry)
+	if err != nil && portier.ErrorCode(err) != portier.EInvalid {
+		entry.Code, entry.Detail = portier.CodeServerError, errorDetail(err)
+		e.metrics.Attempt(portier.CodeServerError)
+		e.record.Add(entry)
+	}
+	return out, err
+}
+
+// errorDetail says in the sign-in log why an attempt got no answer: the store error's own
+// message (which names no driver internals), or that the request ended first.
+func errorDetail(err error) string {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "no answer: the request ended first"
+	}
+	return "no answer: " + truncate(portier.SafeText(portier.ErrorMessage(err)), 300)
+}
+
+// attempt runs one attempt; finish records its outcome in entry.
+func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, entry *portier.SignIn) (Outcome, error) {
+	now := entry.Time
 	finish := func(out Outcome, detail string) (Outcome, error) {
 		entry.Code, entry.Detail, entry.FamiliarDevice = out.Code, detail, out.Familiar
 		if out.User != nil {
@@ -162,9 +198,15 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return out, nil
 	}
 
-	if !utf8.ValidString(a.Username) || !utf8.ValidString(a.Password) {
-		entry.Username = "(invalid UTF-8)"
-		return finish(Outcome{Code: portier.CodeBadRequest}, "user name or password is not valid UTF-8")
+	// A user name is plain text or bad input; the log keeps an escaped copy of a bad one, since
+	// PostgreSQL refuses NUL and invalid UTF-8, and an admin reading the log deserves to see it.
+	if !portier.IsPlainText(a.Username, false) {
+		entry.Username = truncate(portier.SafeText(a.Username), MaxUsernameBytes)
+		return finish(Outcome{Code: portier.CodeBadRequest}, "user name is not plain text")
+	}
+	if !utf8.ValidString(a.Password) {
+		entry.Username = truncate(strings.ToLower(strings.TrimSpace(a.Username)), MaxUsernameBytes)
+		return finish(Outcome{Code: portier.CodeBadRequest}, "password is not valid UTF-8")
 	}
 	name := strings.ToLower(strings.TrimSpace(a.Username))
 	entry.Username = truncate(name, MaxUsernameBytes)
@@ -240,6 +282,11 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	if err != nil {
 		return Outcome{}, err
 	}
+	if v == lockout.Saturated {
+		// The checks in flight did not settle in time (a stalled store, a flood): the server
+		// is busy, which is no lockout, so nothing is remembered and nothing counts.
+		return finish(Outcome{Code: portier.CodeBusy, Familiar: familiar}, "busy: the checks in flight did not settle in time")
+	}
 	if v != lockout.Allowed {
 		e.locks.remember(name, bucket, entry.UserID, retry)
 		e.metrics.LockedRejection()
@@ -247,10 +294,10 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	}
 	now = e.now()
 
-	entry.HashComputed = true
-	e.metrics.PasswordVerified()
 	var result password.Result
 	err = e.withHashSlot(ctx, func() {
+		entry.HashComputed = true
+		e.metrics.PasswordVerified()
 		if user != nil {
 			if result, err = e.hasher.Verify(user.PasswordHash, a.Password); err == nil {
 				return
@@ -263,13 +310,23 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	})
 	if err != nil {
 		e.refund(policy, key, bucket)
+		if errors.Is(err, errNoCore) {
+			return finish(Outcome{Code: portier.CodeBusy, Familiar: familiar}, "busy: no core free to check the password")
+		}
 		return Outcome{}, err
 	}
 
+	// Once the hash is computed the attempt is settled whatever becomes of the request: a
+	// client that hangs up before the answer must not have its guess, or its hash, for free.
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+
 	if !result.OK {
 		notify := user != nil && bucket == ""
-		lockedUntil, err := e.fail(ctx, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy, notify, entry.Source)
+		lockedUntil, err := e.fail(settle, policy, key, bucket, now, result.Fingerprint, srcKey, srcPolicy, notify, entry.Source)
 		if err != nil {
+			// A store that fails is no failed attempt: take the charge back.
+			e.refund(policy, key, bucket)
 			return Outcome{}, err
 		}
 		if !lockedUntil.IsZero() {
@@ -295,7 +352,8 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	if newPassword != nil && out.Code == portier.CodeSuccess {
 		if newHash, err = e.newPasswordHash(ctx, user, a.Password, *newPassword); err != nil {
 			// The current password was right: settle the charge, then report the rule.
-			if serr := e.succeed(ctx, key, bucket, user, now, "", false); serr != nil {
+			if serr := e.succeed(settle, key, bucket, user, now, success{}); serr != nil {
+				e.refund(policy, key, bucket)
 				return Outcome{}, serr
 			}
 			return Outcome{}, err
@@ -308,7 +366,15 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 			}
 		})
 	}
-	if err := e.succeed(ctx, key, bucket, user, now, newHash, out.Code == portier.CodeSuccess); err != nil {
+	done := success{newHash: newHash}
+	if out.Code == portier.CodeSuccess {
+		done.signedIn, done.language = true, cmp.Or(a.Language, st.DefaultLanguage)
+		if a.StartSession && newPassword == nil {
+			out.Session, done.session = e.newSession(user, st, now, entry.Source, a.UserAgent)
+		}
+	}
+	if err := e.succeed(settle, key, bucket, user, now, done); err != nil {
+		e.refund(policy, key, bucket)
 		return Outcome{}, err
 	}
 	detail := ""
@@ -335,46 +401,81 @@ func (e *Engine) newPasswordHash(ctx context.Context, u *portier.User, current, 
 	return hash, err
 }
 
-// withHashSlot runs fn, an argon2id computation, once a core is free for it.
+// errNoCore is withHashSlot's error when no core came free within the saturated wait: the
+// server is busy, which the caller answers with CodeBusy or a 503, never as a failure.
+var errNoCore = portier.Errorf(portier.EUnavailable, "The server is busy: try again in a few seconds.")
+
+// withHashSlot runs fn, an argon2id computation, once a core is free for it; errNoCore when
+// none comes free within the saturated wait.
 func (e *Engine) withHashSlot(ctx context.Context, fn func()) error {
+	wait := time.NewTimer(e.saturatedWait)
+	defer wait.Stop()
 	select {
 	case e.hashing <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-wait.C:
+		return errNoCore
 	}
 	defer func() { <-e.hashing }()
 	fn()
 	return nil
 }
 
-// refund takes back the charge of an attempt whose check never happened (its request was
-// cancelled while it waited for a core), in a context of its own since the request's is done.
+// refund takes back the charge of an attempt that got no answer (its request was cancelled,
+// no core came free, or the store failed while settling it), so that neither a stall nor a
+// store error counts as a failed attempt. It runs in a context of its own, since the request's
+// may be done. A store that fails the refund too is tried again in the background until the
+// charge would go stale (lockout.StaleCharge) and count: best effort, but no later.
 func (e *Engine) refund(policy lockout.Policy, key, bucket string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := e.store.Tx(ctx, func(tx portier.Tx) error {
-		s, err := tx.LockoutForUpdate(ctx, key, bucket)
-		if err != nil {
-			return err
-		}
-		policy.Refund(&s)
-		return tx.PutLockout(ctx, key, bucket, s)
-	})
-	if err != nil {
-		e.log.Error("cannot refund a lockout charge; it will count as a failure", "err", err)
+	try := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return e.store.Tx(ctx, func(tx portier.Tx) error {
+			s, err := tx.LockoutForUpdate(ctx, key, bucket)
+			if err != nil {
+				return err
+			}
+			policy.Refund(&s)
+			return tx.PutLockout(ctx, key, bucket, s)
+		})
 	}
+	if try(2*time.Second) == nil {
+		return
+	}
+	go func() {
+		deadline := time.Now().Add(lockout.StaleCharge - 5*time.Second)
+		pause := 250 * time.Millisecond
+		for {
+			time.Sleep(pause)
+			err := try(2 * time.Second)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				e.log.Error("cannot refund a lockout charge; it will count as a failure", "err", err)
+				return
+			}
+			pause = min(2*pause, 4*time.Second)
+		}
+	}()
 }
 
-// maxSaturatedWait bounds how long an attempt waits for the checks in flight on its counter.
+// maxSaturatedWait is the default of Config.SaturatedWait.
 const maxSaturatedWait = 5 * time.Second
+
+// settleTimeout bounds the settlement of a checked attempt, which runs on after its request
+// ends.
+const settleTimeout = 10 * time.Second
 
 // charge counts an attempt on (key, bucket), one transaction per try. While the threshold's
 // worth of attempts are being checked it waits for them to settle and tries again, so that
 // parallel right passwords all get in; the wait is in real time, since it waits for other
-// goroutines and processes, not for a policy duration.
+// goroutines and processes, not for a policy duration. A wait that runs out answers
+// lockout.Saturated: the server is busy, and nothing was charged.
 func (e *Engine) charge(ctx context.Context, policy lockout.Policy, key, bucket string) (v lockout.Verdict, retry time.Time, err error) {
 	pause := 2 * time.Millisecond
-	deadline := time.Now().Add(maxSaturatedWait)
+	deadline := time.Now().Add(e.saturatedWait)
 	for {
 		now := e.now()
 		err = e.store.Tx(ctx, func(tx portier.Tx) error {
@@ -391,7 +492,7 @@ func (e *Engine) charge(ctx context.Context, policy lockout.Policy, key, bucket 
 			return v, retry, err
 		}
 		if time.Now().After(deadline) {
-			return lockout.Locked, now.Add(policy.Duration), nil
+			return lockout.Saturated, time.Time{}, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -423,24 +524,33 @@ func (e *Engine) fail(ctx context.Context, policy lockout.Policy, key, bucket st
 		if err := tx.PutLockout(ctx, key, bucket, s); err != nil {
 			return err
 		}
-		// The source counts every failure against any account; the same wrong password for
-		// the same account does not count twice here either.
+		// The source pays for every hash its wrong passwords cost, repeats included: a repeat
+		// is free for the account, but not for the cores (lockout.Policy.Count).
 		src, err := tx.LockoutForUpdate(ctx, srcKey, "")
 		if err != nil {
 			return err
 		}
 		if v, _ := srcPolicy.Charge(&src, now); v == lockout.Allowed {
-			srcPolicy.Fail(&src, now, sourceFingerprint(key, fp))
+			srcPolicy.Count(&src, now)
 		}
 		return tx.PutLockout(ctx, srcKey, "", src)
 	})
 	return lockedUntil, err
 }
 
-// succeed settles a right password: the counter starts afresh, and on a full success the last
-// sign-in time (and a new or upgraded hash) is written.
-func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.User, now time.Time, newHash string, signedIn bool) error {
-	return e.store.Tx(ctx, func(tx portier.Tx) error {
+// success is what a right password writes besides clearing its counter.
+type success struct {
+	signedIn bool             // a full success: the last sign-in time, and the language
+	language string           // kept as the user's language when it changed ("en" or "nl")
+	newHash  string           // a new or upgraded password hash
+	session  *portier.Session // a browser session to open
+}
+
+// succeed settles a right password in one transaction: the counter starts afresh, and on a
+// full success the last sign-in time, the language, a new or upgraded hash and the session
+// are written, all or none, so that a sign-in has one outcome.
+func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.User, now time.Time, done success) error {
+	err := e.store.Tx(ctx, func(tx portier.Tx) error {
 		s, err := tx.LockoutForUpdate(ctx, key, bucket)
 		if err != nil {
 			return err
@@ -449,39 +559,45 @@ func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.Use
 		if err := tx.PutLockout(ctx, key, bucket, s); err != nil {
 			return err
 		}
-		if !signedIn && newHash == "" {
+		if !done.signedIn && done.newHash == "" {
 			return nil
 		}
 		fresh, err := tx.UserForUpdate(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if signedIn {
+		if done.signedIn {
 			fresh.LastSignIn = &now
-			u.LastSignIn = &now
+			if done.language == "en" || done.language == "nl" {
+				fresh.Language = done.language
+			}
 		}
-		if newHash != "" {
-			fresh.PasswordHash = newHash
+		if done.newHash != "" {
+			fresh.PasswordHash = done.newHash
 			fresh.PasswordChanged = now
 			fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
 		}
-		return tx.UpdateUser(ctx, fresh)
+		if err := tx.UpdateUser(ctx, fresh); err != nil {
+			return err
+		}
+		if done.session != nil {
+			return tx.InsertSession(ctx, done.session)
+		}
+		return nil
 	})
+	if err == nil && done.signedIn {
+		u.LastSignIn = &now
+		if done.language == "en" || done.language == "nl" {
+			u.Language = done.language
+		}
+	}
+	return err
 }
 
 // sourcePolicy turns the source settings into a counter policy: SourceThreshold failures
 // without a quiet SourceWindow throttle the source for SourceWindow.
 func sourcePolicy(st portier.Settings) lockout.Policy {
 	return lockout.Policy{Threshold: st.SourceThreshold, Duration: st.SourceWindow, MaxDuration: st.SourceWindow, Decay: st.SourceWindow}
-}
-
-// sourceFingerprint binds a wrong password's fingerprint to the account it was tried on.
-func sourceFingerprint(key string, fp lockout.Fingerprint) lockout.Fingerprint {
-	m := hmac.New(sha256.New, fp[:])
-	m.Write([]byte(key))
-	var out lockout.Fingerprint
-	copy(out[:], m.Sum(nil))
-	return out
 }
 
 // UnknownKey is the counter key of a user name that names no user.
@@ -496,6 +612,10 @@ func SourceKey(addr netip.Addr) string {
 	}
 	return "source:" + addr.String()
 }
+
+// logUserAgent is what the sign-in log and the sessions keep of a User-Agent header: the
+// browser's to choose, so escaped when it is not plain text, and bounded.
+func logUserAgent(ua string) string { return truncate(portier.SafeText(ua), 512) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

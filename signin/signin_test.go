@@ -41,6 +41,12 @@ func newEnv(t *testing.T, store portier.Store) *env {
 
 func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *env {
 	t.Helper()
+	return newEnvWithConfig(t, store, clock, signin.Config{})
+}
+
+// newEnvWithConfig is newEnvWithClock with engine settings (SaturatedWait) of the test's choosing.
+func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra signin.Config) *env {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
 	secret, err := signin.LoadSecret(context.Background(), store)
@@ -50,7 +56,7 @@ func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *e
 	m := metrics.New()
 	rec := signin.NewRecorder(store, log)
 	t.Cleanup(func() { rec.Close(context.Background()) })
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec})
+	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, SaturatedWait: extra.SaturatedWait})
 	return &env{store: store, dir: dir, eng: eng, clock: clock, m: m, rec: rec}
 }
 

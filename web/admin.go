@@ -42,7 +42,7 @@ var templateFuncs = template.FuncMap{
 	// codes are the sign-in codes the sign-in log's filter offers.
 	"codes": func() []int {
 		return []int{portier.CodeSuccess, portier.CodeInvalidCredentials, portier.CodeLocked, portier.CodeBlocked,
-			portier.CodePasswordChangeNeeded, portier.CodeBadRequest}
+			portier.CodePasswordChangeNeeded, portier.CodeBadRequest, portier.CodeBusy, portier.CodeServerError}
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,8 @@ func loginError(t *translator, out signin.Outcome) *pageError {
 		e.Text = t.T("error.50057")
 	case portier.CodeBadRequest:
 		e.Text = t.T("error.90100")
+	case portier.CodeBusy:
+		e.Text = t.T("error.busy")
 	default:
 		e.Text = t.T("error.50126")
 	}
@@ -85,6 +88,11 @@ func (s *server) handleLogin() http.Handler {
 			Source:    s.clientIP(r),
 			UserAgent: r.UserAgent(),
 			Device:    s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+			// The session, the last sign-in time and the language are written with the
+			// attempt's settlement, in one transaction: a store that fails gets one 503 page
+			// and leaves nothing behind.
+			StartSession: true,
+			Language:     pickLanguage(r, ""),
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -93,12 +101,7 @@ func (s *server) handleLogin() http.Handler {
 		}
 		switch out.Code {
 		case portier.CodeSuccess:
-			if st, err := s.Directory.Settings(r.Context()); err == nil {
-				if err := s.Directory.RememberLanguage(r.Context(), out.User, pickLanguage(r, st.DefaultLanguage)); err != nil {
-					s.Log.Warn("cannot keep the user's language", "user_id", out.User.ID, "err", err)
-				}
-			}
-			s.startSession(w, r, out.User, a.Device)
+			s.setSessionCookies(w, out.User, out.Session, a.Device)
 			if returnTo == "" {
 				returnTo = "/myaccount"
 			}
@@ -126,18 +129,41 @@ func (s *server) handleLogin() http.Handler {
 			if out.Code == portier.CodeBadRequest {
 				status = http.StatusBadRequest
 			}
-			s.renderCached(w, status, "login", p)
+			s.renderCached(w, outcomeStatus(w, out.Code, status), "login", p)
 		}
 	})
 }
 
-// startSession opens a session after a right password and makes this browser familiar to the user.
-func (s *server) startSession(w http.ResponseWriter, r *http.Request, u *portier.User, device signin.Device) {
+// busyRetryAfter is the Retry-After, in seconds, of a sign-in turned away as busy (CodeBusy).
+const busyRetryAfter = 5
+
+// outcomeStatus is the HTTP status of a page that shows a refused attempt's code: status,
+// except for CodeBusy, which is 503 with Retry-After, since a saturated server is neither a
+// failure nor a lockout and the browser may simply try again.
+func outcomeStatus(w http.ResponseWriter, code, status int) int {
+	if code != portier.CodeBusy {
+		return status
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+	return http.StatusServiceUnavailable
+}
+
+// startSession opens a session after a right password and makes this browser familiar to the
+// user. When the store fails it answers 503 itself and returns false: the caller does
+// nothing more.
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, u *portier.User, device signin.Device) bool {
 	token, err := s.Engine.StartSession(r.Context(), u, s.clientIP(r).String(), r.UserAgent())
 	if err != nil {
 		s.unavailable(w, r, err)
-		return
+		return false
 	}
+	s.setSessionCookies(w, u, token, device)
+	return true
+}
+
+// setSessionCookies sets the cookie of a session of u that is open, and makes this browser
+// familiar to u.
+func (s *server) setSessionCookies(w http.ResponseWriter, u *portier.User, token string, device signin.Device) {
 	s.setCookie(w, sessionCookie, token, "/", 0)
 	if device.UserID != u.ID {
 		device = signin.NewDevice(u)
@@ -191,7 +217,9 @@ func (s *server) handleForcedChange() http.Handler {
 			return
 		}
 		s.setCookie(w, pendingCookie, "", "/change-password", -1)
-		s.startSession(w, r, u, s.Engine.ParseDevice(cookieValue(r, deviceCookie)))
+		if !s.startSession(w, r, u, s.Engine.ParseDevice(cookieValue(r, deviceCookie))) {
+			return
+		}
 		if returnTo == "" {
 			returnTo = "/myaccount"
 		}

@@ -111,7 +111,7 @@ func (s *server) handleMyPassword() http.Handler {
 				return
 			}
 			p.Error = &pageError{Code: code, Text: text}
-			s.render(w, http.StatusBadRequest, "myaccount", p)
+			s.render(w, outcomeStatus(w, code, http.StatusBadRequest), "myaccount", p)
 		}
 		if next != confirm {
 			fail(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.T("change.mismatch"))

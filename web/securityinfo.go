@@ -229,7 +229,7 @@ func (s *server) handleSecurityRemove() http.Handler {
 				return
 			}
 			p.Error = loginError(p.T, out)
-			s.render(w, http.StatusBadRequest, "securityinfo", p)
+			s.render(w, outcomeStatus(w, out.Code, http.StatusBadRequest), "securityinfo", p)
 			return
 		}
 		if err := s.SelfService.RemoveMethod(r.Context(), u, r.PathValue("id"), s.clientIP(r).String()); err != nil {

@@ -63,6 +63,7 @@ func NewServer(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
 	var h http.Handler = mux
+	h = s.plainText(h)
 	h = s.csrf(h)
 	h = securityHeaders(h)
 	return h

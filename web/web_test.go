@@ -42,7 +42,7 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 	return newInstanceWith(t, store, clock, signin.Config{})
 }
 
-// newInstanceWith is newInstance with engine settings (LockMemory) of the test's choosing.
+// newInstanceWith is newInstance with engine settings (LockMemory, SaturatedWait) of the test's choosing.
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -51,7 +51,7 @@ func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, ex
 	base, _ := url.Parse(srv.URL)
 	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
-		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", LockMemory: extra.LockMemory,
+		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
 		Mail: mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
 	})
 	if err != nil {

@@ -42,6 +42,9 @@ type Config struct {
 	Process string
 	// LockMemory is how long the engine answers "locked" from memory (zero: its default).
 	LockMemory time.Duration
+	// SaturatedWait bounds how long an attempt waits for a hash slot or for the checks in
+	// flight on its counter before it is answered "busy" (zero: the engine's default).
+	SaturatedWait time.Duration
 	// OIDCKeys is the rotation of signing keys (zero: oidc.DefaultKeyPolicy).
 	OIDCKeys oidc.KeyPolicy
 }
@@ -88,6 +91,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	a.Engine = signin.New(signin.Config{
 		Store: c.Store, Directory: a.Directory, Secret: a.Secret, Now: c.Now, Metrics: a.Metrics, Log: c.Log,
 		Process: cmp.Or(c.Process, "portier"), Recorder: a.Recorder, OnLock: a.SelfService.LockoutNotice, LockMemory: c.LockMemory,
+		SaturatedWait: c.SaturatedWait,
 	})
 	a.SelfService.OnLockoutCleared(a.Engine.Forget)
 	a.OIDC, err = oidc.New(ctx, oidc.Config{Issuer: c.BaseURL.String(), Store: c.Store, Directory: a.Directory, Now: c.Now, Log: c.Log, Keys: c.OIDCKeys})
