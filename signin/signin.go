@@ -177,8 +177,14 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return finish(Outcome{Code: portier.CodeBadRequest}, "password longer than 1024 bytes")
 	}
 
-	// A flood at a locked account is answered from memory.
-	if hit, ok := e.locks.lookup(name, a.Device.ID, now); ok {
+	// A flood at a locked account is answered from memory, but only while no lockout was
+	// cleared since the memory was made: one read of a counter, so an unlock committed by any
+	// process is honoured from its commit on. Read before the counters below, it dates them.
+	cleared, err := e.store.Counter(ctx, portier.CounterLockoutCleared)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if hit, ok := e.locks.lookup(name, a.Device.ID, now, cleared); ok {
 		entry.UserID = hit.userID
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: hit.until, Familiar: a.Device.ID != ""}, "account locked")
@@ -218,7 +224,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		}
 	}
 	bucket, familiar := "", false
-	if user != nil && a.Device.UserID == user.ID && a.Device.ID != "" {
+	if user != nil && e.Familiar(a.Device, user) {
 		bucket, familiar = a.Device.ID, true
 	}
 
@@ -230,7 +236,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return Outcome{}, err
 	}
 	if v, retry := policy.Peek(state, now); v == lockout.Locked {
-		e.locks.remember(name, bucket, entry.UserID, retry)
+		e.locks.remember(name, bucket, entry.UserID, retry, cleared)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -241,7 +247,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 		return Outcome{}, err
 	}
 	if v != lockout.Allowed {
-		e.locks.remember(name, bucket, entry.UserID, retry)
+		e.locks.remember(name, bucket, entry.UserID, retry, cleared)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -273,7 +279,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 			return Outcome{}, err
 		}
 		if !lockedUntil.IsZero() {
-			e.locks.remember(name, bucket, entry.UserID, lockedUntil)
+			e.locks.remember(name, bucket, entry.UserID, lockedUntil, cleared)
 			e.metrics.Locked()
 			return finish(Outcome{Code: portier.CodeLocked, RetryAt: lockedUntil, Familiar: familiar}, "wrong password; account now locked")
 		}
@@ -295,7 +301,7 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 	if newPassword != nil && out.Code == portier.CodeSuccess {
 		if newHash, err = e.newPasswordHash(ctx, user, a.Password, *newPassword); err != nil {
 			// The current password was right: settle the charge, then report the rule.
-			if serr := e.succeed(ctx, key, bucket, user, now, "", false); serr != nil {
+			if serr := e.succeed(ctx, key, bucket, user, now, "", false, false); serr != nil {
 				return Outcome{}, serr
 			}
 			return Outcome{}, err
@@ -308,7 +314,8 @@ func (e *Engine) check(ctx context.Context, a Attempt, newPassword *string) (Out
 			}
 		})
 	}
-	if err := e.succeed(ctx, key, bucket, user, now, newHash, out.Code == portier.CodeSuccess); err != nil {
+	changed := newPassword != nil && out.Code == portier.CodeSuccess
+	if err := e.succeed(ctx, key, bucket, user, now, newHash, out.Code == portier.CodeSuccess, changed); err != nil {
 		return Outcome{}, err
 	}
 	detail := ""
@@ -438,8 +445,9 @@ func (e *Engine) fail(ctx context.Context, policy lockout.Policy, key, bucket st
 }
 
 // succeed settles a right password: the counter starts afresh, and on a full success the last
-// sign-in time (and a new or upgraded hash) is written.
-func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.User, now time.Time, newHash string, signedIn bool) error {
+// sign-in time (and a new or upgraded hash) is written. changed says the hash is a new password,
+// not an upgrade of the same one: only then do the change time and the credential generation move.
+func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.User, now time.Time, newHash string, signedIn, changed bool) error {
 	return e.store.Tx(ctx, func(tx portier.Tx) error {
 		s, err := tx.LockoutForUpdate(ctx, key, bucket)
 		if err != nil {
@@ -462,8 +470,12 @@ func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.Use
 		}
 		if newHash != "" {
 			fresh.PasswordHash = newHash
+		}
+		if changed {
 			fresh.PasswordChanged = now
 			fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+			fresh.EndCredentials()
+			u.CredentialGeneration = fresh.CredentialGeneration
 		}
 		return tx.UpdateUser(ctx, fresh)
 	})
