@@ -72,6 +72,11 @@ type Queries interface {
 
 	// ListSigningKeys returns every signing key, newest (by NotBefore) first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+
+	// Counter returns the committed value of the named counter, 0 if it was never incremented.
+	// A reader that sees the same value twice knows that no Increment of it committed in
+	// between, on any process: the sign-in engine trusts its lock memory only so long.
+	Counter(ctx context.Context, name string) (int64, error)
 }
 
 // Tx is a transaction: the reads of Queries plus locking reads and writes.
@@ -120,6 +125,16 @@ type Tx interface {
 	// Publish sends payload (at most 1,000 bytes) to the subscribers of channel when the
 	// transaction commits, and nothing when it rolls back.
 	Publish(ctx context.Context, channel, payload string) error
+
+	// Increment adds one to the named counter (creating it at 1) and returns the new value. The
+	// counter stays locked until the transaction ends, so concurrent increments never lose one
+	// and a reader sees the new value exactly when the rest of the transaction is visible.
+	Increment(ctx context.Context, name string) (int64, error)
+	// Lock takes the named lock until the transaction ends, waiting while another transaction,
+	// on this process or any other, holds it: for a rule over a set of rows that no one row's
+	// lock guards, such as "one global admin stays". Every transaction that could break the rule
+	// takes the lock before it reads the rows the rule is about.
+	Lock(ctx context.Context, name string) error
 
 	// PutSetting stores a setting's value.
 	PutSetting(ctx context.Context, key string, value []byte) error
@@ -174,6 +189,19 @@ type Tx interface {
 // ChannelLockoutCleared carries the user id of every account whose lockout an unlock or a
 // password reset cleared, so that every process forgets what it remembers of the lock.
 const ChannelLockoutCleared = "lockout-cleared"
+
+// Named counters (Counter, Increment) and locks (Lock).
+const (
+	// CounterLockoutCleared counts the transactions that cleared a lockout (unlock, password
+	// reset, deletion): a process that remembers a lock trusts the memory only while this
+	// counter stands where it stood when the lock was read, so an unlock made by any process
+	// (the CLI included) is seen at once, not when a message arrives.
+	CounterLockoutCleared = "lockout-cleared"
+	// CounterHeartbeat is the counter /readyz increments to prove that a write commits.
+	CounterHeartbeat = "heartbeat"
+	// LockGlobalAdmins is the lock taken by every change that could leave no enabled global admin.
+	LockGlobalAdmins = "global-admins"
+)
 
 // Clock returns the current time. Everything with durations takes one, so tests move time.
 type Clock func() time.Time

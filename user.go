@@ -26,6 +26,10 @@ type User struct {
 	// SessionsValidFrom ends every session and token issued before it (revoke-sessions, block, reset).
 	SessionsValidFrom time.Time `json:"signInSessionsValidFromDateTime"`
 	PasswordChanged   time.Time `json:"lastPasswordChangeDateTime"`
+	// CredentialGeneration counts the password resets and changes and the sign-outs
+	// everywhere (EndCredentials): a familiar-browser cookie of an older generation is a
+	// stranger's again, so a stolen one stops getting its own lockout count.
+	CredentialGeneration int64 `json:"-"`
 	// Language is the user's preferred language ("en", "nl"), empty for the organisation's default.
 	Language string `json:"preferredLanguage,omitempty"`
 
@@ -57,6 +61,11 @@ func (u *User) SetLockoutView(now time.Time) {
 		u.Lockout.LockedUntil = &until
 	}
 }
+
+// EndCredentials records a password reset or change or a sign-out everywhere: every device
+// cookie issued before it stops counting as familiar. The caller writes u in the transaction of
+// the change.
+func (u *User) EndCredentials() { u.CredentialGeneration++ }
 
 // HasRole reports whether u holds r.
 func (u *User) HasRole(r Role) bool {

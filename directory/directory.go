@@ -224,6 +224,8 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 	err := s.act(ctx, actor, portier.ActionResetPassword, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		u.PasswordProfile.ForceChangePasswordNextSignIn = r.ForceChange
 		u.PasswordChanged = s.now()
+		// Even with the sessions kept, no browser stays familiar on the old password's strength.
+		u.EndCredentials()
 		if !r.KeepSessions {
 			if err := endSessions(ctx, tx, u, s.now()); err != nil {
 				return err
@@ -326,7 +328,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor portier.Actor, upn strin
 		if err := tx.DeleteUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return tx.Publish(ctx, portier.ChannelLockoutCleared, u.ID)
+		return LockoutCleared(ctx, tx, u.ID)
 	}, nil)
 }
 
@@ -386,10 +388,16 @@ func (s *Service) actOnce(ctx context.Context, actor portier.Actor, action porti
 }
 
 // keepOneGlobalAdmin refuses to take away the last enabled global admin, which would leave
-// the organisation with no one able to change settings.
+// the organisation with no one able to change settings. u is locked by the caller; the other
+// admins are read under portier.LockGlobalAdmins, so two admins blocking or demoting each other
+// at once take turns and the second sees the first's change: without it, on PostgreSQL each
+// would read the other as still enabled and both would go.
 func (s *Service) keepOneGlobalAdmin(ctx context.Context, tx portier.Tx, u *portier.User, what string) error {
 	if !u.HasRole(portier.RoleGlobalAdmin) || !u.AccountEnabled {
 		return nil
+	}
+	if err := tx.Lock(ctx, portier.LockGlobalAdmins); err != nil {
+		return err
 	}
 	f := portier.UserFilter{AdminsOnly: true, Status: portier.StatusAny, Now: s.now(), Limit: 500}
 	for {
@@ -450,9 +458,11 @@ func checkPassword(st portier.Settings, u *portier.User, pw string) error {
 	return nil
 }
 
-// endSessions ends every session and token of u issued before now.
+// endSessions ends every session and token of u issued before now and every device cookie
+// of u (a stolen one keeps no lockout count of its own).
 func endSessions(ctx context.Context, tx portier.Tx, u *portier.User, now time.Time) error {
 	u.SessionsValidFrom = now
+	u.EndCredentials()
 	if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}

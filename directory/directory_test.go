@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,6 +189,78 @@ func TestSettingsReachEveryProcess(t *testing.T) {
 			})
 			if portier.ErrorCode(err) != portier.EForbidden {
 				t.Fatalf("user admin changed settings: %v", err)
+			}
+		})
+	}
+}
+
+// TestTwoGlobalAdminsCannotRemoveEachOtherAtOnce: two global admins, on two processes
+// sharing the store, block or demote each other at the same moment, round after round; one
+// of the two actions is refused every round, so a global admin who can sign in remains.
+func TestTwoGlobalAdminsCannotRemoveEachOtherAtOnce(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			open := b.OpenShared(t)
+			ctx := context.Background()
+			d1, d2 := newService(t, open()), newService(t, open())
+			admins := [2]*portier.User{
+				create(t, d1, "first@example.org", portier.RoleGlobalAdmin),
+				create(t, d1, "second@example.org", portier.RoleGlobalAdmin),
+			}
+			services := [2]*directory.Service{d1, d2}
+			remove := map[string]func(d *directory.Service, by portier.Actor, upn string) error{
+				"block": func(d *directory.Service, by portier.Actor, upn string) error {
+					return d.SetSignInStatus(ctx, by, upn, false)
+				},
+				"demote": func(d *directory.Service, by portier.Actor, upn string) error {
+					return d.SetRoles(ctx, by, upn, nil)
+				},
+			}
+			kinds := [][2]string{{"block", "block"}, {"demote", "demote"}, {"block", "demote"}}
+			for round := range 60 {
+				for _, a := range admins {
+					if err := d1.SetSignInStatus(ctx, portier.CLIActor("op"), a.UPN, true); err != nil {
+						t.Fatal(err)
+					}
+					if err := d1.SetRoles(ctx, portier.CLIActor("op"), a.UPN, []portier.Role{portier.RoleGlobalAdmin}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				kind := kinds[round%len(kinds)]
+				errs := make([]error, 2)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for i := range 2 {
+					wg.Go(func() {
+						<-start
+						errs[i] = remove[kind[i]](services[i], actor(admins[i]), admins[1-i].UPN)
+					})
+				}
+				close(start)
+				wg.Wait()
+				refused := 0
+				for _, err := range errs {
+					switch portier.ErrorCode(err) {
+					case "":
+					case portier.EInvalid:
+						refused++
+					default:
+						t.Fatalf("round %d (%v): %v", round, kind, err)
+					}
+				}
+				left, err := d1.ListUsers(ctx, portier.UserFilter{AdminsOnly: true, Status: portier.StatusActive})
+				if err != nil {
+					t.Fatal(err)
+				}
+				global := 0
+				for _, u := range left.Users {
+					if u.HasRole(portier.RoleGlobalAdmin) {
+						global++
+					}
+				}
+				if global != 1 || refused != 1 {
+					t.Fatalf("round %d (%v): %d enabled global admins left, %d actions refused; want 1 and 1", round, kind, global, refused)
+				}
 			}
 		})
 	}

@@ -8,8 +8,9 @@ import (
 	"github.com/portier-id/portier"
 )
 
-// EndSessions ends, within tx, every session and token of u issued before now: what a
-// password reset, a block or a revoke does, for the self-service reset that shares it.
+// EndSessions ends, within tx, every session and token of u issued before now, and makes
+// every device cookie of u unfamiliar: what a password reset, a block or a revoke does, for
+// the self-service reset that shares it. The caller writes u.
 func EndSessions(ctx context.Context, tx portier.Tx, u *portier.User, now time.Time) error {
 	return endSessions(ctx, tx, u, now)
 }
@@ -59,10 +60,21 @@ func (s *Service) ResetSecurityInfo(ctx context.Context, actor portier.Actor, up
 	}, nil)
 }
 
-// ClearLockouts removes every lockout counter of a user within tx and tells every process,
-// once tx commits, to forget what it remembers of the lock (portier.ChannelLockoutCleared).
+// ClearLockouts removes every lockout counter of a user within tx and makes every process
+// forget what it remembers of the lock once tx commits (see LockoutCleared).
 func ClearLockouts(ctx context.Context, tx portier.Tx, userID string) error {
 	if err := tx.DeleteLockouts(ctx, userID); err != nil {
+		return err
+	}
+	return LockoutCleared(ctx, tx, userID)
+}
+
+// LockoutCleared says, within tx, that the user's lockout counters are gone: it moves
+// portier.CounterLockoutCleared, which every process checks before it answers from its lock
+// memory, so from the commit on no process answers "locked" from memory, and it publishes the
+// user on portier.ChannelLockoutCleared so that every process also drops the memory itself.
+func LockoutCleared(ctx context.Context, tx portier.Tx, userID string) error {
+	if _, err := tx.Increment(ctx, portier.CounterLockoutCleared); err != nil {
 		return err
 	}
 	return tx.Publish(ctx, portier.ChannelLockoutCleared, userID)

@@ -35,6 +35,13 @@ func TestStore(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) portier.Store { return open(t, postgres.TestURL(t)) })
 }
 
+func TestSharedStore(t *testing.T) {
+	storetest.RunSharedTests(t, func(t *testing.T) func() portier.Store {
+		url := postgres.TestURL(t)
+		return func() portier.Store { return open(t, url) }
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) portier.Store { return open(b, postgres.TestURL(b)) })
 }

@@ -20,7 +20,7 @@ import (
 // counter l, which is NULL when the user has none (LEFT JOIN).
 const userColumns = `u.id, u.upn, u.display_name, u.mail, u.account_enabled, u.force_change, u.roles,
 	u.password_hash, u.created, u.last_sign_in, u.sessions_valid_from, u.password_changed, u.language,
-	l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
+	u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
 
 // userFrom joins each user to its account-wide lockout counter. LIMIT 1 keeps the join a
 // lookup by primary key for each user of a page: a plain join may be planned as a scan of
@@ -41,7 +41,7 @@ func scanUser(row pgx.Row) (*portier.User, error) {
 	)
 	err := row.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Mail, &u.AccountEnabled, &u.PasswordProfile.ForceChangePasswordNextSignIn,
 		&roles, &u.PasswordHash, &created, &lastSignIn, &validFrom, &changed, &u.Language,
-		&failures, &lockedUntil, &lockouts, &lastFailure, &recent)
+		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastFailure, &recent)
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +98,13 @@ func userArgs(u *portier.User) []any {
 	}
 	return []any{u.ID, u.UPN, u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.AccountEnabled,
 		u.PasswordProfile.ForceChangePasswordNextSignIn, roles, u.PasswordHash, u.Created, u.LastSignIn,
-		orNull(u.SessionsValidFrom), orNull(u.PasswordChanged), u.Language}
+		orNull(u.SessionsValidFrom), orNull(u.PasswordChanged), u.Language, u.CredentialGeneration}
 }
 
 // userWriteColumns are the stored columns of a user, in the order of userArgs.
 var userWriteColumns = []string{"id", "upn", "display_name", "display_lower", "mail", "account_enabled",
 	"force_change", "roles", "password_hash", "created", "last_sign_in",
-	"sessions_valid_from", "password_changed", "language"}
+	"sessions_valid_from", "password_changed", "language", "credential_generation"}
 
 // upnTaken is the EConflict error of a taken user principal name.
 func upnTaken(upn string, err error) error {
@@ -190,7 +190,7 @@ const maxLockAttempts = 10
 // clash without aborting the transaction, so the caller may still write its audit entry.
 func (t *tx) InsertUser(ctx context.Context, u *portier.User) error {
 	tag, err := t.db.Exec(ctx, `INSERT INTO users (`+strings.Join(userWriteColumns, ", ")+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`, userArgs(u)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`, userArgs(u)...)
 	if err != nil {
 		return dbError(t.addr, "insert user", err)
 	}

@@ -502,6 +502,7 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 		}
 		fresh.PasswordHash, fresh.PasswordChanged = hash, now
 		fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+		fresh.EndCredentials() // no browser stays familiar, sessions kept or not
 		detail := "sessions kept"
 		if !keepSessions {
 			detail = "signed out everywhere"

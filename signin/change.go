@@ -108,6 +108,7 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 		}
 		fresh.PasswordHash, fresh.PasswordChanged, fresh.LastSignIn = hash, now, &now
 		fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+		fresh.EndCredentials()
 		u = fresh
 		return tx.UpdateUser(ctx, fresh)
 	})
@@ -132,6 +133,7 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, u *portier.User, source 
 			return err
 		}
 		fresh.SessionsValidFrom = now
+		fresh.EndCredentials()
 		if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}

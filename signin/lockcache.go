@@ -6,9 +6,11 @@ import (
 )
 
 // lockCacheTTL is how long a process answers "locked" from memory before it asks the store
-// again. An unlock or reset is forgotten at once on this process (Forget) and, through the
-// store's portier.ChannelLockoutCleared, on every other (Listen); the TTL bounds what a lost
-// message can cost.
+// again. An entry holds only while portier.CounterLockoutCleared stands where it stood before
+// the lock was read, which the engine checks before every answer from memory: an unlock or
+// reset committed by any process (the CLI included) is thus seen at once, whether or not its
+// message (Listen) has arrived. The TTL bounds the memory of anything else, such as a changed
+// lockout policy.
 const lockCacheTTL = time.Second
 
 // lockCacheMax bounds the cache; past it the cache starts afresh.
@@ -26,6 +28,8 @@ type lockEntry struct {
 	userID string    // the account's user id; empty for an unknown name
 	until  time.Time // the lock's end, on the engine's clock
 	seen   time.Time // when the store said so, in real time
+	// cleared is portier.CounterLockoutCleared as read before the store said so.
+	cleared int64
 }
 
 func newLockCache(ttl time.Duration) *lockCache {
@@ -33,25 +37,27 @@ func newLockCache(ttl time.Duration) *lockCache {
 }
 
 // lookup returns the entry of name (at the browser device, "" for none) if a fresh one says
-// it is locked at now.
-func (c *lockCache) lookup(name, device string, now time.Time) (lockEntry, bool) {
+// it is locked at now and no lockout was cleared since it was read (cleared is
+// portier.CounterLockoutCleared now).
+func (c *lockCache) lookup(name, device string, now time.Time, cleared int64) (lockEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[name+"\x00"+device]
-	if !ok || !now.Before(e.until) || time.Since(e.seen) >= c.ttl {
+	if !ok || !now.Before(e.until) || time.Since(e.seen) >= c.ttl || e.cleared != cleared {
 		return lockEntry{}, false
 	}
 	return e, true
 }
 
-// remember records that the counter of name at device is locked until until.
-func (c *lockCache) remember(name, device, userID string, until time.Time) {
+// remember records that the counter of name at device is locked until until; cleared is
+// portier.CounterLockoutCleared as read before the counter was.
+func (c *lockCache) remember(name, device, userID string, until time.Time, cleared int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= lockCacheMax {
 		c.m = map[string]lockEntry{}
 	}
-	c.m[name+"\x00"+device] = lockEntry{userID: userID, until: until, seen: time.Now()}
+	c.m[name+"\x00"+device] = lockEntry{userID: userID, until: until, seen: time.Now(), cleared: cleared}
 }
 
 // clear drops every entry.

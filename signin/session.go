@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,21 +152,30 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
+// DeviceLifetime is how long a browser stays familiar after its last sign-in: the cookie's
+// Max-Age and the expiry inside its signed value, so a copy kept past it and replayed by hand
+// is refused too.
+const DeviceLifetime = 90 * 24 * time.Hour
+
 // Device is a browser that signed in to a user's account before: its own lockout counter
-// keeps a stranger's guessing elsewhere from locking the owner out at it.
+// keeps a stranger's guessing elsewhere from locking the owner out at it. It counts as
+// familiar only until Expires and only for the user's CredentialGeneration it was issued at,
+// so a password reset or change and a sign-out everywhere make every older cookie a stranger's.
 type Device struct {
-	UserID string
-	ID     string
+	UserID     string
+	ID         string
+	Generation int64
+	Expires    time.Time
 }
 
 // DeviceToken returns the signed cookie value of d.
 func (e *Engine) DeviceToken(d Device) string {
-	payload := d.UserID + "." + d.ID
+	payload := d.UserID + "." + strconv.FormatInt(d.Generation, 10) + "." + strconv.FormatInt(d.Expires.Unix(), 10) + "." + d.ID
 	return payload + "." + base64.RawURLEncoding.EncodeToString(e.deviceMAC(payload))
 }
 
 // ParseDevice returns the device of a cookie value, or the zero Device when the value was not
-// signed by this service.
+// signed by this service or has expired.
 func (e *Engine) ParseDevice(token string) Device {
 	i := strings.LastIndexByte(token, '.')
 	if i < 0 || len(token) > 200 {
@@ -175,23 +185,53 @@ func (e *Engine) ParseDevice(token string) Device {
 	if err != nil || !hmac.Equal(mac, e.deviceMAC(token[:i])) {
 		return Device{}
 	}
-	userID, id, ok := strings.Cut(token[:i], ".")
-	if !ok || userID == "" || id == "" {
+	parts := strings.Split(token[:i], ".")
+	if len(parts) != 4 || parts[0] == "" || parts[3] == "" {
 		return Device{}
 	}
-	return Device{UserID: userID, ID: id}
+	gen, err1 := strconv.ParseInt(parts[1], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Device{}
+	}
+	d := Device{UserID: parts[0], Generation: gen, Expires: time.Unix(exp, 0).UTC(), ID: parts[3]}
+	if !e.now().Before(d.Expires) {
+		return Device{}
+	}
+	return d
 }
 
-// NewDevice returns a new device for u.
+// Familiar reports whether d is a familiar browser of u: issued to u at u's current credential
+// generation and not expired.
+func (e *Engine) Familiar(d Device, u *portier.User) bool {
+	return d.ID != "" && d.UserID == u.ID && d.Generation == u.CredentialGeneration && e.now().Before(d.Expires)
+}
+
+// RenewDevice returns the device to set in a browser that just signed in as u: the one it
+// sent when that is still familiar (its lockout counter stays its own), a new one otherwise;
+// either way at u's current generation and valid for DeviceLifetime from now.
+func (e *Engine) RenewDevice(d Device, u *portier.User) Device {
+	if !e.Familiar(d, u) {
+		d = NewDevice(u)
+	}
+	d.Generation = u.CredentialGeneration
+	d.Expires = e.now().Add(DeviceLifetime).Truncate(time.Second)
+	return d
+}
+
+// NewDevice returns a new device for u at u's current credential generation; RenewDevice sets
+// its expiry.
 func NewDevice(u *portier.User) Device {
 	var raw [16]byte
 	rand.Read(raw[:])
-	return Device{UserID: u.ID, ID: base64.RawURLEncoding.EncodeToString(raw[:])}
+	return Device{UserID: u.ID, ID: base64.RawURLEncoding.EncodeToString(raw[:]), Generation: u.CredentialGeneration}
 }
 
 func (e *Engine) deviceMAC(payload string) []byte {
 	m := hmac.New(sha256.New, e.secret)
-	m.Write([]byte("portier device cookie\x00"))
+	// v2: the value carries the generation and the expiry; a cookie of the first form, which
+	// lived forever, no longer verifies.
+	m.Write([]byte("portier device cookie v2\x00"))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
 }

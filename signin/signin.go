@@ -219,8 +219,14 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 		return finish(Outcome{Code: portier.CodeBadRequest}, "password longer than 1024 bytes")
 	}
 
-	// A flood at a locked account is answered from memory.
-	if hit, ok := e.locks.lookup(name, a.Device.ID, now); ok {
+	// A flood at a locked account is answered from memory, but only while no lockout was
+	// cleared since the memory was made: one read of a counter, so an unlock committed by any
+	// process is honoured from its commit on. Read before the counters below, it dates them.
+	cleared, err := e.store.Counter(ctx, portier.CounterLockoutCleared)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if hit, ok := e.locks.lookup(name, a.Device.ID, now, cleared); ok {
 		entry.UserID = hit.userID
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: hit.until, Familiar: a.Device.ID != ""}, "account locked")
@@ -260,7 +266,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 		}
 	}
 	bucket, familiar := "", false
-	if user != nil && a.Device.UserID == user.ID && a.Device.ID != "" {
+	if user != nil && e.Familiar(a.Device, user) {
 		bucket, familiar = a.Device.ID, true
 	}
 
@@ -272,7 +278,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 		return Outcome{}, err
 	}
 	if v, retry := policy.Peek(state, now); v == lockout.Locked {
-		e.locks.remember(name, bucket, entry.UserID, retry)
+		e.locks.remember(name, bucket, entry.UserID, retry, cleared)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -288,7 +294,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 		return finish(Outcome{Code: portier.CodeBusy, Familiar: familiar}, "busy: the checks in flight did not settle in time")
 	}
 	if v != lockout.Allowed {
-		e.locks.remember(name, bucket, entry.UserID, retry)
+		e.locks.remember(name, bucket, entry.UserID, retry, cleared)
 		e.metrics.LockedRejection()
 		return finish(Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: familiar}, "account locked")
 	}
@@ -330,7 +336,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 			return Outcome{}, err
 		}
 		if !lockedUntil.IsZero() {
-			e.locks.remember(name, bucket, entry.UserID, lockedUntil)
+			e.locks.remember(name, bucket, entry.UserID, lockedUntil, cleared)
 			e.metrics.Locked()
 			return finish(Outcome{Code: portier.CodeLocked, RetryAt: lockedUntil, Familiar: familiar}, "wrong password; account now locked")
 		}
@@ -366,7 +372,7 @@ func (e *Engine) attempt(ctx context.Context, a Attempt, newPassword *string, en
 			}
 		})
 	}
-	done := success{newHash: newHash}
+	done := success{newHash: newHash, changed: newPassword != nil && out.Code == portier.CodeSuccess}
 	if out.Code == portier.CodeSuccess {
 		done.signedIn, done.language = true, cmp.Or(a.Language, st.DefaultLanguage)
 		if a.StartSession && newPassword == nil {
@@ -543,6 +549,7 @@ type success struct {
 	signedIn bool             // a full success: the last sign-in time, and the language
 	language string           // kept as the user's language when it changed ("en" or "nl")
 	newHash  string           // a new or upgraded password hash
+	changed  bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
 	session  *portier.Session // a browser session to open
 }
 
@@ -574,8 +581,12 @@ func (e *Engine) succeed(ctx context.Context, key, bucket string, u *portier.Use
 		}
 		if done.newHash != "" {
 			fresh.PasswordHash = done.newHash
+		}
+		if done.changed {
 			fresh.PasswordChanged = now
 			fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+			fresh.EndCredentials()
+			u.CredentialGeneration = fresh.CredentialGeneration
 		}
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err

@@ -3,6 +3,7 @@ package signin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -310,7 +311,7 @@ func TestFamiliarBrowserKeepsOwnCount(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		e := newEnv(t, store)
 		u := e.createUser(t, "owner@example.org")
-		owner := signin.NewDevice(u)
+		owner := e.eng.RenewDevice(signin.Device{}, u)
 		// The device cookie is what the browser sends back; it must survive the round trip.
 		dev := e.eng.ParseDevice(e.eng.DeviceToken(owner))
 		if dev != owner {
@@ -493,4 +494,144 @@ func TestRehashUpgradesWeakHash(t *testing.T) {
 			t.Fatalf("hash not upgraded: %s", after.PasswordHash)
 		}
 	})
+}
+
+// TestDeviceCookieEndsWithCredentialsAndTime: a familiar-browser cookie stops counting as
+// familiar (and so stops having ten guesses of its own) after a password reset by an admin,
+// with or without the sessions kept, a password change, a revoke-sessions, the user's own
+// sign-out everywhere, and DeviceLifetime; a cookie with its expiry edited by hand is refused.
+func TestDeviceCookieEndsWithCredentialsAndTime(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		op := portier.CLIActor("test")
+		cases := []struct {
+			name string
+			// end does what should make the cookie unfamiliar and returns the password now.
+			end func(e *env, u *portier.User) string
+		}{
+			{"admin password reset", func(e *env, u *portier.User) string {
+				if _, err := e.dir.ResetPassword(ctx, op, u.UPN, directory.PasswordReset{Password: goodPassword + " two"}); err != nil {
+					t.Fatal(err)
+				}
+				return goodPassword + " two"
+			}},
+			{"admin password reset keeping sessions", func(e *env, u *portier.User) string {
+				if _, err := e.dir.ResetPassword(ctx, op, u.UPN, directory.PasswordReset{Password: goodPassword + " two", KeepSessions: true}); err != nil {
+					t.Fatal(err)
+				}
+				return goodPassword + " two"
+			}},
+			{"password change", func(e *env, u *portier.User) string {
+				// Changed from another browser: this one's cookie is older than the change.
+				out, err := e.eng.ChangePassword(ctx, signin.Attempt{Username: u.UPN, Password: goodPassword, Source: source}, goodPassword+" two")
+				if err != nil || out.Code != portier.CodeSuccess {
+					t.Fatalf("ChangePassword: %v, code %d", err, out.Code)
+				}
+				return goodPassword + " two"
+			}},
+			{"revoke sessions", func(e *env, u *portier.User) string {
+				if err := e.dir.RevokeSessions(ctx, op, u.UPN); err != nil {
+					t.Fatal(err)
+				}
+				return goodPassword
+			}},
+			{"sign out everywhere", func(e *env, u *portier.User) string {
+				if err := e.eng.SignOutEverywhere(ctx, u, "192.0.2.1"); err != nil {
+					t.Fatal(err)
+				}
+				return goodPassword
+			}},
+			{"expiry", func(e *env, u *portier.User) string {
+				e.clock.Advance(signin.DeviceLifetime)
+				return goodPassword
+			}},
+		}
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, store)
+				u := e.createUser(t, fmt.Sprintf("device%d@example.org", i))
+				token := e.eng.DeviceToken(e.eng.RenewDevice(signin.Device{}, u))
+				if out := e.tryFrom(t, u.UPN, goodPassword, source, e.eng.ParseDevice(token)); out.Code != portier.CodeSuccess || !out.Familiar {
+					t.Fatalf("before: code %d familiar %v, want a familiar success", out.Code, out.Familiar)
+				}
+				pw := tc.end(e, u)
+				out := e.tryFrom(t, u.UPN, pw, source, e.eng.ParseDevice(token))
+				if out.Code != portier.CodeSuccess || out.Familiar {
+					t.Fatalf("after: code %d familiar %v, want an unfamiliar success", out.Code, out.Familiar)
+				}
+				// The browser that signs in again is familiar again, with a fresh cookie.
+				fresh, _ := e.dir.User(ctx, u.UPN)
+				renewed := e.eng.DeviceToken(e.eng.RenewDevice(e.eng.ParseDevice(token), fresh))
+				if out := e.tryFrom(t, u.UPN, pw, source, e.eng.ParseDevice(renewed)); out.Code != portier.CodeSuccess || !out.Familiar {
+					t.Fatalf("renewed: code %d familiar %v, want a familiar success", out.Code, out.Familiar)
+				}
+			})
+		}
+		t.Run("expiry edited by hand", func(t *testing.T) {
+			e := newEnv(t, store)
+			u := e.createUser(t, "edited@example.org")
+			d := e.eng.RenewDevice(signin.Device{}, u)
+			token := e.eng.DeviceToken(d)
+			parts := strings.Split(token, ".")
+			parts[2] = strconv.FormatInt(d.Expires.Add(365*24*time.Hour).Unix(), 10)
+			if got := e.eng.ParseDevice(strings.Join(parts, ".")); got != (signin.Device{}) {
+				t.Fatalf("a cookie with a later expiry written in by hand was accepted: %+v", got)
+			}
+			e.clock.Advance(signin.DeviceLifetime)
+			if got := e.eng.ParseDevice(token); got != (signin.Device{}) {
+				t.Fatalf("an expired cookie was accepted: %+v", got)
+			}
+		})
+	})
+}
+
+// TestUnlockFromAnotherProcessSeenAtOnce: process one remembers a lock (for an hour here, and
+// it hears no messages); an unlock or password reset committed by another process, as
+// `portier users unlock` is, lets the right password in on process one at its very next
+// attempt, with no waiting.
+func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			open := b.OpenShared(t)
+			ctx := context.Background()
+			clock := testenv.NewClock()
+			one := newEnvWithClock(t, open(), clock)
+			one.eng = signin.New(signin.Config{Store: one.store, Directory: one.dir, Secret: secretOf(t, one.store), Now: clock.Now,
+				Metrics: one.m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Process: "one", Recorder: one.rec, LockMemory: time.Hour})
+			cli := newEnvWithClock(t, open(), clock)
+			for _, upn := range []string{"held@example.org", "reset@example.org"} {
+				one.createUser(t, upn)
+				for i := range 10 {
+					one.try(t, upn, wrong(i))
+				}
+				before := one.verifications()
+				if out := one.try(t, upn, goodPassword); out.Code != portier.CodeLocked {
+					t.Fatalf("%s: code %d, want 50053", upn, out.Code)
+				}
+				if one.verifications() != before {
+					t.Fatalf("%s: a locked attempt was hashed", upn)
+				}
+			}
+			if err := cli.dir.Unlock(ctx, portier.CLIActor("test"), "held@example.org"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cli.dir.ResetPassword(ctx, portier.CLIActor("test"), "reset@example.org", directory.PasswordReset{Password: goodPassword + " again"}); err != nil {
+				t.Fatal(err)
+			}
+			for upn, pw := range map[string]string{"held@example.org": goodPassword, "reset@example.org": goodPassword + " again"} {
+				if out := one.try(t, upn, pw); out.Code != portier.CodeSuccess {
+					t.Fatalf("%s right after the other process's unlock: code %d, want success", upn, out.Code)
+				}
+			}
+		})
+	}
+}
+
+func secretOf(t *testing.T, store portier.Store) []byte {
+	t.Helper()
+	secret, err := signin.LoadSecret(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }

@@ -40,9 +40,10 @@ type Store struct {
 	readStmts *stmtCache
 	path      string        // for error messages
 	busy      time.Duration // the busy timeout, for error messages
-	// broker delivers published messages to this process's subscribers: a SQLite file is one
-	// process's store.
+	// broker delivers published messages to this process's subscribers: its own at commit,
+	// other processes' as notify's poller reads them from the notifications table.
 	broker broker.Broker
+	notify notifier
 }
 
 var _ portier.Store = (*Store)(nil)
@@ -106,7 +107,7 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, read: read, path: path, busy: busy, readStmts: &stmtCache{db: read}}
+	s := &Store{write: write, read: read, path: path, busy: busy, readStmts: &stmtCache{db: read}, notify: notifier{origin: newOrigin()}}
 	s.queries = queries{db: cachedPool{c: s.readStmts}, store: s}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -161,12 +162,6 @@ func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error
 	return nil
 }
 
-// Subscribe calls fn with the messages published on channel by this process's transactions.
-func (s *Store) Subscribe(ctx context.Context, channel string, fn func(payload string)) error {
-	s.broker.Subscribe(ctx, channel, fn)
-	return nil
-}
-
 // Ping checks that the database file answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
@@ -176,8 +171,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close stops reading other processes' messages and closes both pools.
 func (s *Store) Close() error {
+	s.stopPolling()
 	s.readStmts.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }

@@ -27,6 +27,20 @@ func TestStore(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) portier.Store { return newStore(t) })
 }
 
+func TestSharedStore(t *testing.T) {
+	storetest.RunSharedTests(t, func(t *testing.T) func() portier.Store {
+		path := filepath.Join(t.TempDir(), "portier.db")
+		return func() portier.Store {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
 func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) portier.Store { return newStore(b) })
 }

@@ -15,7 +15,7 @@ import (
 const (
 	userColumns = `u.id, u.upn, u.display_name, u.mail, u.account_enabled, u.force_change, u.roles,
 		u.password_hash, u.created, u.last_sign_in, u.sessions_valid_from, u.password_changed, u.language,
-		l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
+		u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
 	lockoutJoin = `LEFT JOIN lockouts l ON l.key = u.id AND l.bucket = ''`
 )
 
@@ -32,7 +32,7 @@ func scanUser(sc scanner) (*portier.User, error) {
 	)
 	err := sc.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Mail, &u.AccountEnabled, &u.PasswordProfile.ForceChangePasswordNextSignIn,
 		&roles, &u.PasswordHash, &created, &lastSignIn, &validFrom, &changed, &u.Language,
-		&failures, &lockedUntil, &lockouts, &lastBad, &recent)
+		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastBad, &recent)
 	if err != nil {
 		return nil, err
 	}
@@ -220,20 +220,11 @@ func (q queries) CountUsers(ctx context.Context, f portier.UserFilter) (int, err
 type tx struct {
 	queries
 	tx *sql.Tx
-	// published are the messages to deliver once the transaction commits.
+	// published are the messages to deliver in this process once the transaction commits.
 	published []message
 }
 
 type message struct{ channel, payload string }
-
-// Publish queues payload for channel's subscribers, delivered when the transaction commits.
-func (t *tx) Publish(ctx context.Context, channel, payload string) error {
-	if len(payload) > 1000 {
-		return portier.Errorf(portier.EInvalid, "A published message may hold at most 1,000 bytes.")
-	}
-	t.published = append(t.published, message{channel, payload})
-	return nil
-}
 
 var _ portier.Tx = (*tx)(nil)
 
@@ -246,8 +237,9 @@ func (t *tx) UserForUpdate(ctx context.Context, id string) (*portier.User, error
 // before its user does.
 const (
 	insertColumns = `INSERT INTO users (id, upn, display_name, display_lower, mail, account_enabled, force_change, roles,
-		password_hash, created, last_sign_in, sessions_valid_from, password_changed, language, locked_until) VALUES `
-	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT locked_until FROM lockouts WHERE key = ? AND bucket = ''))`
+		password_hash, created, last_sign_in, sessions_valid_from, password_changed, language, credential_generation,
+		locked_until) VALUES `
+	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT locked_until FROM lockouts WHERE key = ? AND bucket = ''))`
 	// insertBatch rows go in one statement: far fewer round trips through the driver when seeding.
 	insertBatch = 100
 )
@@ -259,7 +251,7 @@ func insertArgs(args []any, u *portier.User) []any {
 	}
 	return append(args, u.ID, u.UPN, u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.AccountEnabled,
 		u.PasswordProfile.ForceChangePasswordNextSignIn, joinRoles(u.Roles), u.PasswordHash, nanos(u.Created),
-		lastSignIn, nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.ID)
+		lastSignIn, nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.CredentialGeneration, u.ID)
 }
 
 // InsertUser adds u; EConflict when its UPN is taken.
@@ -313,7 +305,7 @@ func (t *tx) insertUsers(ctx context.Context, users []*portier.User) error {
 		}
 		return stmts[i], nil
 	}
-	args := make([]any, 0, 15*insertBatch)
+	args := make([]any, 0, 16*insertBatch)
 	for len(users) > 0 {
 		n, which := insertBatch, 0
 		if len(users) < insertBatch {
@@ -368,10 +360,10 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 	}
 	res, err := t.db.ExecContext(ctx, `UPDATE users SET upn = ?, display_name = ?, display_lower = ?, mail = ?,
 		account_enabled = ?, force_change = ?, roles = ?, password_hash = ?, last_sign_in = ?,
-		sessions_valid_from = ?, password_changed = ?, language = ? WHERE id = ?`,
+		sessions_valid_from = ?, password_changed = ?, language = ?, credential_generation = ? WHERE id = ?`,
 		u.UPN, u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.AccountEnabled,
 		u.PasswordProfile.ForceChangePasswordNextSignIn, joinRoles(u.Roles), u.PasswordHash, lastSignIn,
-		nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.ID)
+		nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.CredentialGeneration, u.ID)
 	if isUnique(err, "users.upn") {
 		return portier.Errorf(portier.EConflict, "The user name %s is taken.", u.UPN)
 	}

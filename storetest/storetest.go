@@ -60,6 +60,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
 		{"Settings", testSettings},
 		{"InsertSetting", testInsertSetting},
 		{"PublishSubscribe", testPublishSubscribe},
+		{"Counters", testCounters},
+		{"ConcurrentIncrementsAllCount", testConcurrentIncrements},
 		{"DeleteSetting", testDeleteSetting},
 		{"FlagSignIns", testFlagSignIns},
 		{"Methods", testMethods},
@@ -140,7 +142,9 @@ func newTestUser(i int) *portier.User {
 		SessionsValidFrom: base.Add(-24 * time.Hour),
 		PasswordChanged:   base.Add(-36 * time.Hour),
 		Language:          "nl",
-		PasswordHash:      fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ%05d$aGFzaGhhc2g", i),
+		// Distinct per i and past 32 bits, so a column too narrow or left out shows.
+		CredentialGeneration: int64(i) + 1<<33,
+		PasswordHash:         fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ%05d$aGFzaGhhc2g", i),
 	}
 }
 
@@ -196,6 +200,9 @@ func checkUser(t testing.TB, got, want *portier.User) {
 	}
 	if !sameTime(got.PasswordChanged, want.PasswordChanged) {
 		diff("PasswordChanged", got.PasswordChanged, want.PasswordChanged)
+	}
+	if got.CredentialGeneration != want.CredentialGeneration {
+		diff("CredentialGeneration", got.CredentialGeneration, want.CredentialGeneration)
 	}
 	if got.Language != want.Language {
 		diff("Language", got.Language, want.Language)

@@ -144,6 +144,7 @@ func testUserUpdate(t *testing.T, s portier.Store) {
 	want.SessionsValidFrom = base.Add(2 * time.Hour)
 	want.PasswordChanged = base.Add(3 * time.Hour)
 	want.Language = "en"
+	want.CredentialGeneration = u.CredentialGeneration + 5
 	want.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=1$bmV3$bmV3aGFzaA"
 
 	update := want

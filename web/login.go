@@ -21,9 +21,6 @@ const (
 	pendingCookie = "portier_pending"
 )
 
-// deviceLifetime is how long a browser stays familiar after its last sign-in.
-const deviceLifetime = 365 * 24 * time.Hour
-
 func (s *server) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration) {
 	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
 	if maxAge > 0 {
@@ -165,10 +162,13 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, u *portier
 // familiar to u.
 func (s *server) setSessionCookies(w http.ResponseWriter, u *portier.User, token string, device signin.Device) {
 	s.setCookie(w, sessionCookie, token, "/", 0)
-	if device.UserID != u.ID {
-		device = signin.NewDevice(u)
-	}
-	s.setCookie(w, deviceCookie, s.Engine.DeviceToken(device), "/", deviceLifetime)
+	s.setDevice(w, u, device)
+}
+
+// setDevice makes this browser familiar to u, from now on and for signin.DeviceLifetime: the
+// device it sent if that is still familiar, a new one otherwise, at u's credential generation.
+func (s *server) setDevice(w http.ResponseWriter, u *portier.User, device signin.Device) {
+	s.setCookie(w, deviceCookie, s.Engine.DeviceToken(s.Engine.RenewDevice(device, u)), "/", signin.DeviceLifetime)
 }
 
 func (s *server) handleForcedChangePage() http.Handler {

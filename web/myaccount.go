@@ -139,6 +139,13 @@ func (s *server) handleMyPassword() http.Handler {
 			s.unavailable(w, r, err)
 			return
 		}
+		// The change made every device cookie of the user unfamiliar; this browser, which
+		// knew the password, stays familiar (with its own counter, if it had one).
+		dev := a.Device
+		if out.Familiar {
+			dev.Generation = out.User.CredentialGeneration
+		}
+		s.setDevice(w, out.User, dev)
 		http.Redirect(w, r, "/myaccount?done=changed", http.StatusSeeOther)
 	})
 }

@@ -246,6 +246,14 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 		if resp, body := newBrowser(t, in.srv.URL).login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign-in with the new password: %d code %s", resp.StatusCode, code(body))
 		}
+		// The owner's browser was familiar before the reset; its old device cookie is not now.
+		if resp, body := owner.login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in at the owner's browser: %d code %s", resp.StatusCode, code(body))
+		}
+		in.rec.Flush(ctx)
+		if last, err := store.ListSignIns(ctx, portier.SignInFilter{Limit: 1}); err != nil || len(last) != 1 || last[0].FamiliarDevice {
+			t.Fatalf("the owner's browser still familiar after a self-service reset: %+v, %v", last, err)
+		}
 		if evs := auditedSelf(t, store, portier.ActionSelfServiceReset); len(evs) != 1 {
 			t.Fatalf("%d self-service reset audit entries", len(evs))
 		}

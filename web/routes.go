@@ -23,7 +23,7 @@ var csrfExempt = map[string]bool{
 // addRoutes lists Portier's whole HTTP surface.
 func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(s.Store))
+	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", handleMetrics(s.Metrics))
 	mux.Handle("GET /static/", handleStatic())
 	mux.Handle("GET /language", s.handleLanguage())

@@ -3,7 +3,6 @@
 package web
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
@@ -42,6 +41,8 @@ type Deps struct {
 	Secret []byte
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
 	TrustedProxies []netip.Prefix
+	// ReadyTimeout bounds /readyz's write to the store (zero: 2 s).
+	ReadyTimeout time.Duration
 }
 
 // server holds what the handlers share.
@@ -55,6 +56,8 @@ type server struct {
 	imports importDownloads
 	// totals are the large totals of Active users, kept for a while (totals.go).
 	totals userTotals
+	// ready is /readyz's probe, shared by every probe within readyFor (readyz.go).
+	ready readiness
 }
 
 // NewServer returns the whole HTTP surface of Portier; routes.go lists it.
@@ -123,19 +126,6 @@ func securityHeaders(next http.Handler) http.Handler {
 func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-}
-
-// handleReadyz answers 200 when the store answers within two seconds, 503 otherwise.
-func handleReadyz(store portier.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := store.Ping(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": portier.ErrorMessage(err)})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }
 

@@ -96,7 +96,7 @@ func (s *server) handleSetup() http.Handler {
 			return
 		}
 		s.setCookie(w, sessionCookie, session, "/", 0)
-		s.setCookie(w, deviceCookie, s.Engine.DeviceToken(signin.NewDevice(u)), "/", deviceLifetime)
+		s.setDevice(w, u, signin.Device{})
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 	})
 }

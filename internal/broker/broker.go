@@ -1,6 +1,6 @@
 // Package broker fans messages out to the subscribers of a channel inside one process: the
-// stores deliver what a committed transaction published through it (SQLite for every
-// subscriber, PostgreSQL for the ones its LISTEN connection serves).
+// stores deliver what a committed transaction published through it (SQLite its own at commit
+// and other processes' as it reads them, PostgreSQL what its LISTEN connection hears).
 package broker
 
 import (
@@ -47,5 +47,19 @@ func (b *Broker) Deliver(channel, payload string) {
 	b.mu.Unlock()
 	for _, fn := range fns {
 		go fn(payload)
+	}
+}
+
+// DeliverAll hands payload to every subscriber of every channel: "" when messages may have
+// been missed.
+func (b *Broker) DeliverAll(payload string) {
+	b.mu.Lock()
+	channels := make([]string, 0, len(b.subs))
+	for c := range b.subs {
+		channels = append(channels, c)
+	}
+	b.mu.Unlock()
+	for _, c := range channels {
+		b.Deliver(c, payload)
 	}
 }
