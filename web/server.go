@@ -42,6 +42,9 @@ type Deps struct {
 	Secret []byte
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
 	TrustedProxies []netip.Prefix
+	// Timeouts are the request deadlines (unset ones at their defaults); pass the same to
+	// HTTPServer for the connection's.
+	Timeouts Timeouts
 }
 
 // server holds what the handlers share.
@@ -65,6 +68,7 @@ func NewServer(d Deps) http.Handler {
 	var h http.Handler = mux
 	h = s.csrf(h)
 	h = securityHeaders(h)
+	h = s.deadlines(h)
 	return h
 }
 
