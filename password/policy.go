@@ -40,6 +40,7 @@ const (
 	RuleSequential  Rule = "sequential"   // a trivial sequence ("abcd…", "1234567890123456", "qwerty…")
 	RuleContextWord Rule = "context-word" // contains part of the user's name or UPN or the organisation's name; Word says which
 	RuleBlocklisted Rule = "blocklisted"  // on the shipped list of common and breached passwords
+	RuleGuessable   Rule = "guessable"    // too easy to guess by zxcvbn's estimate: common words with digits or years, repeats, walks
 )
 
 // RuleError is the error Check returns: which rule the password breaks.
@@ -71,12 +72,14 @@ func (e *RuleError) Error() string {
 		return fmt.Sprintf("The password contains %q, which is part of your name, your user name or the organisation's name.", e.Word)
 	case RuleBlocklisted:
 		return "The password is on a list of common or breached passwords; choose another."
+	case RuleGuessable:
+		return "The password is too easy to guess: it is made of common words, names, dates or patterns that guessers try first. Add a few uncommon words, or choose a longer passphrase."
 	}
 	return fmt.Sprintf("The password breaks the rule %q.", string(e.Rule))
 }
 
 // Policy is the password policy of NIST SP 800-63B-4: a minimum length, a blocklist, context
-// words, and no composition rules or expiry.
+// words, a strength estimate, and no composition rules or expiry.
 type Policy struct {
 	// MinLength is the minimum length in characters (code points after NFKC), between
 	// LowestMinLength and HighestMinLength. Zero means DefaultMinLength; Check applies the
@@ -122,7 +125,8 @@ func fold(s string) string { return strings.ToLower(Normalize(s)) }
 // rule it breaks. context holds the words that identify the account: the user's display name,
 // the UPN's local part and domain, the organisation's name; each is split into parts at
 // anything not a letter or digit, and no part of 4 characters or more may appear in pw, in
-// any case.
+// any case. Last, a password that zxcvbn estimates to take fewer than MinGuesses guesses, with
+// the context words as likely words, is refused as RuleGuessable.
 func (p Policy) Check(pw string, context []string) error {
 	if pw == "" {
 		return &RuleError{Rule: RuleEmpty}
@@ -151,6 +155,10 @@ func (p Policy) Check(pw string, context []string) error {
 	}
 	if blocklisted(f) {
 		return &RuleError{Rule: RuleBlocklisted}
+	}
+	// Last, so that a password the rules above refuse is told the more precise reason.
+	if guessable(n, context) {
+		return &RuleError{Rule: RuleGuessable}
 	}
 	return nil
 }

@@ -24,8 +24,27 @@ func TestCheck(t *testing.T) {
 		{name: "exactly 15", pw: "tulpen-in-maart"},
 		{name: "any characters", pw: "ñandú 🦤 über straße"},
 		{name: "short context parts are fine", pw: "van der beek? nee, de ree"}, // van, der, de, nee are under 4
-		{name: "three runs are not trivial", pw: "abcdefgh1234567q"},
-		{name: "period 5 is not trivial", pw: "abcdeabcdeabcde"},
+		// Not trivial by the rules of runs and short periods, yet easy to guess all the same.
+		{name: "three runs are guessable", pw: "abcdefgh1234567q", rule: RuleGuessable},
+		{name: "period 5 is guessable", pw: "abcdeabcdeabcde", rule: RuleGuessable},
+		// Issue 10: a listed word with digits, a repeated word, years, keyboard walks.
+		{name: "listed word and digits", pw: "password123456789", rule: RuleGuessable},
+		{name: "listed word repeated", pw: "iloveyouiloveyou", rule: RuleGuessable},
+		{name: "word and years", pw: "sunshine19871987", rule: RuleGuessable},
+		{name: "word repeated with a sign", pw: "Dragon!Dragon!Dragon!", rule: RuleGuessable},
+		{name: "walk and digits", pw: "qwerty123456789!", rule: RuleGuessable},
+		{name: "walk repeated", pw: "asdfghjkl;asdfgh", rule: RuleGuessable},
+		{name: "keyboard walk", pw: "zaq12wsxcde34rfv", rule: RuleGuessable},
+		{name: "l33t and years", pw: "P@ssw0rd20242024", rule: RuleGuessable},
+		{name: "l33t repeated", pw: "p@ssw0rdp@ssw0rd", rule: RuleGuessable},
+		{name: "season and year repeated", pw: "Summer2026!Summer2026!", rule: RuleGuessable},
+		{name: "dutch word repeated with digits", pw: "welkom01welkom01", rule: RuleGuessable},
+		{name: "full-width listed word and digits", pw: "ｐａｓｓｗｏｒｄ１２３４５６７８９", rule: RuleGuessable},
+		{name: "context words are likely words", pw: "Rijkswaterstaat2026!", rule: RuleContextWord, word: "rijkswaterstaat"},
+		{name: "passphrase of four common words", pw: "het regent in maart"},
+		{name: "random, 16 characters", pw: "h7Kd9xQ2mPz4Rt8W"},
+		{name: "long: the estimate sees the first 64 characters", pw: strings.Repeat("correct horse battery staple ", 8)[:200]},
+		{name: "weak in the first 64 characters", pw: strings.Repeat("x", 60) + "qz" + strings.Repeat("correct horse battery staple ", 4), rule: RuleGuessable},
 		{name: "empty", pw: "", rule: RuleEmpty},
 		{name: "invalid utf8", pw: "correct horse \xff battery", rule: RuleInvalidUTF8},
 		{name: "too short", pw: "fourteen chars", rule: RuleTooShort, limit: 15},
@@ -235,5 +254,29 @@ func TestTooLongBeforeNormalising(t *testing.T) {
 	}
 	if err := DefaultPolicy().Check(pw, nil); err != nil {
 		t.Fatalf("Check refused %d bytes that normalise to %d: %v", len(pw), MaxBytes, err)
+	}
+}
+
+// TestGuessableUsesContext: zxcvbn is told the context words, so a name spelled backwards
+// (which the context-word rule does not look for) is as guessable as a common word.
+func TestGuessableUsesContext(t *testing.T) {
+	t.Parallel()
+	const pw = "grebrednavekeiram" // vanderberg marieke, backwards
+	if err := DefaultPolicy().Check(pw, nil); err != nil {
+		t.Fatalf("without context: %v, want accepted", err)
+	}
+	var re *RuleError
+	if err := DefaultPolicy().Check(pw, ctx); !errors.As(err, &re) || re.Rule != RuleGuessable {
+		t.Fatalf("with the user's name as context: %v, want %s", err, RuleGuessable)
+	}
+}
+
+// TestGeneratedPasswordsAreNotGuessable: what Generate hands out always passes the estimate.
+func TestGeneratedPasswordsAreNotGuessable(t *testing.T) {
+	t.Parallel()
+	for range 200 {
+		if pw := Generate(); guessable(pw, ctx) {
+			t.Fatalf("generated %q is guessable", pw)
+		}
 	}
 }

@@ -124,3 +124,26 @@ func (s *Service) Report(ctx context.Context, secret, source string) (string, er
 	})
 	return upn, err
 }
+
+// codeLockNotice is called in the transaction that locked a user's authenticator counter in a
+// self-service reset. At the first lock of an episode it queues a notice to the owner, since
+// someone guessing at their codes is trying to take the account over; the doublings that
+// follow send nothing more, like the password lockout mail.
+func (s *Service) codeLockNotice(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, state lockout.State, source string) error {
+	if state.Lockouts != 1 || !st.LockoutEmail {
+		return nil
+	}
+	for _, addr := range s.addresses(ctx, tx, u) {
+		msg, err := render("code-lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
+			"LockedAt": s.now(), "Until": state.LockedUntil, "Source": source})
+		if err != nil {
+			return err
+		}
+		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "authenticator code lockout notice sent to "+MaskAddress(addr))
+		ev.Actor, ev.ActorID = "portier", ""
+		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"time"
@@ -373,12 +372,18 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 			totpMatch("JBSWY3DPEHPK3PXP", code, now, 0) // the same work for a name with no authenticator
 		}
 		if method == nil {
-			if st.Lockout.Fail(&counter, now, sha256.Sum256([]byte(key+"\x00"+normalizeCode(code)))) {
+			// Every wrong code counts. The password rule "a repeated wrong value counts once"
+			// forgives a typo typed twice; a code changes every step, so a repeat is no typo,
+			// and forgiving it would let a guesser cycle a few codes for ever.
+			if st.Lockout.Fail(&counter, now, everyTry()) {
 				refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}
 				if u != nil {
 					ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
 					ev.Outcome = portier.OutcomeRefused
 					if err := tx.AppendAudit(ctx, ev); err != nil {
+						return err
+					}
+					if err := s.codeLockNotice(ctx, tx, st, u, counter, source); err != nil {
 						return err
 					}
 				}

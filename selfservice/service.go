@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
@@ -131,14 +132,26 @@ func (s *Service) codeMatches(stored []byte, purpose, id, typed string) bool {
 	return hmac.Equal(stored, s.codeMAC(purpose, id, normalizeCode(typed)))
 }
 
-// normalizeCode drops the spaces and dashes people type inside codes.
+// normalizeCode drops the white space (any kind, anywhere) and dashes people type or paste
+// around and inside codes. Nothing else is forgiven: leading zeros added, or digits of
+// another script, make a code of another length or text, which is a wrong code and counts.
+// Codes are compared only after this, so no spelling of a used code is a fresh one.
 func normalizeCode(c string) string {
 	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
+		if unicode.IsSpace(r) || r == '-' {
 			return -1
 		}
 		return r
 	}, c)
+}
+
+// everyTry returns a fresh random fingerprint, for settling a failure that must count however
+// often the same value is tried: the lockout policy refunds a repeat only of a fingerprint it
+// has seen, and a random one it has never seen.
+func everyTry() lockout.Fingerprint {
+	var fp lockout.Fingerprint
+	rand.Read(fp[:])
+	return fp
 }
 
 // newSecret returns a random 256-bit secret (hex) and the token ID that stands for it.
@@ -191,8 +204,7 @@ func charge(ctx context.Context, tx portier.Tx, now time.Time, limits ...limit) 
 		}
 		states[i] = st
 	}
-	var fp lockout.Fingerprint
-	rand.Read(fp[:]) // every event counts: no two are "the same" attempt
+	fp := everyTry()
 	for i, l := range limits {
 		l.policy.Charge(&states[i], now)
 		l.policy.Fail(&states[i], now, fp)

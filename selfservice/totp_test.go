@@ -35,6 +35,10 @@ func TestTOTPMatch(t *testing.T) {
 		{"the next step's code after the last accepted", code(base.Add(30 * time.Second)), base.Add(30 * time.Second), step, true},
 		{"wrong code", "000000", base, 0, code(base) == "000000"},
 		{"too short", "12345", base, 0, false},
+		{"pasted with tabs and a no-break space", "\t" + code(base) + "\u00a0\n", base, 0, true},
+		{"a leading zero added", "0" + code(base), base, 0, false},
+		{"replayed with white space added", " " + code(base) + " ", base.Add(10 * time.Second), step, false},
+		{"replayed with a leading zero added", "0" + code(base), base.Add(10 * time.Second), step, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -237,3 +237,30 @@ func TestAdminImportUsers(t *testing.T) {
 		})
 	})
 }
+
+// TestImportPasswordsDownloadEscapesFormulas: a valid user name can start with = + - |, and
+// the passwords download must not hand it to a spreadsheet as a formula.
+func TestImportPasswordsDownloadEscapesFormulas(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := newInstance(t, store, testenv.NewClock())
+		addUser(t, in.dir, "admin@example.org", "User Admin", portier.RoleUserAdmin)
+		admin := signedIn(t, in, "admin@example.org")
+		file := []byte("User name,Display name\n=1+2@example.org,＝HYPERLINK(1)\n+x@example.org, =1\n-x@example.org,Minus\n|x@example.org,Pipe\n")
+		_, body := admin.postFile("/admin/users/import", file, map[string]string{"csrf_token": admin.token("/admin/users/import")})
+		dl := downloadForm.FindStringSubmatch(body)
+		if dl == nil {
+			t.Fatalf("no download: %s", code(body))
+		}
+		_, csvBody := admin.post("/admin/users/import", dl[1], nil)
+		records, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+		if err != nil || len(records) != 5 {
+			t.Fatalf("download: %d records, err %v", len(records), err)
+		}
+		want := [][2]string{{"'=1+2@example.org", "'＝HYPERLINK(1)"}, {"'+x@example.org", "'=1"}, {"'-x@example.org", "Minus"}, {"'|x@example.org", "Pipe"}}
+		for i, w := range want {
+			if rec := records[i+1]; rec[0] != w[0] || rec[1] != w[1] || strings.HasPrefix(rec[2], "'") {
+				t.Errorf("row %d = %q, want user name %q and display name %q, the password as generated", i+1, rec, w[0], w[1])
+			}
+		}
+	})
+}

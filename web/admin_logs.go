@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,24 +176,6 @@ func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Se
 	return causes, nil
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula: a user agent or a typed user
-// name is the attacker's to choose.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
-// startCSV sets the headers of a CSV download named name.
-func startCSV(w http.ResponseWriter, name string) *csv.Writer {
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	h.Set("Cache-Control", "no-store")
-	return csv.NewWriter(w)
-}
-
 func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.SignInFilter) {
 	f.Limit = 1000
 	first, err := s.Store.ListSignIns(r.Context(), f)
@@ -203,12 +184,12 @@ func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.Si
 		return
 	}
 	cw := startCSV(w, "signins.csv")
-	cw.Write([]string{"createdDateTime", "userPrincipalName", "userId", "ipAddress", "errorCode", "familiarDevice", "passwordHashComputed", "process", "failureReason", "userAgent"})
+	cw.Row("createdDateTime", "userPrincipalName", "userId", "ipAddress", "errorCode", "familiarDevice", "passwordHashComputed", "process", "failureReason", "userAgent")
 	entries, rows := first, 0
 	for len(entries) > 0 && rows < csvMaxRows {
 		for _, e := range entries {
-			cw.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), csvSafe(e.Username), e.UserID, e.Source, strconv.Itoa(e.Code),
-				strconv.FormatBool(e.FamiliarDevice), strconv.FormatBool(e.HashComputed), csvSafe(e.Process), csvSafe(e.Detail), csvSafe(e.UserAgent)})
+			cw.Row(e.Time.UTC().Format(time.RFC3339Nano), e.Username, e.UserID, e.Source, strconv.Itoa(e.Code),
+				strconv.FormatBool(e.FamiliarDevice), strconv.FormatBool(e.HashComputed), e.Process, e.Detail, e.UserAgent)
 			rows++
 		}
 		if len(entries) < f.Limit {
@@ -287,12 +268,12 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, f portier.Audi
 		return
 	}
 	cw := startCSV(w, "audit.csv")
-	cw.Write([]string{"activityDateTime", "initiatedBy", "initiatedById", "activity", "target", "targetId", "source", "result", "resultReason"})
+	cw.Row("activityDateTime", "initiatedBy", "initiatedById", "activity", "target", "targetId", "source", "result", "resultReason")
 	rows := 0
 	for len(events) > 0 && rows < csvMaxRows {
 		for _, ev := range events {
-			cw.Write([]string{ev.Time.UTC().Format(time.RFC3339Nano), csvSafe(ev.Actor), ev.ActorID, string(ev.Action), csvSafe(ev.Target),
-				ev.TargetID, ev.Source, ev.Outcome, csvSafe(ev.Detail)})
+			cw.Row(ev.Time.UTC().Format(time.RFC3339Nano), ev.Actor, ev.ActorID, string(ev.Action), ev.Target,
+				ev.TargetID, ev.Source, ev.Outcome, ev.Detail)
 			rows++
 		}
 		if len(events) < f.Limit {

@@ -688,3 +688,113 @@ func TestAdminRequiresReRegistration(t *testing.T) {
 		}
 	})
 }
+
+// TestOTPGuessingIsCountedAndLocks replays Zitadel CVE-2025-64102 (OTP guessing not counted):
+// three wrong authenticator codes typed in turn, which the "a repeated wrong value counts once"
+// rule let a guesser cycle for ever, must each count, lock, be audited and be mailed.
+func TestOTPGuessingIsCountedAndLocks(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		ctx := context.Background()
+		if _, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: "otto@example.org", DisplayName: "Otto", Mail: "otto@example.org", Password: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		secret := addAuthenticator(t, in, signedIn(t, in, "otto@example.org"), clock.Now())
+		clock.Advance(time.Minute)
+		at := func(t time.Time) string {
+			c, _ := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			return c
+		}
+		right := map[string]bool{}
+		for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+			right[at(clock.Now().Add(d))] = true
+		}
+		var wrong []string
+		for i := 0; len(wrong) < 3; i++ {
+			if c := fmt.Sprintf("%06d", 111111*(i+1)%1000000); !right[c] {
+				wrong = append(wrong, c)
+			}
+		}
+		b := newBrowser(t, in.srv.URL)
+		recoverAs(t, b, "otto@example.org")
+		var body string
+		for i := 0; i < 10; i++ { // the default threshold
+			if strings.Contains(body, "Too many wrong authenticator codes") {
+				t.Fatalf("locked after %d wrong codes, before the threshold", i)
+			}
+			_, body = b.post("/recover/verify", "/recover/totp", url.Values{"code": {wrong[i%3]}})
+		}
+		if !strings.Contains(body, "Too many wrong authenticator codes") {
+			t.Fatal("three wrong codes cycled ten times did not lock")
+		}
+		// Locked: even the right code is not taken now.
+		_, body = b.post("/recover/verify", "/recover/totp", url.Values{"code": {at(clock.Now())}})
+		if !strings.Contains(body, "Too many wrong authenticator codes") {
+			t.Fatal("the right code was taken while the authenticator counter was locked")
+		}
+		var audited bool
+		for _, ev := range auditedSelf(t, store, portier.ActionSSPRBlocked) {
+			audited = audited || ev.Target == "otto@example.org" && strings.Contains(ev.Detail, "wrong authenticator codes") && ev.Outcome == portier.OutcomeRefused
+		}
+		if !audited {
+			t.Fatal("the authenticator lock is not in the audit log")
+		}
+		waitFor(t, "the mail about the wrong codes", func() bool {
+			for _, m := range mailsTo(t, in, 0, "otto@example.org") {
+				if strings.Contains(m.Subject, "Wrong authenticator codes") && strings.Contains(m.Body, "127.0.0.1") {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+// TestOTPReplayInDriftWindow replays the one-time-code advisories' replay mechanism: a right
+// authenticator code used once is refused again inside its drift window, also with white space
+// or a leading zero added, and a used email code is refused in any spelling.
+func TestOTPReplayInDriftWindow(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		clock := testenv.NewClock()
+		in := newInstance(t, store, clock)
+		createUser(t, in.dir, "rita@example.org", false)
+		owner := signedIn(t, in, "rita@example.org")
+		secret := addAuthenticator(t, in, owner, clock.Now())
+		addEmail(t, in, owner, "rita@example.net")
+		clock.Advance(time.Minute)
+		code, _ := totp.GenerateCodeCustom(secret, clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+
+		b := newBrowser(t, in.srv.URL)
+		recoverAs(t, b, "rita@example.org")
+		b.post("/recover/verify", "/recover/totp", url.Values{"code": {code}})
+		if resp, _ := b.do("GET", "/recover/verify", nil); resp.Header.Get("Location") != "/recover/choose" {
+			t.Fatalf("the right authenticator code did not pass: %d", resp.StatusCode)
+		}
+		clock.Advance(20 * time.Second) // still inside the code's window (one step of skew either side)
+		for _, replay := range []string{code, " " + code[:3] + " " + code[3:] + "\t", "0" + code, code + "\u00a0"} {
+			b2 := newBrowser(t, in.srv.URL)
+			recoverAs(t, b2, "rita@example.org")
+			b2.post("/recover/verify", "/recover/totp", url.Values{"code": {replay}})
+			if resp, _ := b2.do("GET", "/recover/verify", nil); resp.Header.Get("Location") == "/recover/choose" {
+				t.Fatalf("the used authenticator code %q passed again", replay)
+			}
+		}
+
+		b3 := newBrowser(t, in.srv.URL)
+		recoverAs(t, b3, "rita@example.org")
+		known := codesTo(t, in, "rita@example.net")
+		b3.post("/recover/verify", "/recover/email", url.Values{"address": {"rita@example.net"}})
+		mailed := nextCode(t, in, "rita@example.net", known)
+		b3.post("/recover/verify", "/recover/code", url.Values{"code": {" " + mailed[:4] + " " + mailed[4:] + " "}})
+		if resp, _ := b3.do("GET", "/recover/verify", nil); resp.Header.Get("Location") != "/recover/choose" {
+			t.Fatalf("the mailed code, typed with spaces, did not pass: %d", resp.StatusCode)
+		}
+		for _, replay := range []string{mailed, "\t" + mailed, "0" + mailed} {
+			_, body := b3.post("/recover/choose", "/recover/code", url.Values{"code": {replay}})
+			if !strings.Contains(body, "No code is waiting") {
+				t.Fatalf("the used email code %q was not refused as used", replay)
+			}
+		}
+	})
+}

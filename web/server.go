@@ -43,6 +43,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// ReadyTimeout bounds /readyz's write to the store (zero: 2 s).
 	ReadyTimeout time.Duration
+	// Timeouts are the request deadlines (unset ones at their defaults); pass the same to
+	// HTTPServer for the connection's.
+	Timeouts Timeouts
 }
 
 // server holds what the handlers share.
@@ -69,6 +72,7 @@ func NewServer(d Deps) http.Handler {
 	h = s.plainText(h)
 	h = s.csrf(h)
 	h = securityHeaders(h)
+	h = s.deadlines(h)
 	return h
 }
 

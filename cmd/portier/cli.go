@@ -100,7 +100,63 @@ Every flag can also be set through the environment variable named in its help.`,
 		"log level: debug, info, warn or error (env PORTIER_LOG_LEVEL)")
 	root.AddCommand(a.serveCommand(), a.usersCommand(), a.auditCommand(), a.signinsCommand(), a.settingsCommand(),
 		a.appsCommand())
+	refuseUnknownCommands(root)
 	return root
+}
+
+// refuseUnknownCommands makes every command that only groups others ("portier", "portier
+// users", …) refuse a word it does not know as a usage error, where cobra would print the
+// help and exit 0 below the top level: a script that misspells a command must not take it
+// for done. Without a word the group still prints its help. "portier help WORD" refuses an
+// unknown WORD the same way.
+func refuseUnknownCommands(root *cobra.Command) {
+	root.InitDefaultCompletionCmd() // added now rather than at Execute, so that the walk sees it
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() && !c.Runnable() {
+			c.Args = cobra.ArbitraryArgs
+			c.SuggestionsMinimumDistance = 2
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				return unknownCommand(cmd, args[0])
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	root.InitDefaultHelpCmd() // so that it is there to replace
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil {
+				return unknownCommand(root, args[0])
+			}
+			if len(rest) > 0 && target.HasSubCommands() {
+				return unknownCommand(target, rest[0])
+			}
+			return target.Help()
+		},
+	})
+}
+
+// unknownCommand is the one-line usage error for a word that names no command of parent.
+func unknownCommand(parent *cobra.Command, word string) error {
+	hint := ""
+	if s := parent.SuggestionsFor(word); len(s) > 0 {
+		hint = " Did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError("unknown command %q for %q; see %s --help.%s", word, parent.CommandPath(), parent.CommandPath(), hint)
 }
 
 // open opens the store and the directory service for a command.

@@ -214,3 +214,31 @@ func TestCLISettings(t *testing.T) {
 		t.Fatalf("audit: %s", audit)
 	}
 }
+
+func TestUnknownCommandIsAUsageError(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "portier.db")
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"users", "frobnicate"},
+		{"users", "frobnicate", "ada@example.org"},
+		{"apps", "frobnicate"},
+		{"settings", "frobnicate"},
+		{"completion", "frobnicate"},
+		{"help", "frobnicate"},
+		{"help", "users", "frobnicate"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			out, _, _ := cli(t, db, "", args...)
+			refused(t, db, "", `unknown command "frobnicate"`, args...)
+			if out != "" {
+				t.Fatalf("stdout %q, want nothing", out)
+			}
+		})
+	}
+	// A group without a word still shows its help, and that is no error.
+	for _, args := range [][]string{{}, {"users"}, {"help", "users"}} {
+		if out := must(t, db, "", args...); !strings.Contains(out, "Usage:") {
+			t.Fatalf("portier %s: no help on stdout: %q", strings.Join(args, " "), out)
+		}
+	}
+}

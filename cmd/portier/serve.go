@@ -20,6 +20,7 @@ import (
 	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/postgres"
 	"github.com/portier-id/portier/sqlite"
+	"github.com/portier-id/portier/web"
 )
 
 // openStore opens the store a --db value names: sqlite:PATH or postgres://….
@@ -40,12 +41,16 @@ func openStore(ctx context.Context, dsn string) (portier.Store, error) {
 func (a *app) serveCommand() *cobra.Command {
 	var addr, baseURL, trustedProxies, smtpURL, mailFrom, outbox string
 	var demoData bool
+	timeouts := web.DefaultTimeouts()
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…]",
 		Short: "Run the Portier server",
 		Args:  exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := checkTimeouts(timeouts); err != nil {
+				return err
+			}
 			if err := a.open(ctx); err != nil {
 				return err
 			}
@@ -75,7 +80,7 @@ func (a *app) serveCommand() *cobra.Command {
 			application, err := portierapp.New(ctx, portierapp.Config{
 				Store: a.store, Hasher: a.dir.Hasher(), Now: a.now, Log: a.log, BaseURL: base, TrustedProxies: proxies,
 				Mail:    mail.Config{URL: smtpURL, From: mailFrom, Outbox: outbox, Log: a.log},
-				Process: fmt.Sprintf("%s/%d", host, os.Getpid()),
+				Process: fmt.Sprintf("%s/%d", host, os.Getpid()), Timeouts: timeouts,
 			})
 			if err != nil {
 				return err
@@ -86,8 +91,7 @@ func (a *app) serveCommand() *cobra.Command {
 				return err
 			}
 			go application.Maintain(ctx)
-			handler := application.Handler
-			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+			srv := web.HTTPServer(application.Handler, timeouts)
 			if err := a.announceSetup(ctx, base); err != nil {
 				return err
 			}
@@ -118,9 +122,46 @@ func (a *app) serveCommand() *cobra.Command {
 	cmd.Flags().StringVar(&mailFrom, "mail-from", a.envDefault("PORTIER_MAIL_FROM", "portier@localhost"), "sender address of Portier's mail (env PORTIER_MAIL_FROM)")
 	cmd.Flags().StringVar(&outbox, "mail-outbox", a.envDefault("PORTIER_MAIL_OUTBOX", "portier-outbox"),
 		"folder for mail as .eml files when no SMTP server is set (env PORTIER_MAIL_OUTBOX)")
+	a.durationFlag(cmd, &timeouts.ReadHeader, "read-header-timeout", "PORTIER_READ_HEADER_TIMEOUT", "how long a client may take to send a request's headers")
+	a.durationFlag(cmd, &timeouts.Read, "read-timeout", "PORTIER_READ_TIMEOUT", "how long a client may take to send a whole request, body included")
+	a.durationFlag(cmd, &timeouts.Write, "write-timeout", "PORTIER_WRITE_TIMEOUT", "how long a request may take from its headers to the end of its answer; at least --request-timeout")
+	a.durationFlag(cmd, &timeouts.Idle, "idle-timeout", "PORTIER_IDLE_TIMEOUT", "how long an idle keep-alive connection is kept open")
+	a.durationFlag(cmd, &timeouts.Request, "request-timeout", "PORTIER_REQUEST_TIMEOUT", "the deadline of a request's work (store, password check); past it the answer is 503")
+	a.durationFlag(cmd, &timeouts.Upload, "upload-timeout", "PORTIER_UPLOAD_TIMEOUT", "replaces the read, write and request timeouts for the CSV import (up to 16 MiB) and the log exports")
 	cmd.Flags().BoolVar(&demoData, "demo", a.envBool("PORTIER_DEMO"),
 		"fill an empty directory with about 50 sample people in every state, and print the demo admin's password once on stdout (env PORTIER_DEMO=1)")
 	return cmd
+}
+
+// durationFlag adds a duration flag whose default comes from env, or else is *v. An
+// unreadable env value leaves -1, which checkTimeouts refuses.
+func (a *app) durationFlag(cmd *cobra.Command, v *time.Duration, name, env, usage string) {
+	if s := a.getenv(env); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			*v = d
+		} else {
+			*v = -1 // refused by checkTimeouts
+		}
+	}
+	cmd.Flags().DurationVar(v, name, *v, usage+" (env "+env+")")
+}
+
+// checkTimeouts refuses timeouts that are not positive, or a write timeout shorter than the
+// request deadline (the 503 of a request that ran out of time could not be written).
+func checkTimeouts(t web.Timeouts) error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--read-header-timeout", t.ReadHeader}, {"--read-timeout", t.Read}, {"--write-timeout", t.Write},
+		{"--idle-timeout", t.Idle}, {"--request-timeout", t.Request}, {"--upload-timeout", t.Upload}} {
+		if d.v <= 0 {
+			return usageError("%s (or its environment variable) must be a positive duration such as 30s or 2m.", d.name)
+		}
+	}
+	if t.Write < t.Request {
+		return usageError("--write-timeout (%s) must be at least --request-timeout (%s).", t.Write, t.Request)
+	}
+	return nil
 }
 
 // announceSetup gives the operator of an empty directory a one-time setup link (on stdout,

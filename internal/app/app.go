@@ -45,6 +45,9 @@ type Config struct {
 	// SaturatedWait bounds how long an attempt waits for a hash slot or for the checks in
 	// flight on its counter before it is answered "busy" (zero: the engine's default).
 	SaturatedWait time.Duration
+	// Timeouts are the request deadlines (unset ones at their defaults); serve gives the same
+	// to web.HTTPServer for the connection's.
+	Timeouts web.Timeouts
 	// OIDCKeys is the rotation of signing keys (zero: oidc.DefaultKeyPolicy).
 	OIDCKeys oidc.KeyPolicy
 }
@@ -101,7 +104,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	}
 	a.Handler = web.NewServer(web.Deps{
 		Log: c.Log, Store: c.Store, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Metrics: a.Metrics,
-		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC,
+		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
 	})
 	return a, nil
 }
