@@ -20,6 +20,7 @@ import (
 // Without trusted proxies the header is ignored; behind a trusted proxy only the address the
 // proxy appended counts, whatever the client wrote to the left of it.
 func TestCVE_2024_47070_AuthentikForgedForwardedFor(t *testing.T) {
+	t.Parallel()
 	forged := []string{"203.0.113.1", "not-an-ip", "127.0.0.1", "::1", "10.0.0.1, 203.0.113.2", "1.2.3.4:80", strings.Repeat("9", 300), "", "198.51.100.3"}
 	const limit = 5
 	setup := func(t *testing.T, b testenv.Backend, proxies []netip.Prefix) *testserver.Instance {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
@@ -71,13 +72,13 @@ func TestCVE_2023_39522_AuthentikRecoveryRevealsUsers(t *testing.T) {
 func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 	eachStore(t, func(t *testing.T, b testenv.Backend) {
 		// An hour of lock memory: the reset must reach the engine, not wait for it to expire.
-		in := testserver.Start(t, b.Open(t), testserver.Options{LockMemory: 60 * 60e9})
+		in := testserver.Start(t, b.Open(t), testserver.Options{LockMemory: time.Hour})
 		in.CreateUser(t, directory.NewUser{UPN: "desk@example.org", Roles: []portier.Role{portier.RoleHelpdeskAdmin}})
 		in.CreateUser(t, directory.NewUser{UPN: "piet@example.org"})
 		in.CreateUser(t, directory.NewUser{UPN: "kees@example.org"})
 		in.AddEmail(t, in.SignedIn(t, "kees@example.org"), "kees@example.net")
 		st, _ := in.Dir.Settings(t.Context())
-		lockOut := func(upn string) {
+		lockOut := func(t *testing.T, upn string) {
 			t.Helper()
 			attacker := testserver.NewBrowser(t, in.URL)
 			for i := range st.Lockout.Threshold {
@@ -89,7 +90,7 @@ func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 		}
 		// signsInAtOnce checks the new password, and that the failure count went with the lock:
 		// threshold-1 wrong passwords later, the right one still gets in.
-		signsInAtOnce := func(upn, pw string) {
+		signsInAtOnce := func(t *testing.T, upn, pw string) {
 			t.Helper()
 			if resp, body := testserver.NewBrowser(t, in.URL).Login(upn, pw); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/myaccount" {
 				t.Fatalf("%s with the new password right after the reset: status %d code %q", upn, resp.StatusCode, testserver.ErrorCode(body))
@@ -104,17 +105,17 @@ func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 		}
 
 		t.Run("admin reset", func(t *testing.T) {
-			lockOut("piet@example.org")
+			lockOut(t, "piet@example.org")
 			desk := in.SignedIn(t, "desk@example.org")
 			page := "/admin/users/piet@example.org/reset-password"
 			const next = "orange tractor sings at midnight"
 			if resp, _ := desk.Post(page, page, url.Values{"mode": {"type"}, "password": {next}}); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("admin reset: status %d", resp.StatusCode)
 			}
-			signsInAtOnce("piet@example.org", next)
+			signsInAtOnce(t, "piet@example.org", next)
 		})
 		t.Run("self-service reset", func(t *testing.T) {
-			lockOut("kees@example.org")
+			lockOut(t, "kees@example.org")
 			b := testserver.NewBrowser(t, in.URL)
 			b.Post("/recover", "/recover", url.Values{"username": {"kees@example.org"}})
 			known := in.Codes(t, "kees@example.net")
@@ -125,7 +126,7 @@ func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 			if testserver.RecoverStep(body) != "reset" {
 				t.Fatalf("self-service reset: step %q", testserver.RecoverStep(body))
 			}
-			signsInAtOnce("kees@example.org", next)
+			signsInAtOnce(t, "kees@example.org", next)
 		})
 	})
 }
