@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,52 +21,23 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/mail"
-	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/oidc"
-	"github.com/portier-id/portier/selfservice"
-	"github.com/portier-id/portier/signin"
-	"github.com/portier-id/portier/web"
 )
 
 const goodPassword = "correct horse battery staple"
 
 // instance is one Portier server (one "process") with its OpenID provider, over a store.
 type instance struct {
-	store    portier.Store
-	srv      *httptest.Server
-	dir      *directory.Service
-	provider *oidc.Provider
+	store portier.Store
+	srv   *httptest.Server
+	dir   *directory.Service
 }
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock, keys oidc.KeyPolicy) *instance {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
-	sender, err := mail.New(mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(nil)
-	base, _ := url.Parse(srv.URL)
-	mailer := selfservice.NewMailer(store, sender, secret, clock.Now, log)
-	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, OnLock: self.LockoutNotice})
-	provider, err := oidc.New(ctx, oidc.Config{Issuer: srv.URL, Store: store, Directory: dir, Now: clock.Now, Log: log, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self,
-		Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret, OIDC: provider})
-	t.Cleanup(func() { srv.Close(); rec.Close(context.Background()) })
-	return &instance{store: store, srv: srv, dir: dir, provider: provider}
+	in := testserver.Start(t, store, testserver.Options{Clock: clock, Keys: keys})
+	return &instance{store: store, srv: in.Server, dir: in.Dir}
 }
 
 // testKeys are small, fast keys for tests that do not look at rotation.

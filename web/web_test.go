@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,12 +17,10 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/mail"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/mail/smtptest"
 	"github.com/portier-id/portier/metrics"
-	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
-	"github.com/portier-id/portier/web"
 )
 
 const goodPassword = "correct horse battery staple"
@@ -46,34 +43,8 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 // newInstanceWith is newInstance with engine settings (LockMemory) of the test's choosing.
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
-	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
-	sender, err := mail.New(mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mailer := selfservice.NewMailer(store, sender, secret, clock.Now, log)
-	srv := httptest.NewServer(nil)
-	base, _ := url.Parse(srv.URL)
-	self := selfservice.New(selfservice.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Log: log, BaseURL: srv.URL, Mailer: mailer})
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec,
-		OnLock: self.LockoutNotice, LockMemory: extra.LockMemory})
-	self.OnLockoutCleared(eng.Forget)
-	srv.Config.Handler = web.NewServer(web.Deps{Log: log, Store: store, Directory: dir, Engine: eng, SelfService: self, Metrics: m, Now: clock.Now, BaseURL: base, Secret: secret})
-	ctx, stop := context.WithCancel(context.Background())
-	if err := eng.Listen(ctx); err != nil {
-		t.Fatal(err)
-	}
-	go mailer.Run(ctx)
-	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
-	return &instance{srv: srv, dir: dir, m: m, rec: rec, mail: smtp, store: store}
+	in := testserver.Start(t, store, testserver.Options{Clock: clock, LockMemory: extra.LockMemory})
+	return &instance{srv: in.Server, dir: in.Dir, m: in.Metrics, rec: in.Recorder, mail: in.Mail, store: store}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

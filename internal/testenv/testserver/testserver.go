@@ -48,6 +48,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// LockMemory is how long the engine answers "locked" from memory (zero: its default).
 	LockMemory time.Duration
+	// Keys are the OpenID Connect signing keys' policy; zero gives small, fast test keys.
+	Keys oidc.KeyPolicy
 }
 
 // Instance is one running Portier server ("process") over a store.
@@ -59,7 +61,10 @@ type Instance struct {
 	Clock *testenv.Clock
 	// Mail is the SMTP server the instance sends all its mail to.
 	Mail *smtptest.Server
-	rec  *signin.Recorder
+	// Server is the listener and handler, for benchmarks that call the handler directly.
+	Server   *httptest.Server
+	Metrics  *metrics.Metrics
+	Recorder *signin.Recorder
 }
 
 // testKeys are small signing keys: fast to make, and rotation is not what these tests look at.
@@ -71,6 +76,9 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	t.Helper()
 	if o.Clock == nil {
 		o.Clock = testenv.NewClock()
+	}
+	if o.Keys.SignFor == 0 {
+		o.Keys = testKeys
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -93,7 +101,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: o.Clock.Now, Metrics: m, Log: log,
 		Process: "test", Recorder: rec, OnLock: self.LockoutNotice, LockMemory: o.LockMemory})
 	self.OnLockoutCleared(eng.Forget)
-	provider, err := oidc.New(ctx, oidc.Config{Issuer: base.String(), Store: store, Directory: dir, Now: o.Clock.Now, Log: log, Keys: testKeys})
+	provider, err := oidc.New(ctx, oidc.Config{Issuer: base.String(), Store: store, Directory: dir, Now: o.Clock.Now, Log: log, Keys: o.Keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +113,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	go mailer.Run(ctx)
 	srv.Start()
 	t.Cleanup(func() { stop(); srv.Close(); rec.Close(context.Background()) })
-	return &Instance{URL: base.String(), Store: store, Dir: dir, Clock: o.Clock, Mail: smtp, rec: rec}
+	return &Instance{URL: base.String(), Store: store, Dir: dir, Clock: o.Clock, Mail: smtp, Server: srv, Metrics: m, Recorder: rec}
 }
 
 // CreateUser creates a user with Password, as `portier users create` would.
@@ -127,7 +135,7 @@ func (in *Instance) CreateUser(t testing.TB, u directory.NewUser) *portier.User 
 // FlushSignIns writes the sign-in log entries still buffered.
 func (in *Instance) FlushSignIns(t testing.TB) {
 	t.Helper()
-	if err := in.rec.Flush(context.Background()); err != nil {
+	if err := in.Recorder.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
