@@ -12,6 +12,7 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/internal/testenv/testserver"
+	"github.com/portier-id/portier/selfservice"
 )
 
 // recoverFlow starts a self-service reset for upn in a new browser.
@@ -172,6 +173,21 @@ func TestCVE_2025_64102_ZitadelOTPGuessingUncounted(t *testing.T) {
 		t.Run("three codes cycled", func(t *testing.T) {
 			cycle := []string{"111111", "222222", "333333"}
 			guess(t, "cycled@example.org", func(i int) string { return cycle[i%len(cycle)] })
+		})
+		// A mailed code: every wrong try counts, repeated or not, and the fifth kills the code.
+		t.Run("mailed code, two codes cycled", func(t *testing.T) {
+			in.CreateUser(t, directory.NewUser{UPN: "mailed@example.org"})
+			in.AddEmail(t, in.SignedIn(t, "mailed@example.org"), "mailed@example.net")
+			attacker := recoverFlow(t, in, "mailed@example.org")
+			known := in.Codes(t, "mailed@example.net")
+			attacker.Post("/recover/verify", "/recover/email", url.Values{"address": {"mailed@example.net"}})
+			right := in.NextCode(t, "mailed@example.net", known)
+			for i := range selfservice.CodeTries {
+				attacker.Post("/recover/verify", "/recover/code", url.Values{"code": {[]string{"11111111", "22222222"}[i%2]}})
+			}
+			if _, body := attacker.Post("/recover/verify", "/recover/code", url.Values{"code": {right}}); !strings.Contains(body, "no longer works") || verified(t, attacker) {
+				t.Fatalf("the right mailed code after %d wrong tries was not refused", selfservice.CodeTries)
+			}
 		})
 	})
 }
