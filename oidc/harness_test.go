@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -21,9 +20,8 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
-	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/mail"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/oidc"
 )
 
@@ -31,31 +29,15 @@ const goodPassword = "correct horse battery staple"
 
 // instance is one Portier server (one "process") with its OpenID provider, over a store.
 type instance struct {
-	store    portier.Store
-	srv      *httptest.Server
-	dir      *directory.Service
-	provider *oidc.Provider
+	store portier.Store
+	srv   *httptest.Server
+	dir   *directory.Service
 }
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock, keys oidc.KeyPolicy) *instance {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(nil)
-	base, _ := url.Parse(srv.URL)
-	ctx, stop := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{
-		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", OIDCKeys: keys,
-		Mail: mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = a.Handler
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop(); srv.Close(); a.Close(context.Background()) })
-	return &instance{store: store, srv: srv, dir: a.Directory, provider: a.OIDC}
+	in := testserver.Start(t, store, testserver.Options{Clock: clock, Keys: keys})
+	return &instance{store: store, srv: in.Server, dir: in.Dir}
 }
 
 // testKeys are small, fast keys for tests that do not look at rotation.

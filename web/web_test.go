@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,9 +16,8 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
-	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/mail"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/mail/smtptest"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/signin"
@@ -45,24 +43,8 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 // newInstanceWith is newInstance with engine settings (LockMemory, SaturatedWait) of the test's choosing.
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
-	srv := httptest.NewServer(nil)
-	base, _ := url.Parse(srv.URL)
-	ctx, stop := context.WithCancel(context.Background())
-	a, err := app.New(ctx, app.Config{
-		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log, BaseURL: base, Process: "test", LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
-		Mail: mail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = a.Handler
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stop(); srv.Close(); a.Close(context.Background()) })
-	return &instance{srv: srv, dir: a.Directory, m: a.Metrics, rec: a.Recorder, mail: smtp, store: store}
+	in := testserver.Start(t, store, testserver.Options{Clock: clock, LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait})
+	return &instance{srv: in.Server, dir: in.Dir, m: in.Metrics, rec: in.Recorder, mail: in.Mail, store: store}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.
