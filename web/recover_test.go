@@ -791,7 +791,10 @@ func TestOTPReplayInDriftWindow(t *testing.T) {
 			t.Fatalf("the mailed code, typed with spaces, did not pass: %d", resp.StatusCode)
 		}
 		for _, replay := range []string{mailed, "\t" + mailed, "0" + mailed} {
-			_, body := b3.post("/recover/choose", "/recover/code", url.Values{"code": {replay}})
+			resp, body := b3.post("/recover/choose", "/recover/code", url.Values{"code": {replay}})
+			if resp.StatusCode == http.StatusBadRequest && strings.Contains(body, `data-error-code="90100"`) {
+				continue // a control character is refused at the edge, before any code is looked at
+			}
 			if !strings.Contains(body, "No code is waiting") {
 				t.Fatalf("the used email code %q was not refused as used", replay)
 			}
