@@ -462,3 +462,62 @@ func TestLoginHint(t *testing.T) {
 		}
 	})
 }
+
+// TestCORSOnOwnEndpoints: the code exchange and userinfo, which Portier answers itself rather
+// than through op's router, keep the CORS rules of the other endpoints, so that a browser
+// application (a public client) can still call them; the preflight is answered too.
+func TestCORSOnOwnEndpoints(t *testing.T) {
+	forEach(t, func(t *testing.T, inst *instance, clock *testenv.Clock) {
+		createUser(t, inst.dir, "uma@example.org")
+		spa := newRP(t, inst, directory.AppInput{Name: "SPA", Public: true})
+		const origin = "https://spa.example.org"
+		a, code := spa.code(inst, "uma@example.org")
+
+		pre, _ := http.NewRequest("OPTIONS", inst.srv.URL+oidc.PathToken, nil)
+		pre.Header.Set("Origin", origin)
+		pre.Header.Set("Access-Control-Request-Method", "POST")
+		pre.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("token preflight: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectPublic},
+			"code_verifier": {a.verifier}, "client_id": {spa.app.ID}}
+		req, _ := http.NewRequest("POST", inst.srv.URL+oidc.PathToken, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		var tok map[string]any
+		json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("code exchange from a browser: %d %v, Access-Control-Allow-Origin %q", resp.StatusCode, tok, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+
+		req, _ = http.NewRequest("GET", inst.srv.URL+oidc.PathUserinfo, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("userinfo from a browser: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+		req.Header.Set("Authorization", "Bearer expired-or-not")
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Www-Authenticate") && !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+			t.Errorf("a browser application cannot read the challenge: Access-Control-Expose-Headers %q", resp.Header.Get("Access-Control-Expose-Headers"))
+		}
+	})
+}
