@@ -45,6 +45,15 @@ type Settings struct {
 	RefreshTokenLifetime time.Duration `json:"refreshTokenLifetime"`
 }
 
+// SessionIdleFor is how long a session of a user holding roles may go unused: SessionIdle,
+// or the shorter AdminSessionIdle for a user holding an admin role.
+func (s Settings) SessionIdleFor(roles []Role) time.Duration {
+	if IsAdmin(roles) {
+		return min(s.SessionIdle, s.AdminSessionIdle)
+	}
+	return s.SessionIdle
+}
+
 // Who may use self-service password reset (ResetSettings.Scope).
 const (
 	ResetNone      = "none"

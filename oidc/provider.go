@@ -64,6 +64,8 @@ type Provider struct {
 	now       portier.Clock
 	log       *slog.Logger
 	discovery []byte
+	// userinfo and codeExchange are Portier's own handlers of op's endpoints.
+	userinfo, codeExchange http.Handler
 }
 
 // New returns a provider over the store. It creates the shared sealing key on first use.
@@ -109,14 +111,7 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSession), op.NewEndpoint(PathKeys)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
 		op.WithLogger(c.Log),
-		// Browser applications call the token, userinfo, revocation and key endpoints from
-		// any origin, but never with Portier's cookies: those endpoints take no cookie, and a
-		// page of another origin must not read what a cookie-carrying request would answer.
-		op.WithCORSOptions(&cors.Options{
-			AllowedOrigins: []string{"*"},
-			AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
-			AllowedHeaders: []string{"Accept", "Accept-Language", "Authorization", "Content-Type"},
-		}),
+		op.WithCORSOptions(corsOptions()),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -129,7 +124,24 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if p.discovery, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
+	// Portier answers these two itself, with the CORS rules op applies to the others.
+	p.userinfo = cors.New(*corsOptions()).Handler(http.HandlerFunc(p.serveUserinfo))
+	p.codeExchange = cors.New(*corsOptions()).Handler(http.HandlerFunc(p.serveCodeExchange))
 	return p, nil
+}
+
+// corsOptions are the CORS rules of the endpoints applications call from a browser: token,
+// userinfo, revocation and keys, from any origin, but never with Portier's cookies: those
+// endpoints take no cookie, and a page of another origin must not read what a
+// cookie-carrying request would answer.
+func corsOptions() *cors.Options {
+	return &cors.Options{
+		AllowedOrigins: []string{"*"},
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
+		AllowedHeaders: []string{"Accept", "Accept-Language", "Authorization", "Content-Type"},
+		// A browser application reads the challenge of a refused access token (RFC 6750).
+		ExposedHeaders: []string{"WWW-Authenticate"},
+	}
 }
 
 // loadCryptoKey returns the shared sealing key, creating it if the store has none; two
@@ -167,11 +179,75 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Write(p.discovery)
-	case PathAuthorize, PathCallback:
+	case PathAuthorize:
+		// op.Authorize, not op's router, so that Portier's validation (authorizer) applies.
+		r = r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer))
+		op.Authorize(&issuerWriter{ResponseWriter: w, issuer: p.issuer}, r, authorizer{p.op})
+	case PathCallback:
 		p.op.ServeHTTP(&issuerWriter{ResponseWriter: w, issuer: p.issuer}, r)
+	case PathToken:
+		// RFC 6749, section 5.1: no cache may keep a token response, nor its errors.
+		noStore(w)
+		if r.FormValue("grant_type") == string(oidc.GrantTypeCode) {
+			p.codeExchange.ServeHTTP(w, r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer)))
+			return
+		}
+		p.op.ServeHTTP(w, r)
+	case PathUserinfo:
+		p.userinfo.ServeHTTP(w, r)
+	case PathIntrospect:
+		// An introspection answer names the user, as userinfo does.
+		noStore(w)
+		p.op.ServeHTTP(w, r)
 	default:
 		p.op.ServeHTTP(w, r)
 	}
+}
+
+// noStore forbids every cache to keep the response (RFC 6749, section 5.1; Pragma for
+// HTTP/1.0 caches).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// authorizer is op's provider with Portier's validation of authorization requests in place
+// of op's (op.AuthorizeValidator).
+type authorizer struct{ *op.Provider }
+
+// ValidateAuthRequest is op's validation, except that a response type other than code is
+// answered unsupported_response_type (RFC 6749, section 4.1.2.1): Portier supports no other,
+// for any client, so op's unauthorized_client ("this client may not") would mislead. That
+// answer goes only to a redirect URI registered for the client, and, for the response types
+// that expect their answer in the fragment, there (OAuth 2.0 Multiple Response Type Encoding
+// Practices, section 5; RFC 6749, section 4.2.2.1).
+func (a authorizer) ValidateAuthRequest(ctx context.Context, req *oidc.AuthRequest, st op.Storage, v *op.IDTokenHintVerifier) (string, error) {
+	client, err := st.GetClientByClientID(ctx, req.ClientID)
+	if err != nil {
+		return "", oidc.ErrInvalidRequestRedirectURI().WithDescription("The client is unknown.").WithParent(err)
+	}
+	if req.ResponseType == "" || req.ResponseType == oidc.ResponseTypeCode {
+		return op.ValidateAuthRequestClient(ctx, req, client, v)
+	}
+	// The redirect URI is checked as for a code request, the one kind Portier would answer there.
+	if err := op.ValidateAuthReqRedirectURI(client, req.RedirectURI, oidc.ResponseTypeCode); err != nil {
+		return "", err
+	}
+	if req.ResponseMode == "" && inFragment(req.ResponseType) {
+		req.ResponseMode = oidc.ResponseModeFragment
+	}
+	return "", &oidc.Error{ErrorType: "unsupported_response_type", Description: "Only the authorization code flow (response_type=code) is supported."}
+}
+
+// inFragment reports whether the default response mode of a response type is the fragment:
+// that of every type that returns a token or an ID token.
+func inFragment(rt oidc.ResponseType) bool {
+	for _, part := range strings.Fields(string(rt)) {
+		if part == "token" || part == "id_token" {
+			return true
+		}
+	}
+	return false
 }
 
 // discoveryDocument is op's discovery document, trimmed to what Portier does and with the
@@ -230,18 +306,27 @@ func (w *issuerWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// withIssuer adds iss to the authorization response in loc, in the query or in the fragment,
+// wherever the response is.
 func withIssuer(loc, issuer string) string {
 	u, err := url.Parse(loc)
 	if err != nil {
 		return loc
 	}
-	q := u.Query()
-	if !q.Has("code") && !q.Has("error") {
-		return loc
+	isResponse := func(v url.Values) bool { return v.Has("code") || v.Has("error") }
+	if q := u.Query(); isResponse(q) {
+		q.Set("iss", issuer)
+		u.RawQuery = q.Encode()
+		return u.String()
 	}
-	q.Set("iss", issuer)
-	u.RawQuery = q.Encode()
-	return u.String()
+	if f, err := url.ParseQuery(u.EscapedFragment()); err == nil && isResponse(f) {
+		f.Set("iss", issuer)
+		// Encode escapes already: set RawFragment too, or String would escape it again.
+		u.RawFragment = f.Encode()
+		u.Fragment, _ = url.PathUnescape(u.RawFragment)
+		return u.String()
+	}
+	return loc
 }
 
 // StepKind is what the browser does next in an authorization request.
@@ -278,6 +363,10 @@ type Step struct {
 // fresh navigation for browsers that apply CSP form-action to redirects.
 const ContinueParam = "from"
 
+// LoginHintParam carries the authorization request's login_hint to /login, which fills in
+// the user name with it; only a valid user name is passed on.
+const LoginHintParam = "login_hint"
+
 // Resume decides the next step of the authorization request id for a browser whose signed-in
 // user and session are u and sess (both nil when not signed in). ENotFound when the request is
 // unknown or expired.
@@ -299,6 +388,9 @@ func (p *Provider) Resume(ctx context.Context, id string, u *portier.User, sess 
 		}
 		back := PathContinue + "?id=" + url.QueryEscape(id) + "&" + ContinueParam + "=login"
 		step.Kind, step.URL = StepLogin, "/login?return_to="+url.QueryEscape(back)
+		if hint, err := portier.NormalizeUPN(ar.LoginHint); ar.LoginHint != "" && err == nil {
+			step.URL += "&" + LoginHintParam + "=" + url.QueryEscape(hint)
+		}
 		return step, nil
 	}
 	if u == nil || sess == nil {

@@ -79,6 +79,9 @@ type grant struct {
 	// Used marks a refresh token that was already exchanged for a new one: presenting it
 	// again is reuse, and ends the family.
 	Used bool `json:"used,omitempty"`
+	// Session is the hash of the Portier session that signed in, for a grant bound to it
+	// (boundRequest): its refresh tokens work only while that session lives.
+	Session []byte `json:"session,omitempty"`
 }
 
 // refreshRequest is a refresh token being exchanged; it implements op.RefreshTokenRequest.
@@ -98,3 +101,23 @@ func (r *refreshRequest) GetClientID() string         { return r.clientID }
 func (r *refreshRequest) GetScopes() []string         { return r.scopes }
 func (r *refreshRequest) GetSubject() string          { return r.userID }
 func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
+
+// boundRequest is the code exchange of a confidential client that did not ask for
+// offline_access. It gets a refresh token all the same, bound to the Portier session that
+// signed in, so that a relying party with the usual scopes (oauth2-proxy and mod_auth_openidc
+// ask for "openid email profile") can refresh, and learns of a block, a reset or a sign-out
+// at its next refresh instead of keeping its own session for days. op issues a refresh token
+// in the code flow only for offline_access, so boundRequest shows op that scope; the token
+// response names the scopes asked for (serveCodeExchange).
+type boundRequest struct{ *authRequest }
+
+func (b *boundRequest) GetScopes() []string {
+	return append(slices.Clip(b.Scopes), oidc.ScopeOfflineAccess)
+}
+
+// sessionBound reports whether the code exchange of ar by a client with the auth method gets
+// a refresh token bound to the session: a confidential client's, without offline_access.
+func sessionBound(ar *authRequest, auth oidc.AuthMethod) bool {
+	return auth != oidc.AuthMethodNone && ar.ResponseType == oidc.ResponseTypeCode &&
+		len(ar.SessionHash) > 0 && !slices.Contains(ar.Scopes, oidc.ScopeOfflineAccess)
+}

@@ -29,6 +29,18 @@ const (
 	codeLifetime = 2 * time.Minute
 	// idTokenLifetime is the life of an ID token; keys stay published well beyond it.
 	idTokenLifetime = time.Hour
+	// sessionTouchEvery is how stale a session's LastSeen may get before a refresh bound to
+	// it writes it again, as a page view does (signin.Engine.Session).
+	sessionTouchEvery = time.Minute
+)
+
+// Whether a code exchange issues a refresh token, and which.
+type refreshKind int
+
+const (
+	noRefresh      refreshKind = iota
+	offlineRefresh             // offline_access: the refresh token outlives the session
+	sessionRefresh             // boundRequest: the refresh token ends with the session
 )
 
 // oidcKinds are the token kinds that stand for a grant to an application.
@@ -203,7 +215,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if !ok || ar.codeID == "" {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
-	access, _, exp, err := s.exchangeCode(ctx, ar, false)
+	access, _, exp, err := s.exchangeCode(ctx, ar, noRefresh)
 	return access, exp, err
 }
 
@@ -211,11 +223,17 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 // one is marked used and a new one issued in the same family.
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	if current == "" {
-		ar, ok := req.(*authRequest)
-		if !ok || ar.codeID == "" {
-			return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+		switch ar := req.(type) {
+		case *authRequest:
+			if ar.codeID != "" {
+				return s.exchangeCode(ctx, ar, offlineRefresh)
+			}
+		case *boundRequest:
+			if ar.codeID != "" {
+				return s.exchangeCode(ctx, ar.authRequest, sessionRefresh)
+			}
 		}
-		return s.exchangeCode(ctx, ar, true)
+		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
 	rr, ok := req.(*refreshRequest)
 	if !ok {
@@ -224,7 +242,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	return s.rotate(ctx, rr)
 }
 
-func (s *storage) exchangeCode(ctx context.Context, ar *authRequest, withRefresh bool) (access, refresh string, exp time.Time, err error) {
+func (s *storage) exchangeCode(ctx context.Context, ar *authRequest, kind refreshKind) (access, refresh string, exp time.Time, err error) {
 	st, err := s.dir.Settings(ctx)
 	if err != nil {
 		return "", "", time.Time{}, err
@@ -254,23 +272,31 @@ func (s *storage) exchangeCode(ctx context.Context, ar *authRequest, withRefresh
 		} else if err != nil {
 			return err
 		}
+		g := grant{Scopes: locked.Scopes, AuthTime: locked.AuthTime, Granted: now}
+		refreshExpires := now.Add(st.RefreshTokenLifetime)
+		if kind == sessionRefresh {
+			g.Session = locked.SessionHash
+			sess, err := liveSession(ctx, tx, g.Session, u, now, st)
+			if err != nil {
+				return err
+			}
+			refreshExpires = earlier(refreshExpires, sess.Expires)
+		}
 		locked.Used, locked.Granted = true, now
 		t.Data = encode(locked)
 		// The used code stays as long as the grant may live, so that a replay is recognised.
-		keep := now.Add(st.AccessTokenLifetime)
-		if withRefresh {
-			keep = now.Add(st.RefreshTokenLifetime)
+		t.Expires = now.Add(st.AccessTokenLifetime)
+		if kind != noRefresh {
+			t.Expires = refreshExpires
 		}
-		t.Expires = keep
 		if err := tx.UpdateToken(ctx, t); err != nil {
 			return err
 		}
-		g := grant{Scopes: locked.Scopes, AuthTime: locked.AuthTime, Granted: now}
 		if access, exp, err = s.insertAccess(ctx, tx, t, g, locked.Scopes, now, st); err != nil {
 			return err
 		}
-		if withRefresh {
-			refresh, err = s.insertRefresh(ctx, tx, t, g, now, st)
+		if kind != noRefresh {
+			refresh, err = s.insertRefresh(ctx, tx, t, g, now, refreshExpires)
 		}
 		return err
 	})
@@ -312,6 +338,20 @@ func (s *storage) rotate(ctx context.Context, rr *refreshRequest) (access, refre
 		} else if err != nil {
 			return err
 		}
+		refreshExpires := now.Add(st.RefreshTokenLifetime)
+		if len(g.Session) > 0 {
+			sess, err := liveSession(ctx, tx, g.Session, u, now, st)
+			if err != nil {
+				return err
+			}
+			// The application's use is the user's activity: it keeps the session from idling.
+			if now.Sub(sess.LastSeen) >= sessionTouchEvery {
+				if err := tx.TouchSession(ctx, sess.IDHash, now); err != nil {
+					return err
+				}
+			}
+			refreshExpires = earlier(refreshExpires, sess.Expires)
+		}
 		used := *g
 		used.Used = true
 		t.Data = encode(used)
@@ -321,7 +361,7 @@ func (s *storage) rotate(ctx context.Context, rr *refreshRequest) (access, refre
 		if access, exp, err = s.insertAccess(ctx, tx, t, *g, rr.scopes, now, st); err != nil {
 			return err
 		}
-		refresh, err = s.insertRefresh(ctx, tx, t, *g, now, st)
+		refresh, err = s.insertRefresh(ctx, tx, t, *g, now, refreshExpires)
 		return err
 	})
 	if err == nil && reused {
@@ -347,14 +387,40 @@ func (s *storage) insertAccess(ctx context.Context, tx portier.Tx, from *portier
 	return secret, time.Now().Add(st.AccessTokenLifetime), nil
 }
 
-func (s *storage) insertRefresh(ctx context.Context, tx portier.Tx, from *portier.Token, g grant, now time.Time, st portier.Settings) (string, error) {
+// insertRefresh adds a refresh token, valid until expires, to the family of from.
+func (s *storage) insertRefresh(ctx context.Context, tx portier.Tx, from *portier.Token, g grant, now, expires time.Time) (string, error) {
 	secret := newSecret()
 	g.Used = false
 	t := &portier.Token{
 		Kind: portier.TokenRefresh, ID: hashID(secret), UserID: from.UserID, AppID: from.AppID, Family: from.Family,
-		Data: encode(g), Created: now, Expires: now.Add(st.RefreshTokenLifetime),
+		Data: encode(g), Created: now, Expires: expires,
 	}
 	return secret, tx.InsertToken(ctx, t)
+}
+
+// liveSession returns the Portier session with the hash if a grant of u bound to it may still
+// refresh: the session exists (signing out, "sign out everywhere", a block and a reset delete
+// it), is within its absolute life, and was not idle longer than u's limit. invalid_grant
+// otherwise.
+func liveSession(ctx context.Context, q portier.Queries, hash []byte, u *portier.User, now time.Time, st portier.Settings) (*portier.Session, error) {
+	sess, err := q.SessionByHash(ctx, hash)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return nil, errGrant("The sign-in session has ended.")
+	} else if err != nil {
+		return nil, err
+	}
+	if sess.UserID != u.ID || !now.Before(sess.Expires) || sess.Created.Before(u.SessionsValidFrom) ||
+		now.Sub(sess.LastSeen) >= st.SessionIdleFor(u.Roles) {
+		return nil, errGrant("The sign-in session has ended.")
+	}
+	return sess, nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // revokeFamily ends every token of one grant.
@@ -505,10 +571,14 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo
 	return nil
 }
 
+// errInactive is accessToken's answer for a token that is unknown, expired or revoked, or whose
+// user may no longer sign in.
+var errInactive = errors.New("the access token is not active")
+
 // accessToken returns the live access token with the secret id, and its user; an error when
 // it is unknown, expired or revoked, or its user may no longer sign in.
 func (s *storage) accessToken(ctx context.Context, tokenID, subject string) (*portier.Token, *grant, *portier.User, error) {
-	inactive := errors.New("token is not active")
+	inactive := errInactive
 	t, err := s.store.Token(ctx, portier.TokenAccess, hashID(tokenID))
 	if portier.ErrorCode(err) == portier.ENotFound {
 		return nil, nil, nil, inactive
@@ -531,7 +601,8 @@ func (s *storage) accessToken(ctx context.Context, tokenID, subject string) (*po
 	return t, g, u, nil
 }
 
-// SetUserinfoFromToken answers /oauth2/userinfo for a live access token.
+// SetUserinfoFromToken would answer /oauth2/userinfo for op; Portier answers it itself
+// (Provider.serveUserinfo), and this stays for op.Storage.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	_, g, u, err := s.accessToken(ctx, tokenID, subject)
 	if err != nil {

@@ -42,6 +42,7 @@ func (s *server) handleLoginPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := s.newPage(r, "login.title")
 		p.ReturnTo = safeReturnTo(r.URL.Query().Get("return_to"))
+		p.Username = loginHint(r)
 		switch r.URL.Query().Get("done") {
 		case "signed-out":
 			p.Notice = p.T.T("login.signedout")

@@ -128,3 +128,14 @@ func (s *server) oidcError(w http.ResponseWriter, r *http.Request, status, code 
 	p.Error = &pageError{Code: code, Text: p.T.T(textID, "App", app)}
 	s.render(w, status, "error", p)
 }
+
+// loginHint is the user name an application suggested for the sign-in form (login_hint,
+// passed on by oidc.Provider.Resume), or "" when it is no valid user name; any page may link
+// to /login with one, so it is checked here, and the template escapes it.
+func loginHint(r *http.Request) string {
+	hint, err := portier.NormalizeUPN(r.URL.Query().Get(oidc.LoginHintParam))
+	if err != nil {
+		return ""
+	}
+	return hint
+}
