@@ -40,32 +40,36 @@ type answer struct {
 // step is one step of an attempt: an answer ends the attempt there, nil goes on to the next.
 type step func(t *attempt, ctx context.Context) (*answer, error)
 
-// run takes an attempt through the steps of a password check, in order, until one answers;
-// a right password reaches right, which settles it (as a sign-in, or as a password change)
-// and always answers. An attempt that ends in an error other than a broken password rule (the
-// store failed, the request ended) is in the sign-in log too, as CodeServerError, best effort:
-// the recorder writes it once the store is back.
+// checks are the steps of every password check, in order, up to a right password.
+var checks = []step{
+	(*attempt).validate,
+	(*attempt).answerFromMemory,
+	(*attempt).readSettings,
+	(*attempt).throttleSource,
+	(*attempt).resolveAccount,
+	(*attempt).gate,
+	(*attempt).verify,
+	(*attempt).settleWrong,
+}
+
+// run takes an attempt through the checks until one answers; a right password reaches right,
+// which settles it (as a sign-in, or as a password change) and always answers. An attempt
+// that ends in an error other than a broken password rule (the store failed, the request
+// ended) is in the sign-in log too, as CodeServerError, best effort: the recorder writes it
+// once the store is back.
 func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error) {
 	t := &attempt{e: e, in: a, entry: &portier.SignIn{
 		Time: e.now(), Source: a.Source.String(), UserAgent: logUserAgent(a.UserAgent), Process: e.process,
 	}}
-	steps := []step{
-		(*attempt).validate,
-		(*attempt).answerFromMemory,
-		(*attempt).readSettings,
-		(*attempt).throttleSource,
-		(*attempt).resolveAccount,
-		(*attempt).gate,
-		(*attempt).verify,
-		(*attempt).settleWrong,
-		right,
-	}
 	var ans *answer
 	var err error
-	for _, s := range steps {
-		if ans, err = s(t, ctx); ans != nil || err != nil {
+	for _, check := range checks {
+		if ans, err = check(t, ctx); ans != nil || err != nil {
 			break
 		}
+	}
+	if ans == nil && err == nil {
+		ans, err = right(t, ctx)
 	}
 	if err != nil {
 		if portier.ErrorCode(err) != portier.EInvalid {
