@@ -81,6 +81,9 @@ func (u *User) HasRole(r Role) bool {
 const (
 	MaxUPNLength         = 113 // Entra's limit: 64 before the @, 48 after
 	MaxDisplayNameLength = 256
+	// MaxUsernameBytes is the longest user name taken as typed at sign-in or in a reset,
+	// before it is trimmed: room for a UPN with white space around it, not for a flood.
+	MaxUsernameBytes = 256
 )
 
 // NormalizeUPN returns the canonical (trimmed, lower-case) form of a user principal name,

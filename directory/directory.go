@@ -28,20 +28,6 @@ type Service struct {
 	mu       sync.Mutex
 	settings portier.Settings
 	loadedAt time.Time
-
-	// lockoutCleared, when set, hears of every user whose lockout an action cleared, so that
-	// a sign-in engine in this process forgets what it remembered of it.
-	lockoutCleared func(userID string)
-}
-
-// OnLockoutCleared registers f to hear of every user whose lockout an unlock, reset or
-// deletion cleared.
-func (s *Service) OnLockoutCleared(f func(userID string)) { s.lockoutCleared = f }
-
-func (s *Service) clearedLockout(userID string) {
-	if s.lockoutCleared != nil && userID != "" {
-		s.lockoutCleared(userID)
-	}
 }
 
 // settingsTTL is how long a process trusts its copy of the settings; a change made on
@@ -219,8 +205,6 @@ type PasswordReset struct {
 // Errors: ENotFound, EInvalid (the password breaks a rule), EForbidden.
 func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn string, r PasswordReset) (string, error) {
 	var generated string
-	var userID string
-	defer func() { s.clearedLockout(userID) }()
 	err := s.act(ctx, actor, portier.ActionResetPassword, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		u.PasswordProfile.ForceChangePasswordNextSignIn = r.ForceChange
 		u.PasswordChanged = s.now()
@@ -237,7 +221,6 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 		if err := ClearLockouts(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		userID = u.ID
 		return tx.UpdateUser(ctx, u)
 	}, func(u *portier.User) error {
 		// Hash before the transaction: argon2id takes tens of milliseconds, and the
@@ -257,13 +240,10 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 
 // Unlock clears every lockout counter of a user. Errors: ENotFound, EForbidden.
 func (s *Service) Unlock(ctx context.Context, actor portier.Actor, upn string) error {
-	var userID string
-	defer func() { s.clearedLockout(userID) }()
 	return s.act(ctx, actor, portier.ActionUnlock, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		if u.LockoutState.Locked(s.now()) {
 			ev.Detail = "was locked until " + u.LockoutState.LockedUntil.UTC().Format(time.RFC3339)
 		}
-		userID = u.ID
 		return ClearLockouts(ctx, tx, u.ID)
 	}, nil)
 }
@@ -318,13 +298,10 @@ func (s *Service) SetRoles(ctx context.Context, actor portier.Actor, upn string,
 // DeleteUser removes a user with its sessions and counters. Errors: ENotFound, EForbidden,
 // EInvalid (deleting the last global admin).
 func (s *Service) DeleteUser(ctx context.Context, actor portier.Actor, upn string) error {
-	var userID string
-	defer func() { s.clearedLockout(userID) }()
 	return s.act(ctx, actor, portier.ActionDelete, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		if err := s.keepOneGlobalAdmin(ctx, tx, u, "delete"); err != nil {
 			return err
 		}
-		userID = u.ID
 		if err := tx.DeleteUser(ctx, u.ID); err != nil {
 			return err
 		}
@@ -445,6 +422,12 @@ func (s *Service) CheckPassword(ctx context.Context, u *portier.User, pw string)
 	if err != nil {
 		return err
 	}
+	return checkPassword(st, u, pw)
+}
+
+// CheckPasswordUnder is CheckPassword under settings the caller has read already, so that one
+// request is judged by one reading of the settings.
+func CheckPasswordUnder(st portier.Settings, u *portier.User, pw string) error {
 	return checkPassword(st, u, pw)
 }
 

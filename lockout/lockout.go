@@ -1,12 +1,16 @@
-// Package lockout decides, from a counter's state and a policy, whether a sign-in attempt may
-// check a password, and how a checked attempt changes the counter. It is pure: the store makes
-// each change atomic, and the caller supplies the time.
+// Package lockout counts events on counters and decides, from a counter's state and a policy,
+// whether the next may go ahead. It is pure: the store makes each change atomic, and the caller
+// supplies the time. It owns the counters' names too (keys.go): a user's account, a familiar
+// browser of it, a user name that names no user, and a source address.
 //
-// An attempt is charged before its password is checked and settled after: Charge counts it
-// (or refuses it when the account is locked, or holds it back while the threshold's worth of
-// attempts are being checked), Fail keeps the charge and locks at the threshold, Succeed clears
-// the counter. Because the charge happens before the hash, N concurrent wrong attempts check at
-// most Threshold passwords, while concurrent right ones all get in.
+// Two kinds of event are counted. A password guess is checked outside the store's transaction,
+// so it is charged before the check and settled after: Charge counts it (or refuses it when the
+// counter is locked, or holds it back while the threshold's worth of guesses are being checked),
+// Fail keeps the charge and locks at the threshold, Succeed clears the counter, Refund takes back
+// a charge whose check never happened. Because the charge happens before the hash, N concurrent
+// wrong guesses check at most Threshold passwords, while concurrent right ones all get in. Any
+// other event (a hash a source address caused, a wrong authenticator code, a code sent) is
+// counted and settled at once by Count, and a repeat of it counts again.
 package lockout
 
 import (
@@ -146,19 +150,27 @@ func (p Policy) Fail(s *State, now time.Time, fp Fingerprint) (locked bool) {
 	if len(s.Recent) > RecentWrong {
 		s.Recent = s.Recent[len(s.Recent)-RecentWrong:]
 	}
-	s.LastFailure = now
-	if s.Failures >= p.Threshold && !s.Locked(now) {
-		p.lock(s, now)
-		return true
-	}
-	return false
+	return p.failed(s, now)
 }
 
-// Count settles a charged attempt as a failure whatever its password, a repeat included, and
-// locks at the threshold. It is for budgets of work rather than of guesses: a source address
-// pays for every hash it caused, since a repeated wrong password costs the server as much as a
-// new one. It reports whether this failure locked the counter.
-func (p Policy) Count(s *State, now time.Time) (locked bool) {
+// Count counts one event that is settled as it happens, and locks the counter at the
+// threshold: a hash a source address caused, a wrong authenticator code, a code sent. Unlike a
+// password's Fail it knows no repeats, and needs no fingerprint: a repeated hash costs the
+// cores as much as a new one, and a code changes every step, so a repeat of it is no typo. A
+// locked counter counts nothing. It reports whether the event was counted and whether it
+// locked the counter.
+func (p Policy) Count(s *State, now time.Time) (counted, locked bool) {
+	p.decay(s, now)
+	if s.Locked(now) {
+		return false, false
+	}
+	s.Failures++
+	return true, p.failed(s, now)
+}
+
+// failed dates a settled failure and locks the counter at the threshold; it reports whether
+// it locked it.
+func (p Policy) failed(s *State, now time.Time) (locked bool) {
 	s.LastFailure = now
 	if s.Failures >= p.Threshold && !s.Locked(now) {
 		p.lock(s, now)

@@ -1,6 +1,7 @@
 package lockout
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -241,14 +242,62 @@ func TestCountChargesRepeatsToo(t *testing.T) {
 	p := Policy{Threshold: 5, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
 	var s State
 	for i := 1; i <= 5; i++ {
-		if v, _ := p.Charge(&s, t0); v != Allowed {
-			t.Fatalf("attempt %d: verdict %v, want Allowed", i, v)
+		counted, locked := p.Count(&s, t0)
+		if !counted {
+			t.Fatalf("attempt %d: not counted, want counted", i)
 		}
-		if locked := p.Count(&s, t0); locked != (i == 5) {
+		if locked != (i == 5) {
 			t.Fatalf("attempt %d: locked=%v", i, locked)
 		}
 	}
 	if v, _ := p.Charge(&s, t0); v != Locked {
 		t.Fatalf("after 5 counted attempts: verdict %v, want Locked", v)
+	}
+}
+
+// Issue 11 item 4: Count is one verb for an event with no value to tell a repeat by: it
+// counts and settles in one step, a locked counter counts nothing, and the count decays.
+func TestCountIsOneStep(t *testing.T) {
+	p := Policy{Threshold: 3, Duration: time.Minute, MaxDuration: time.Minute, Decay: time.Hour}
+	var s State
+	p.Count(&s, t0)
+	if s.Failures != 1 || !s.LastFailure.Equal(t0) || len(s.Recent) != 0 {
+		t.Fatalf("after one Count: %+v, want one failure at t0 and no fingerprint", s)
+	}
+	p.Count(&s, t0)
+	if _, locked := p.Count(&s, t0); !locked || !s.LockedUntil.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("third Count: locked=%v until %v, want locked for a minute", locked, s.LockedUntil)
+	}
+	before := s
+	if counted, locked := p.Count(&s, t0.Add(time.Second)); counted || locked || s.Lockouts != before.Lockouts || !s.LockedUntil.Equal(before.LockedUntil) {
+		t.Fatalf("Count while locked: counted=%v locked=%v state %+v, want nothing counted", counted, locked, s)
+	}
+	after := t0.Add(time.Minute)
+	if counted, _ := p.Count(&s, after); !counted || s.Failures != 1 {
+		t.Fatalf("Count after the lock: counted=%v failures=%d, want 1", counted, s.Failures)
+	}
+	if p.Count(&s, after.Add(time.Hour)); s.Failures != 1 || s.Lockouts != 0 {
+		t.Fatalf("Count after the decay: %+v, want a fresh count of 1", s)
+	}
+}
+
+func TestCounterKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		got  Counter
+		want Counter
+	}{
+		{"account", Account("u1"), Counter{Key: "u1"}},
+		{"device", Device("u1", "d1"), Counter{Key: "u1", Bucket: "d1"}},
+		{"unknown name", UnknownName("ghost@example.org"), Counter{Key: "unknown:ghost@example.org"}},
+		{"IPv4", Source(netip.MustParseAddr("192.0.2.7")), Counter{Key: "source:192.0.2.7"}},
+		{"IPv4 mapped in IPv6", Source(netip.MustParseAddr("::ffff:192.0.2.7")), Counter{Key: "source:192.0.2.7"}},
+		{"IPv6 /64", Source(netip.MustParseAddr("2001:db8:1:2::99")), Counter{Key: "source:2001:db8:1:2::/64"}},
+		{"IPv6 same /64", Source(netip.MustParseAddr("2001:db8:1:2:ffff::1")), Counter{Key: "source:2001:db8:1:2::/64"}},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, tt.got, tt.want)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/password"
-	"github.com/portier-id/portier/signin"
 )
 
 // flow is a self-service reset in progress, kept as a Token of kind TokenRecovery whose ID
@@ -63,7 +62,7 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 	if st.Reset.Scope == portier.ResetNone {
 		return "", refuse(ReasonDisabled)
 	}
-	if !utf8.ValidString(name) || len(name) > signin.MaxUsernameBytes {
+	if !utf8.ValidString(name) || len(name) > portier.MaxUsernameBytes {
 		return "", portier.Errorf(portier.EInvalid, "The user name is not valid.")
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
@@ -218,7 +217,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 		if err != nil {
 			return err
 		}
-		key := signin.UnknownKey(f.Name)
+		key := lockout.UnknownName(f.Name).Key
 		if u != nil {
 			key = u.ID
 		}
@@ -335,7 +334,7 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 		if err != nil {
 			return err
 		}
-		key := "totp:" + signin.UnknownKey(f.Name)
+		key := "totp:" + lockout.UnknownName(f.Name).Key
 		if u != nil {
 			key = "totp:" + u.ID
 		}
@@ -343,7 +342,7 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 		if err != nil {
 			return err
 		}
-		if v, retry := st.Lockout.Charge(&counter, now); v != lockout.Allowed {
+		if v, retry := st.Lockout.Peek(counter, now); v != lockout.Allowed {
 			if retry.IsZero() {
 				retry = now.Add(st.Lockout.Duration)
 			}
@@ -372,10 +371,11 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 			totpMatch("JBSWY3DPEHPK3PXP", code, now, 0) // the same work for a name with no authenticator
 		}
 		if method == nil {
-			// Every wrong code counts. The password rule "a repeated wrong value counts once"
-			// forgives a typo typed twice; a code changes every step, so a repeat is no typo,
-			// and forgiving it would let a guesser cycle a few codes for ever.
-			if st.Lockout.Fail(&counter, now, everyTry()) {
+			// Every wrong code counts (Count, not a password's Fail). The password rule "a
+			// repeated wrong value counts once" forgives a typo typed twice; a code changes every
+			// step, so a repeat is no typo, and forgiving it would let a guesser cycle a few
+			// codes for ever.
+			if _, locked := st.Lockout.Count(&counter, now); locked {
 				refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}
 				if u != nil {
 					ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
@@ -463,7 +463,6 @@ func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.U
 	if err != nil {
 		return nil, err
 	}
-	s.forget(user.ID)
 	return user, nil
 }
 
@@ -475,8 +474,8 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(newPassword) || len(newPassword) > signin.MaxPasswordBytes {
-		return nil, portier.Errorf(portier.EInvalid, "The new password must be valid text of at most %d bytes.", signin.MaxPasswordBytes)
+	if !utf8.ValidString(newPassword) || len(newPassword) > password.MaxBytes {
+		return nil, portier.Errorf(portier.EInvalid, "The new password must be valid text of at most %d bytes.", password.MaxBytes)
 	}
 	var u *portier.User
 	if err := s.store.Tx(ctx, func(tx portier.Tx) (err error) {
@@ -536,7 +535,6 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 	if err != nil {
 		return nil, err
 	}
-	s.forget(u.ID)
 	return u, nil
 }
 

@@ -27,7 +27,6 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/lockout"
-	"github.com/portier-id/portier/signin"
 )
 
 // Code rules.
@@ -59,7 +58,6 @@ type Service struct {
 	now     portier.Clock
 	log     *slog.Logger
 	baseURL string
-	forget  func(userID string)
 	mailer  *Mailer
 	floor   time.Duration
 }
@@ -91,7 +89,7 @@ const DefaultStepFloor = 15 * time.Millisecond
 func New(c Config) *Service {
 	return &Service{
 		store: c.Store, dir: c.Directory, secret: c.Secret, now: c.Now, log: c.Log,
-		baseURL: strings.TrimSuffix(c.BaseURL, "/"), forget: func(string) {}, mailer: c.Mailer, floor: cmp.Or(c.StepFloor, DefaultStepFloor),
+		baseURL: strings.TrimSuffix(c.BaseURL, "/"), mailer: c.Mailer, floor: cmp.Or(c.StepFloor, DefaultStepFloor),
 	}
 }
 
@@ -105,10 +103,6 @@ func (s *Service) pad(ctx context.Context, start time.Time) {
 	case <-ctx.Done():
 	}
 }
-
-// OnLockoutCleared registers f (signin.Engine.Forget) to hear of every user whose lockout a
-// self-service unlock or reset cleared, so this process stops answering "locked" from memory.
-func (s *Service) OnLockoutCleared(f func(userID string)) { s.forget = f }
 
 // newCode returns a uniformly random code of CodeDigits digits.
 func newCode() string {
@@ -145,15 +139,6 @@ func normalizeCode(c string) string {
 	}, c)
 }
 
-// everyTry returns a fresh random fingerprint, for settling a failure that must count however
-// often the same value is tried: the lockout policy refunds a repeat only of a fingerprint it
-// has seen, and a random one it has never seen.
-func everyTry() lockout.Fingerprint {
-	var fp lockout.Fingerprint
-	rand.Read(fp[:])
-	return fp
-}
-
 // newSecret returns a random 256-bit secret (hex) and the token ID that stands for it.
 func newSecret() (secret, id string) {
 	b := make([]byte, 32)
@@ -182,7 +167,7 @@ func sendLimits(key, source string) []limit {
 // sourceKey is the counter key of a source address: the IPv4 address, or the IPv6 /64.
 func sourceKey(source string) string {
 	if addr, err := netip.ParseAddr(source); err == nil {
-		return signin.SourceKey(addr)
+		return lockout.Source(addr).Key
 	}
 	return source
 }
@@ -204,10 +189,8 @@ func charge(ctx context.Context, tx portier.Tx, now time.Time, limits ...limit) 
 		}
 		states[i] = st
 	}
-	fp := everyTry()
 	for i, l := range limits {
-		l.policy.Charge(&states[i], now)
-		l.policy.Fail(&states[i], now, fp)
+		l.policy.Count(&states[i], now)
 		if err := tx.PutLockout(ctx, l.key, "", states[i]); err != nil {
 			return time.Time{}, err
 		}

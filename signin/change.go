@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/password"
@@ -76,8 +75,8 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(newPassword) || len(newPassword) > MaxPasswordBytes {
-		return nil, portier.Errorf(portier.EInvalid, "The new password must be valid text of at most %d bytes.", MaxPasswordBytes)
+	if err := checkNewPasswordText(newPassword); err != nil {
+		return nil, err
 	}
 	if err := e.dir.CheckPassword(ctx, u, newPassword); err != nil {
 		return nil, err
@@ -155,13 +154,10 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, u *portier.User, source 
 // a field that is not plain text) with CodeBadRequest, so that the sign-in log holds it too.
 // A user name that is not plain text is kept escaped (portier.SafeText), never as typed.
 func (e *Engine) RecordBadRequest(username, source, userAgent, detail string) {
-	name := strings.ToLower(strings.TrimSpace(username))
-	if !portier.IsPlainText(username, false) {
-		name = portier.SafeText(username)
-	}
+	name, _ := userName(username)
 	e.metrics.Attempt(portier.CodeBadRequest)
 	e.record.Add(&portier.SignIn{
-		Time: e.now(), Username: truncate(name, MaxUsernameBytes),
+		Time: e.now(), Username: truncate(name, portier.MaxUsernameBytes),
 		Source: source, UserAgent: logUserAgent(userAgent), Code: portier.CodeBadRequest, Process: e.process, Detail: portier.SafeText(detail),
 	})
 }

@@ -284,7 +284,7 @@ func TestHangingUpAfterTheHashStillCounts(t *testing.T) {
 		if st, _ := store.Lockout(context.Background(), u.ID, ""); st.Failures != 1 {
 			t.Fatalf("account counter: %d failures, want 1", st.Failures)
 		}
-		if st, _ := store.Lockout(context.Background(), signin.SourceKey(source), ""); st.Failures != 1 {
+		if st, _ := store.Lockout(context.Background(), lockout.Source(source).Key, ""); st.Failures != 1 {
 			t.Fatalf("source counter: %d failures, want 1", st.Failures)
 		}
 	})

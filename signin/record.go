@@ -14,7 +14,7 @@ import (
 // Recorder writes the sign-in log in batches, so that a flood of attempts costs one write
 // transaction per batch rather than one per attempt.
 type Recorder struct {
-	store portier.Store
+	store Transactor
 	log   *slog.Logger
 
 	flushMu sync.Mutex // one Flush at a time, so no entry is written twice
@@ -40,7 +40,7 @@ const (
 )
 
 // NewRecorder starts a recorder; Close flushes and stops it.
-func NewRecorder(store portier.Store, log *slog.Logger) *Recorder {
+func NewRecorder(store Transactor, log *slog.Logger) *Recorder {
 	r := &Recorder{store: store, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}), closed: make(chan struct{})}
 	go r.loop()
 	return r

@@ -79,12 +79,7 @@ func (e *Engine) Session(ctx context.Context, token string) (*portier.User, *por
 	if err != nil {
 		return nil, nil, err
 	}
-	idle := st.SessionIdle
-	if portier.IsAdmin(u.Roles) {
-		// An unattended admin browser is worth more to an attacker than anyone else's.
-		idle = min(idle, st.AdminSessionIdle)
-	}
-	if now.Sub(s.LastSeen) >= idle {
+	if now.Sub(s.LastSeen) >= st.SessionIdleFor(u.Roles) {
 		if err := e.EndSession(ctx, token); err != nil {
 			return nil, nil, err
 		}

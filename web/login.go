@@ -119,7 +119,7 @@ func (s *server) handleLogin() http.Handler {
 		default:
 			p := s.newPage(r, "login.title")
 			p.ReturnTo, p.Username = returnTo, strings.TrimSpace(a.Username)
-			if len(p.Username) > signin.MaxUsernameBytes {
+			if len(p.Username) > portier.MaxUsernameBytes {
 				p.Username = ""
 			}
 			p.Error = loginError(p.T, out)

@@ -96,7 +96,6 @@ func New(ctx context.Context, c Config) (*App, error) {
 		Process: cmp.Or(c.Process, "portier"), Recorder: a.Recorder, OnLock: a.SelfService.LockoutNotice, LockMemory: c.LockMemory,
 		SaturatedWait: c.SaturatedWait,
 	})
-	a.SelfService.OnLockoutCleared(a.Engine.Forget)
 	a.OIDC, err = oidc.New(ctx, oidc.Config{Issuer: c.BaseURL.String(), Store: c.Store, Directory: a.Directory, Now: c.Now, Log: c.Log, Keys: c.OIDCKeys})
 	if err != nil {
 		a.Recorder.Close(ctx)
@@ -110,7 +109,8 @@ func New(ctx context.Context, c Config) (*App, error) {
 }
 
 // Start begins the background work of a serving process until ctx ends: the engine hears of
-// unlocks on every process, and the mail queue is delivered.
+// unlocks on every process, this one included (the store's publish and subscribe are the one
+// path of that signal), and the mail queue is delivered.
 func (a *App) Start(ctx context.Context) error {
 	if err := a.Engine.Listen(ctx); err != nil {
 		return err

@@ -1,0 +1,365 @@
+package signin
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
+	"github.com/portier-id/portier/password"
+)
+
+// attempt is one attempt on its way through the steps of a password check (run lists them in
+// order): what each step found out, for the steps after it.
+type attempt struct {
+	e     *Engine
+	in    Attempt
+	entry *portier.SignIn // the sign-in log's entry, filled in as the steps go
+
+	name     string           // the user name in its one normal form (trimmed, lower case)
+	cleared  int64            // portier.CounterLockoutCleared, read before any counter
+	st       portier.Settings // the settings, read once for the whole attempt
+	source   lockout.Counter  // the source address's counter
+	user     *portier.User    // the account; nil for a name that names no user
+	counter  lockout.Counter  // the counter the attempt is charged to
+	familiar bool             // the attempt comes from a familiar browser of the account
+	at       time.Time        // the time from the charge on, which the settlement writes
+	result   password.Result  // the password check's result
+}
+
+// answer ends an attempt: its outcome, and the sign-in log's detail.
+type answer struct {
+	out    Outcome
+	detail string
+}
+
+// step is one step of an attempt: an answer ends the attempt there, nil goes on to the next.
+type step func(t *attempt, ctx context.Context) (*answer, error)
+
+// checks are the steps of every password check, in order, up to a right password.
+var checks = []step{
+	(*attempt).validate,
+	(*attempt).answerFromMemory,
+	(*attempt).readSettings,
+	(*attempt).throttleSource,
+	(*attempt).resolveAccount,
+	(*attempt).gate,
+	(*attempt).verify,
+	(*attempt).settleWrong,
+}
+
+// run takes an attempt through the checks until one answers; a right password reaches right,
+// which settles it (as a sign-in, or as a password change) and always answers. An attempt
+// that ends in an error other than a broken password rule (the store failed, the request
+// ended) is in the sign-in log too, as CodeServerError, best effort: the recorder writes it
+// once the store is back.
+func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error) {
+	t := &attempt{e: e, in: a, entry: &portier.SignIn{
+		Time: e.now(), Source: a.Source.String(), UserAgent: logUserAgent(a.UserAgent), Process: e.process,
+	}}
+	var ans *answer
+	var err error
+	for _, check := range checks {
+		if ans, err = check(t, ctx); ans != nil || err != nil {
+			break
+		}
+	}
+	if ans == nil && err == nil {
+		ans, err = right(t, ctx)
+	}
+	if err != nil {
+		if portier.ErrorCode(err) != portier.EInvalid {
+			t.entry.Code, t.entry.Detail = portier.CodeServerError, errorDetail(err)
+			e.metrics.Attempt(portier.CodeServerError)
+			e.record.Add(t.entry)
+		}
+		return Outcome{}, err
+	}
+	t.entry.Code, t.entry.Detail, t.entry.FamiliarDevice = ans.out.Code, ans.detail, ans.out.Familiar
+	if ans.out.User != nil {
+		t.entry.UserID = ans.out.User.ID
+	}
+	e.metrics.Attempt(ans.out.Code)
+	e.record.Add(t.entry)
+	return ans.out, nil
+}
+
+// validate refuses bad input before anything is read: a user name that is not plain text, a
+// password that is not valid UTF-8, a missing or over-long field. It puts the user name in
+// its one normal form.
+func (t *attempt) validate(context.Context) (*answer, error) {
+	name, plain := userName(t.in.Username)
+	t.entry.Username = truncate(name, portier.MaxUsernameBytes)
+	var detail string
+	switch {
+	case !plain:
+		detail = "user name is not plain text"
+	case !utf8.ValidString(t.in.Password):
+		detail = "password is not valid UTF-8"
+	case name == "" || t.in.Password == "":
+		detail = "user name or password missing"
+	case len(t.in.Username) > portier.MaxUsernameBytes:
+		detail = "user name too long"
+	case len(t.in.Password) > password.MaxBytes:
+		detail = "password longer than 1024 bytes"
+	default:
+		t.name = name
+		return nil, nil
+	}
+	return &answer{Outcome{Code: portier.CodeBadRequest}, detail}, nil
+}
+
+// userName returns a typed user name in its one normal form (trimmed, lower case), and
+// whether it is plain text. One that is not is returned escaped (portier.SafeText), which is
+// what the sign-in log keeps of it: PostgreSQL refuses NUL and invalid UTF-8, and an admin
+// reading the log deserves to see it.
+func userName(typed string) (name string, plain bool) {
+	if !portier.IsPlainText(typed, false) {
+		return portier.SafeText(typed), false
+	}
+	return strings.ToLower(strings.TrimSpace(typed)), true
+}
+
+// answerFromMemory answers a flood at a locked account from memory, but only while no lockout
+// was cleared since the memory was made: one read of a counter, so an unlock committed by any
+// process is honoured from its commit on. Read before the counters below, it dates them.
+func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
+	var err error
+	if t.cleared, err = t.e.store.Counter(ctx, portier.CounterLockoutCleared); err != nil {
+		return nil, err
+	}
+	hit, ok := t.e.locks.lookup(t.name, t.in.Device.ID, t.entry.Time, t.cleared)
+	if !ok {
+		return nil, nil
+	}
+	t.entry.UserID = hit.userID
+	t.e.metrics.LockedRejection()
+	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: hit.until, Familiar: t.in.Device.ID != ""}, "account locked"}, nil
+}
+
+// readSettings reads the organisation's settings, once for the whole attempt.
+func (t *attempt) readSettings(ctx context.Context) (*answer, error) {
+	var err error
+	t.st, err = t.e.dir.Settings(ctx)
+	return nil, err
+}
+
+// throttleSource turns away a source address whose failures across accounts passed the
+// limit, before any account is looked at and without a hash.
+func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
+	t.source = lockout.Source(t.in.Source)
+	st, err := t.e.store.Lockout(ctx, t.source.Key, t.source.Bucket)
+	if err != nil || !st.Locked(t.entry.Time) {
+		return nil, err
+	}
+	t.e.metrics.LockedRejection()
+	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: st.LockedUntil, Throttled: true}, "source address throttled"}, nil
+}
+
+// resolveAccount finds the account the name names and the counter the attempt is charged to:
+// the account's own, a familiar browser's, or the unknown name's. Known and unknown names
+// take the same path from here on: a counter each, a hash each.
+func (t *attempt) resolveAccount(ctx context.Context) (*answer, error) {
+	t.counter = lockout.UnknownName(t.name)
+	// The name is in normal form already; NormalizeUPN only tells whether it can be a UPN.
+	if _, err := portier.NormalizeUPN(t.name); err != nil {
+		return nil, nil
+	}
+	u, err := t.e.store.UserByUPN(ctx, t.name)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.user, t.entry.UserID, t.counter = u, u.ID, lockout.Account(u.ID)
+	if t.e.Familiar(t.in.Device, u) {
+		t.counter, t.familiar = lockout.Device(u.ID, t.in.Device.ID), true
+	}
+	return nil, nil
+}
+
+// accountWide reports whether the attempt counts on its user's account-wide counter (not a
+// familiar browser's, not an unknown name's).
+func (t *attempt) accountWide() bool { return t.user != nil && t.counter.Bucket == "" }
+
+// gate lets the attempt's password be hashed only once it is charged to its counter. A locked
+// counter is answered from one read, without a hash and without a write; otherwise the charge
+// is made atomically, so that concurrent attempts cannot all get a hash.
+func (t *attempt) gate(ctx context.Context) (*answer, error) {
+	state := lockout.State{}
+	if t.accountWide() {
+		state = t.user.LockoutState
+	} else {
+		var err error
+		if state, err = t.e.store.Lockout(ctx, t.counter.Key, t.counter.Bucket); err != nil {
+			return nil, err
+		}
+	}
+	if v, retry := t.st.Lockout.Peek(state, t.entry.Time); v == lockout.Locked {
+		return t.refuseLocked(retry), nil
+	}
+	v, retry, err := t.charge(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case v == lockout.Saturated:
+		// The checks in flight did not settle in time (a stalled store, a flood): the server
+		// is busy, which is no lockout, so nothing is remembered and nothing counts.
+		return t.busy("busy: the checks in flight did not settle in time"), nil
+	case v != lockout.Allowed:
+		return t.refuseLocked(retry), nil
+	}
+	t.at = t.e.now()
+	return nil, nil
+}
+
+// refuseLocked answers that the attempt's counter is locked until retry, without a hash, and
+// remembers it so that the next attempts are answered from memory.
+func (t *attempt) refuseLocked(retry time.Time) *answer {
+	t.e.locks.remember(t.name, t.counter.Bucket, t.entry.UserID, retry, t.cleared)
+	t.e.metrics.LockedRejection()
+	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: t.familiar}, "account locked"}
+}
+
+// busy answers an attempt that got no check because the server is saturated: no failure, no lock.
+func (t *attempt) busy(detail string) *answer {
+	return &answer{Outcome{Code: portier.CodeBusy, Familiar: t.familiar}, detail}
+}
+
+// verify hashes the password once a core is free: against the account's hash, or, for a name
+// that names no user (or a stored hash that cannot be read), a dummy of the same cost, whose
+// fingerprint still tells repeated wrong passwords apart. An attempt that gets no hash has
+// its charge taken back.
+func (t *attempt) verify(ctx context.Context) (*answer, error) {
+	err := t.e.withHashSlot(ctx, func() {
+		t.entry.HashComputed = true
+		t.e.metrics.PasswordVerified()
+		if t.user != nil {
+			var err error
+			if t.result, err = t.e.hasher.Verify(t.user.PasswordHash, t.in.Password); err == nil {
+				return
+			}
+			t.e.log.Error("stored password hash cannot be read", "user_id", t.user.ID, "err", err)
+		}
+		t.result = password.Result{Fingerprint: t.e.hasher.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
+	})
+	if err == nil {
+		return nil, nil
+	}
+	t.refund()
+	if errors.Is(err, errNoCore) {
+		return t.busy("busy: no core free to check the password"), nil
+	}
+	return nil, err
+}
+
+// settleWrong settles a wrong password, whatever becomes of the request: on the attempt's
+// counter, which locks at the threshold (a user's account-wide lock calls OnLock in the same
+// transaction), and on the source's, which pays for every hash its wrong passwords cost,
+// repeats included: a repeat is free for the account, but not for the cores. A right
+// password goes on to the caller's settlement.
+func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
+	if t.result.OK {
+		return nil, nil
+	}
+	ctx, cancel := settling(ctx)
+	defer cancel()
+	var lockedUntil time.Time
+	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
+			if !t.st.Lockout.Fail(s, t.at, t.result.Fingerprint) {
+				return nil
+			}
+			lockedUntil = s.LockedUntil
+			if t.accountWide() && t.e.onLock != nil {
+				return t.e.onLock(ctx, tx, t.user.ID, *s, t.entry.Source)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return updateCounter(ctx, tx, t.source, func(s *lockout.State) error {
+			sourcePolicy(t.st).Count(s, t.at)
+			return nil
+		})
+	})
+	if err != nil {
+		// A store that fails is no failed attempt: take the charge back.
+		t.refund()
+		return nil, err
+	}
+	if lockedUntil.IsZero() {
+		return &answer{Outcome{Code: portier.CodeInvalidCredentials, Familiar: t.familiar}, "wrong password"}, nil
+	}
+	t.e.locks.remember(t.name, t.counter.Bucket, t.entry.UserID, lockedUntil, t.cleared)
+	t.e.metrics.Locked()
+	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: lockedUntil, Familiar: t.familiar}, "wrong password; account now locked"}, nil
+}
+
+// signIn settles a right password as a sign-in. The block and the forced change are told only
+// now, so that a stranger without the password learns nothing of them. A full success writes
+// the last sign-in time, the language, an upgraded hash and the session it asked for with the
+// settlement.
+func (t *attempt) signIn(ctx context.Context) (*answer, error) {
+	settle, cancel := settling(ctx)
+	defer cancel()
+	out := Outcome{Code: portier.CodeSuccess, User: t.user, Familiar: t.familiar}
+	var done success
+	switch {
+	case !t.user.AccountEnabled:
+		out.Code = portier.CodeBlocked
+	case t.user.PasswordProfile.ForceChangePasswordNextSignIn:
+		out.Code = portier.CodePasswordChangeNeeded
+	default:
+		done = success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage)}
+		if t.result.NeedsRehash {
+			// Upgrade a hash made with older parameters while the password is at hand; one
+			// that cannot be made now is made at a later sign-in.
+			t.e.withHashSlot(ctx, func() {
+				if h, err := t.e.hasher.Hash(t.in.Password); err == nil {
+					done.newHash = h
+				}
+			})
+		}
+		if t.in.StartSession {
+			out.Session, done.session = t.e.newSession(t.user, t.st, t.at, t.entry.Source, t.in.UserAgent)
+		}
+	}
+	if err := t.succeed(settle, done); err != nil {
+		return nil, err
+	}
+	return &answer{out: out}, nil
+}
+
+// changePassword settles a right current password by setting newPassword (ChangePassword), or,
+// for a blocked user, by telling the block. A new password that breaks a rule is an EInvalid
+// error, after the right current password has been settled.
+func (t *attempt) changePassword(ctx context.Context, newPassword string) (*answer, error) {
+	settle, cancel := settling(ctx)
+	defer cancel()
+	if !t.user.AccountEnabled {
+		if err := t.succeed(settle, success{}); err != nil {
+			return nil, err
+		}
+		return &answer{out: Outcome{Code: portier.CodeBlocked, User: t.user, Familiar: t.familiar}}, nil
+	}
+	hash, err := t.newPasswordHash(ctx, newPassword)
+	if err != nil {
+		if serr := t.succeed(settle, success{}); serr != nil {
+			return nil, serr
+		}
+		return nil, err
+	}
+	done := success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage), newHash: hash, changed: true}
+	if err := t.succeed(settle, done); err != nil {
+		return nil, err
+	}
+	t.user.PasswordProfile.ForceChangePasswordNextSignIn = false
+	return &answer{Outcome{Code: portier.CodeSuccess, User: t.user, Familiar: t.familiar}, "password changed"}, nil
+}

@@ -1,0 +1,175 @@
+package signin
+
+import (
+	"context"
+	"time"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
+)
+
+// settleTimeout bounds the settlement of a checked attempt, which runs on after its request
+// ends.
+const settleTimeout = 10 * time.Second
+
+// settling returns the context an attempt is settled in once its password is hashed: the
+// settlement happens whatever becomes of the request, since a client that hangs up before
+// the answer must not have its guess, or its hash, for free.
+func settling(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+}
+
+// updateCounter changes the counter c within tx: a locking read, change, a write.
+func updateCounter(ctx context.Context, tx portier.Tx, c lockout.Counter, change func(s *lockout.State) error) error {
+	s, err := tx.LockoutForUpdate(ctx, c.Key, c.Bucket)
+	if err != nil {
+		return err
+	}
+	if err := change(&s); err != nil {
+		return err
+	}
+	return tx.PutLockout(ctx, c.Key, c.Bucket, s)
+}
+
+// sourcePolicy turns the source settings into a counter policy: SourceThreshold failures
+// without a quiet SourceWindow throttle the source for SourceWindow.
+func sourcePolicy(st portier.Settings) lockout.Policy {
+	return lockout.Policy{Threshold: st.SourceThreshold, Duration: st.SourceWindow, MaxDuration: st.SourceWindow, Decay: st.SourceWindow}
+}
+
+// charge counts the attempt on its counter, one transaction per try. While the threshold's
+// worth of attempts are being checked it waits for them to settle and tries again, so that
+// parallel right passwords all get in; the wait is in real time, since it waits for other
+// goroutines and processes, not for a policy duration. A wait that runs out answers
+// lockout.Saturated: the server is busy, and nothing was charged.
+func (t *attempt) charge(ctx context.Context) (v lockout.Verdict, retry time.Time, err error) {
+	c, policy := t.counter, t.st.Lockout
+	pause := 2 * time.Millisecond
+	deadline := time.Now().Add(t.e.saturatedWait)
+	for {
+		now := t.e.now()
+		err = t.e.store.Tx(ctx, func(tx portier.Tx) error {
+			s, err := tx.LockoutForUpdate(ctx, c.Key, c.Bucket)
+			if err != nil {
+				return err
+			}
+			if v, retry = policy.Charge(&s, now); v != lockout.Allowed {
+				return nil // nothing charged, nothing to write
+			}
+			return tx.PutLockout(ctx, c.Key, c.Bucket, s)
+		})
+		if err != nil || v != lockout.Saturated {
+			return v, retry, err
+		}
+		if time.Now().After(deadline) {
+			return lockout.Saturated, time.Time{}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return v, retry, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// refund takes back the charge of an attempt that got no answer (its request was cancelled,
+// no core came free, or the store failed while settling it), so that neither a stall nor a
+// store error counts as a failed attempt. It runs in a context of its own, since the request's
+// may be done. A store that fails the refund too is tried again in the background until the
+// charge would go stale (lockout.StaleCharge) and count: best effort, but no later.
+func (t *attempt) refund() {
+	c, policy, store := t.counter, t.st.Lockout, t.e.store
+	try := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return store.Tx(ctx, func(tx portier.Tx) error {
+			return updateCounter(ctx, tx, c, func(s *lockout.State) error {
+				policy.Refund(s)
+				return nil
+			})
+		})
+	}
+	if try(2*time.Second) == nil {
+		return
+	}
+	go func() {
+		deadline := time.Now().Add(lockout.StaleCharge - 5*time.Second)
+		pause := 250 * time.Millisecond
+		for {
+			time.Sleep(pause)
+			err := try(2 * time.Second)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.e.log.Error("cannot refund a lockout charge; it will count as a failure", "err", err)
+				return
+			}
+			pause = min(2*pause, 4*time.Second)
+		}
+	}()
+}
+
+// success is what a right password writes besides clearing its counter.
+type success struct {
+	signedIn bool             // a full success: the last sign-in time, and the language
+	language string           // kept as the user's language when it changed ("en" or "nl")
+	newHash  string           // a new or upgraded password hash
+	changed  bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
+	session  *portier.Session // a browser session to open
+}
+
+// succeed settles a right password in one transaction: the counter starts afresh, and on a
+// full success the last sign-in time, the language, a new or upgraded hash and the session
+// are written, all or none, so that a sign-in has one outcome. A store that fails is no
+// attempt: the charge is taken back.
+func (t *attempt) succeed(ctx context.Context, done success) error {
+	u, now := t.user, t.at
+	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
+			lockout.Policy{}.Succeed(s)
+			return nil
+		})
+		if err != nil || !done.signedIn && done.newHash == "" {
+			return err
+		}
+		fresh, err := tx.UserForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if done.signedIn {
+			fresh.LastSignIn = &now
+			if done.language == "en" || done.language == "nl" {
+				fresh.Language = done.language
+			}
+		}
+		if done.newHash != "" {
+			fresh.PasswordHash = done.newHash
+		}
+		if done.changed {
+			fresh.PasswordChanged = now
+			fresh.PasswordProfile.ForceChangePasswordNextSignIn = false
+			fresh.EndCredentials()
+			u.CredentialGeneration = fresh.CredentialGeneration
+		}
+		if err := tx.UpdateUser(ctx, fresh); err != nil {
+			return err
+		}
+		if done.session != nil {
+			return tx.InsertSession(ctx, done.session)
+		}
+		return nil
+	})
+	if err != nil {
+		t.refund()
+		return err
+	}
+	if done.signedIn {
+		u.LastSignIn = &now
+		if done.language == "en" || done.language == "nl" {
+			u.Language = done.language
+		}
+	}
+	return nil
+}
