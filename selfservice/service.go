@@ -51,9 +51,24 @@ var (
 	sourceStartPolicy = lockout.Policy{Threshold: 60, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
 )
 
+// Store is what self-service reads of the store outside a transaction, and its transactions;
+// a portier.Store is one.
+type Store interface {
+	reader
+	UserByUPN(ctx context.Context, upn string) (*portier.User, error)
+	Tx(ctx context.Context, fn func(tx portier.Tx) error) error
+}
+
+// reader is what self-service reads both outside and inside a transaction.
+type reader interface {
+	tokenReader
+	UserByID(ctx context.Context, id string) (*portier.User, error)
+	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
+}
+
 // Service is self-service password reset and security info. Create it with New.
 type Service struct {
-	store   portier.Store
+	store   Store
 	dir     *directory.Service
 	secret  []byte
 	now     portier.Clock
@@ -66,7 +81,7 @@ type Service struct {
 
 // Config is what New needs.
 type Config struct {
-	Store     portier.Store
+	Store     Store
 	Directory *directory.Service
 	// Secret keys the code HMACs and seals queued mail; shared by every process on one store.
 	Secret []byte
