@@ -57,13 +57,19 @@ func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, userID strin
 		return err
 	}
 	link := s.baseURL + "/recover/report?token=" + url.QueryEscape(secret)
+	return s.notify(ctx, tx, st, u, to, "lockout", "lockout notice", source, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
+		"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+}
+
+// notify queues the mail of template to u at each address of to; each delivery writes an
+// audit entry "<what> sent to <masked address>".
+func (s *Service) notify(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, to []string, template, what, source string, data map[string]any) error {
 	for _, addr := range to {
-		msg, err := render("lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
-			"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+		msg, err := render(template, language(u, st), addr, data)
 		if err != nil {
 			return err
 		}
-		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "lockout notice sent to "+MaskAddress(addr))
+		ev := s.selfEvent(u, portier.ActionNotifyUser, source, what+" sent to "+MaskAddress(addr))
 		ev.Actor, ev.ActorID = "portier", ""
 		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
 			return err
@@ -125,17 +131,6 @@ func (s *Service) codeLockNotice(ctx context.Context, tx portier.Tx, st portier.
 	if state.Lockouts != 1 || !st.LockoutEmail {
 		return nil
 	}
-	for _, addr := range s.addresses(ctx, tx, u) {
-		msg, err := render("code-lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
-			"LockedAt": s.now(), "Until": state.LockedUntil, "Source": source})
-		if err != nil {
-			return err
-		}
-		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "authenticator code lockout notice sent to "+MaskAddress(addr))
-		ev.Actor, ev.ActorID = "portier", ""
-		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.notify(ctx, tx, st, u, s.addresses(ctx, tx, u), "code-lockout", "authenticator code lockout notice", source,
+		map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "LockedAt": s.now(), "Until": state.LockedUntil, "Source": source})
 }

@@ -189,12 +189,9 @@ func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
 // send limits, which count per typed name and per source, refuse.
 func (s *Service) SendCode(ctx context.Context, secret, address, source string) error {
 	defer s.pad(ctx, time.Now())
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodEmail)
 	if err != nil {
 		return err
-	}
-	if !st.Reset.Allows(portier.MethodEmail) {
-		return refuse(ReasonMethodOff)
 	}
 	address = strings.TrimSpace(address)
 	if !utf8.ValidString(address) || len(address) > MaxAddressLength || !strings.Contains(address, "@") {
@@ -327,12 +324,9 @@ func (s *Service) emailCode(_ context.Context, _ portier.Tx, f *flow, _ *portier
 // code is accepted once only.
 func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) error {
 	defer s.pad(ctx, time.Now())
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodTOTP)
 	if err != nil {
 		return err
-	}
-	if !st.Reset.Allows(portier.MethodTOTP) {
-		return refuse(ReasonMethodOff)
 	}
 	return s.pass(ctx, secret, portier.MethodTOTP, code, s.authenticatorCode(st, source))
 }
@@ -441,18 +435,9 @@ func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.U
 		if !u.LockoutState.Locked(now) {
 			return refuse(ReasonNotLocked)
 		}
-		if err := directory.ClearLockouts(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
-		if err := tx.AppendAudit(ctx, ev); err != nil {
-			return err
-		}
-		if err := s.notifyReset(ctx, tx, st, u, source, true); err != nil {
-			return err
-		}
 		user = u
-		return s.resets().end(ctx, tx, f)
+		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
+		return s.settle(ctx, tx, st, f, u, ev, source, true)
 	})
 	if err != nil {
 		return nil, err
@@ -515,17 +500,8 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err
 		}
-		if err := directory.ClearLockouts(ctx, tx, fresh.ID); err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(ctx, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail)); err != nil {
-			return err
-		}
-		if err := s.notifyReset(ctx, tx, st, fresh, source, false); err != nil {
-			return err
-		}
 		u = fresh
-		return s.resets().end(ctx, tx, f)
+		return s.settle(ctx, tx, st, f, fresh, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail), source, false)
 	})
 	if err != nil {
 		return nil, err
@@ -534,20 +510,30 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 	return u, nil
 }
 
+// settle is the last step of a verified reset, whose account was unlocked or (unlock false)
+// given a new password: its lockouts are cleared, ev is audited, the owner told, and the
+// reset used up.
+func (s *Service) settle(ctx context.Context, tx portier.Tx, st portier.Settings, f *flow, u *portier.User, ev *portier.AuditEvent, source string, unlock bool) error {
+	if err := directory.ClearLockouts(ctx, tx, u.ID); err != nil {
+		return err
+	}
+	if err := tx.AppendAudit(ctx, ev); err != nil {
+		return err
+	}
+	if err := s.notifyReset(ctx, tx, st, u, source, unlock); err != nil {
+		return err
+	}
+	return s.resets().end(ctx, tx, f)
+}
+
 // notifyReset queues the notice of a self-service reset or unlock to the user, and for an
 // admin's own reset to every global admin.
 func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, source string, unlock bool) error {
 	if st.Reset.NotifyUser {
-		for _, to := range s.addresses(ctx, tx, u) {
-			msg, err := render("reset", language(u, st), to, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source, "Unlock": unlock})
-			if err != nil {
-				return err
-			}
-			ev := s.selfEvent(u, portier.ActionNotifyUser, source, "notice of self-service "+map[bool]string{true: "unlock", false: "reset"}[unlock]+" sent to "+MaskAddress(to))
-			ev.Actor, ev.ActorID = "portier", ""
-			if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
-				return err
-			}
+		what := "notice of self-service " + map[bool]string{true: "unlock", false: "reset"}[unlock]
+		if err := s.notify(ctx, tx, st, u, s.addresses(ctx, tx, u), "reset", what, source,
+			map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source, "Unlock": unlock}); err != nil {
+			return err
 		}
 	}
 	if unlock || !st.Reset.NotifyAdmins || !portier.IsAdmin(u.Roles) {

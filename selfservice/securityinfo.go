@@ -27,6 +27,16 @@ type Enrollment struct {
 	Tries       int       `json:"tries"`
 }
 
+// allowing reads the settings, and refuses with ReasonMethodOff when the organisation does
+// not allow method k.
+func (s *Service) allowing(ctx context.Context, k portier.MethodKind) (portier.Settings, error) {
+	st, err := s.dir.Settings(ctx)
+	if err == nil && !st.Reset.Allows(k) {
+		err = refuse(ReasonMethodOff)
+	}
+	return st, err
+}
+
 // Methods returns the user's registered methods.
 func (s *Service) Methods(ctx context.Context, u *portier.User) ([]*portier.AuthMethod, error) {
 	return s.store.ListMethods(ctx, u.ID)
@@ -83,12 +93,9 @@ const MaxAddressLength = 254
 // StartEmail begins registering an alternate email address: a code goes to it. It returns the
 // enrollment's ID, which the confirming page names.
 func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, source string, lang string) (string, error) {
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodEmail)
 	if err != nil {
 		return "", err
-	}
-	if !st.Reset.Allows(portier.MethodEmail) {
-		return "", refuse(ReasonMethodOff)
 	}
 	address = strings.TrimSpace(address)
 	parsed, err := mail.ParseAddress(address)
@@ -129,12 +136,9 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 // StartTOTP begins registering an authenticator app: the page shows its key, and the user
 // confirms with a first code.
 func (s *Service) StartTOTP(ctx context.Context, u *portier.User) (string, error) {
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodTOTP)
 	if err != nil {
 		return "", err
-	}
-	if !st.Reset.Allows(portier.MethodTOTP) {
-		return "", refuse(ReasonMethodOff)
 	}
 	key, err := newTOTPKey(st.OrgName, u.UPN)
 	if err != nil {
