@@ -567,7 +567,7 @@ func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Set
 }
 
 // addresses are where notices to u go: the directory's mail and the alternate address.
-func (s *Service) addresses(ctx context.Context, q portier.Queries, u *portier.User) []string {
+func (s *Service) addresses(ctx context.Context, q reader, u *portier.User) []string {
 	var out []string
 	if u.Mail != "" {
 		out = append(out, u.Mail)

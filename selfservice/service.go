@@ -7,6 +7,12 @@
 // kept only as an HMAC under the server secret and compared in constant time. An unknown user
 // name walks through the same steps with the same store work and no mail, so nothing tells it
 // apart from a known one.
+//
+// Structure: every flow (a reset in progress, an enrollment, a "This wasn't me" link, a queued
+// mail) is a typed value kept in the token store by a flowStore (flowstore.go), the one place
+// that loads, saves and ends it, checking its kind and expiry. A reset passes methods through
+// one step, pass, that runs the method's verifier (emailCode, authenticatorCode): a new method
+// adds a verifier. The package declares the store methods it uses (Store, OutboxStore).
 package selfservice
 
 import (
