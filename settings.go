@@ -7,6 +7,18 @@ import (
 	"github.com/portier-id/portier/lockout"
 )
 
+// Bounds of Settings.PasswordMinLength, in characters (code points after NFKC): the one rule
+// that both Settings.Validate and the password package's Policy apply.
+const (
+	// DefaultPasswordMinLength is NIST SP 800-63B-4's minimum for a password that is the only factor.
+	DefaultPasswordMinLength = 15
+	// LowestPasswordMinLength is NIST's floor when the password is one factor of several.
+	LowestPasswordMinLength = 8
+	// HighestPasswordMinLength is the highest minimum that may be set: a password of this many
+	// characters fits in password.MaxBytes, so no policy asks for what it would refuse.
+	HighestPasswordMinLength = 256
+)
+
 // SettingsKey is the store key under which Settings are kept as JSON.
 const SettingsKey = "settings"
 
@@ -21,7 +33,8 @@ type Settings struct {
 	// (IPv4, or IPv6 /64) may make within SourceWindow before it is throttled.
 	SourceThreshold int           `json:"sourceThreshold"`
 	SourceWindow    time.Duration `json:"sourceWindow"`
-	// PasswordMinLength is the minimum password length in characters (never below 8).
+	// PasswordMinLength is the minimum password length in characters, between
+	// LowestPasswordMinLength and HighestPasswordMinLength.
 	PasswordMinLength int `json:"passwordMinLength"`
 	// SessionIdle and SessionAbsolute bound a browser session's life.
 	SessionIdle     time.Duration `json:"sessionIdle"`
@@ -109,7 +122,7 @@ func DefaultSettings() Settings {
 		Lockout:           lockout.DefaultPolicy(),
 		SourceThreshold:   100,
 		SourceWindow:      time.Hour,
-		PasswordMinLength: 15,
+		PasswordMinLength: DefaultPasswordMinLength,
 		SessionIdle:       8 * time.Hour,
 		SessionAbsolute:   14 * 24 * time.Hour,
 		AdminSessionIdle:  30 * time.Minute,
@@ -152,10 +165,10 @@ func (s Settings) Validate() error {
 		return Errorf(EInvalid, "The longest lockout must not be shorter than the first.")
 	case s.Lockout.Decay < time.Minute:
 		return Errorf(EInvalid, "The failure count must last at least 1 minute.")
-	case s.PasswordMinLength < 8:
-		return Errorf(EInvalid, "The minimum password length may not be below 8 characters.")
-	case s.PasswordMinLength > 256:
-		return Errorf(EInvalid, "The minimum password length may not be above 256 characters.")
+	case s.PasswordMinLength < LowestPasswordMinLength:
+		return Errorf(EInvalid, "The minimum password length may not be below %d characters.", LowestPasswordMinLength)
+	case s.PasswordMinLength > HighestPasswordMinLength:
+		return Errorf(EInvalid, "The minimum password length may not be above %d characters.", HighestPasswordMinLength)
 	case s.SourceThreshold < 1 || s.SourceWindow < time.Minute:
 		return Errorf(EInvalid, "The source address limit needs at least 1 failure per minute.")
 	case s.SessionIdle < time.Minute || s.SessionAbsolute < s.SessionIdle:

@@ -81,7 +81,7 @@ func loadWordList(gz []byte) (*wordList, error) {
 }
 
 // blocklisted reports whether the folded password f is on the blocklist. The list leaves out
-// entries shorter than LowestMinLength, which Check refuses as too short before asking.
+// entries shorter than portier.LowestPasswordMinLength, which Check refuses as too short before asking.
 func blocklisted(f string) bool { return blocklist().contains(f) }
 
 // BlocklistSize returns the number of entries on the shipped blocklist.

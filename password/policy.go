@@ -6,26 +6,25 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portier-id/portier"
 	"golang.org/x/text/unicode/norm"
 )
 
 // Length limits, after NFKC normalisation. A length in characters counts Unicode code points,
-// as NIST SP 800-63B-4 asks.
+// as NIST SP 800-63B-4 asks. The bounds of the minimum length are the organisation settings'
+// (portier.LowestPasswordMinLength, portier.HighestPasswordMinLength,
+// portier.DefaultPasswordMinLength), so that what an admin may set and what a Policy accepts
+// are one rule.
 const (
-	// DefaultMinLength is the minimum length NIST SP 800-63B-4 sets for a password that is the
-	// only factor.
-	DefaultMinLength = 15
-	// LowestMinLength is the lowest minimum length a Policy may have: NIST's floor when the
-	// password is one factor of several.
-	LowestMinLength = 8
-	// HighestMinLength is the highest minimum length a Policy may have. Any password of this
-	// many characters fits in MaxBytes, so a Policy never asks for what it would refuse.
-	HighestMinLength = 256
 	// MaxBytes is the longest password accepted, in bytes of UTF-8 after normalisation: 1,024
 	// bytes hold at least 256 characters in any script (NIST asks for at least 64) while
 	// bounding the work a password costs before it is hashed.
 	MaxBytes = 1024
 )
+
+// Any password of the highest minimum length fits in MaxBytes (a code point takes at most 4
+// bytes); this fails to compile if the bounds ever disagree.
+const _ = uint(MaxBytes - 4*portier.HighestPasswordMinLength)
 
 // Rule names a policy rule. Its values are stable: the web translates them.
 type Rule string
@@ -82,13 +81,14 @@ func (e *RuleError) Error() string {
 // words, a strength estimate, and no composition rules or expiry.
 type Policy struct {
 	// MinLength is the minimum length in characters (code points after NFKC), between
-	// LowestMinLength and HighestMinLength. Zero means DefaultMinLength; Check applies the
-	// bounds even to a Policy that Validate would refuse, so no mistake can weaken it.
+	// portier.LowestPasswordMinLength and portier.HighestPasswordMinLength. Zero means
+	// portier.DefaultPasswordMinLength; Check applies the bounds even to a Policy that
+	// Validate would refuse, so no mistake can weaken it.
 	MinLength int
 }
 
 // DefaultPolicy returns the contract's policy: at least 15 characters.
-func DefaultPolicy() Policy { return Policy{MinLength: DefaultMinLength} }
+func DefaultPolicy() Policy { return Policy{MinLength: portier.DefaultPasswordMinLength} }
 
 // NewPolicy returns a Policy with the given minimum length, or an error when it is out of bounds.
 func NewPolicy(minLength int) (Policy, error) {
@@ -96,11 +96,12 @@ func NewPolicy(minLength int) (Policy, error) {
 	return p, p.Validate()
 }
 
-// Validate returns an error when MinLength is below LowestMinLength or above HighestMinLength.
+// Validate returns an error when MinLength is out of the bounds of the settings'
+// PasswordMinLength.
 func (p Policy) Validate() error {
-	if p.MinLength < LowestMinLength || p.MinLength > HighestMinLength {
+	if p.MinLength < portier.LowestPasswordMinLength || p.MinLength > portier.HighestPasswordMinLength {
 		return fmt.Errorf("password: the minimum length must be between %d and %d characters, not %d",
-			LowestMinLength, HighestMinLength, p.MinLength)
+			portier.LowestPasswordMinLength, portier.HighestPasswordMinLength, p.MinLength)
 	}
 	return nil
 }
@@ -108,9 +109,9 @@ func (p Policy) Validate() error {
 // minLength returns the minimum length in force.
 func (p Policy) minLength() int {
 	if p.MinLength == 0 {
-		return DefaultMinLength
+		return portier.DefaultPasswordMinLength
 	}
-	return min(max(p.MinLength, LowestMinLength), HighestMinLength)
+	return min(max(p.MinLength, portier.LowestPasswordMinLength), portier.HighestPasswordMinLength)
 }
 
 // Normalize returns pw in Unicode NFKC, the form that is hashed and checked, so that "ｐａｓｓ"

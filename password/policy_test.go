@@ -2,9 +2,12 @@ package password
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/portier-id/portier"
 )
 
 // ctx is the context of a typical account: display name, UPN local part and domain, organisation.
@@ -124,7 +127,7 @@ func TestCheckAccepts256Characters(t *testing.T) {
 	if n := utf8.RuneCountInString(Normalize(pw)); n != 256 || len(Normalize(pw)) != 1024 {
 		t.Fatalf("test password has %d characters and %d bytes, want 256 and 1024", n, len(Normalize(pw)))
 	}
-	p, err := NewPolicy(HighestMinLength)
+	p, err := NewPolicy(portier.HighestPasswordMinLength)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +162,34 @@ func TestPolicyBounds(t *testing.T) {
 		var re *RuleError
 		if !errors.As(err, &re) || re.Rule != RuleTooShort || re.Limit != tc.want {
 			t.Errorf("MinLength %d: Check = %v, want too-short at %d", tc.min, err, tc.want)
+		}
+	}
+}
+
+// TestPolicyBoundsAreTheSettings: a minimum length the organisation settings accept is one a
+// Policy accepts, and the other way round, with the settings' messages as they were; a
+// settings default is the policy's default.
+func TestPolicyBoundsAreTheSettings(t *testing.T) {
+	t.Parallel()
+	if d := portier.DefaultSettings().PasswordMinLength; d != DefaultPolicy().MinLength {
+		t.Fatalf("the default settings ask for %d characters, the default policy for %d", d, DefaultPolicy().MinLength)
+	}
+	for n := -1; n <= 300; n++ {
+		st := portier.DefaultSettings()
+		st.PasswordMinLength = n
+		settingsErr, policyErr := st.Validate(), (Policy{MinLength: n}).Validate()
+		if (settingsErr == nil) != (policyErr == nil) {
+			t.Fatalf("minimum length %d: settings say %v, the policy %v", n, settingsErr, policyErr)
+		}
+		want := ""
+		switch {
+		case n < 8:
+			want = "The minimum password length may not be below 8 characters."
+		case n > 256:
+			want = "The minimum password length may not be above 256 characters."
+		}
+		if got := fmt.Sprint(settingsErr); want != "" && !strings.Contains(got, want) {
+			t.Fatalf("minimum length %d: settings say %q, want %q", n, got, want)
 		}
 	}
 }
@@ -229,7 +260,7 @@ func FuzzCheck(f *testing.F) {
 		err := DefaultPolicy().Check(pw, []string{name})
 		if err == nil {
 			n := Normalize(pw)
-			if utf8.RuneCountInString(n) < DefaultMinLength || len(n) > MaxBytes {
+			if utf8.RuneCountInString(n) < portier.DefaultPasswordMinLength || len(n) > MaxBytes {
 				t.Fatalf("Check accepted %q", pw)
 			}
 			return

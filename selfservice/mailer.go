@@ -25,7 +25,7 @@ const MailLifetime = 3 * 24 * time.Hour
 // A queued mail is sealed (AES-GCM under a key from the server secret), since it may hold a
 // code until it is sent, seconds later; then its record is deleted.
 type Mailer struct {
-	store  portier.Store
+	store  OutboxStore
 	sender mail.Sender
 	aead   cipher.AEAD
 	now    portier.Clock
@@ -33,8 +33,15 @@ type Mailer struct {
 	wake   chan struct{}
 }
 
+// OutboxStore is what the outbox uses of the store; a portier.Store is one.
+type OutboxStore interface {
+	ListTokens(ctx context.Context, f portier.TokenFilter) ([]*portier.Token, error)
+	Tx(ctx context.Context, fn func(tx portier.Tx) error) error
+	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
+}
+
 // NewMailer returns the outbox sending through sender.
-func NewMailer(store portier.Store, sender mail.Sender, secret []byte, now portier.Clock, log *slog.Logger) *Mailer {
+func NewMailer(store OutboxStore, sender mail.Sender, secret []byte, now portier.Clock, log *slog.Logger) *Mailer {
 	k := hmac.New(sha256.New, secret)
 	k.Write([]byte("portier mail queue"))
 	block, err := aes.NewCipher(k.Sum(nil))
@@ -48,8 +55,10 @@ func NewMailer(store portier.Store, sender mail.Sender, secret []byte, now porti
 	return &Mailer{store: store, sender: sender, aead: aead, now: now, log: log, wake: make(chan struct{}, 1)}
 }
 
-// queued is a mail in the outbox.
+// queued is a mail in the outbox, kept by Mailer.mails as a token of kind TokenMail; it is
+// dropped once it is over.
 type queued struct {
+	flowMeta
 	Sealed   []byte    `json:"sealed"`
 	Attempts int       `json:"attempts"`
 	NextTry  time.Time `json:"nextTry"`
@@ -70,13 +79,8 @@ func (m *Mailer) Enqueue(ctx context.Context, tx portier.Tx, msg mail.Message, a
 	}
 	nonce := make([]byte, m.aead.NonceSize())
 	rand.Read(nonce)
-	data, err := json.Marshal(queued{Sealed: m.aead.Seal(nonce, nonce, plain, nil)})
-	if err != nil {
-		return err
-	}
-	now := m.now()
-	if err := tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenMail, ID: portier.NewID(), Data: data,
-		Created: now, Expires: now.Add(MailLifetime)}); err != nil {
+	q := &queued{flowMeta: flowMeta{ID: portier.NewID()}, Sealed: m.aead.Seal(nonce, nonce, plain, nil)}
+	if err := m.mails().save(ctx, tx, q); err != nil {
 		return err
 	}
 	// Every process's mailer hears of it once tx commits, and the first to claim it sends it.
@@ -138,54 +142,58 @@ func (m *Mailer) Flush(ctx context.Context) (int, error) {
 	}
 }
 
+// mails keeps the outbox.
+func (m *Mailer) mails() flowStore[queued, *queued] {
+	return flowStore[queued, *queued]{kind: portier.TokenMail, life: MailLifetime, now: m.now}
+}
+
 // deliver claims one queued mail (so no other process sends it meanwhile), sends it, and
 // deletes it; a failed send is retried later with a growing pause.
 func (m *Mailer) deliver(ctx context.Context, id string) (bool, error) {
-	var q queued
+	var q *queued
 	var l letter
 	now := m.now()
 	claimed := false
 	err := m.store.Tx(ctx, func(tx portier.Tx) error {
-		t, err := tx.TokenForUpdate(ctx, portier.TokenMail, id)
-		if portier.ErrorCode(err) == portier.ENotFound {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(t.Data, &q); err != nil {
+		var err error
+		q, err = m.mails().load(ctx, tx, id)
+		over := isOver(err)
+		if err != nil && !over {
+			if errors.As(err, new(*goneError)) {
+				return nil // sent by another process meanwhile
+			}
 			return err
 		}
 		if now.Before(q.NextTry) {
-			return nil
+			return nil // claimed by another process, or waiting for its retry
 		}
-		if now.After(t.Expires) {
+		if over {
 			m.log.Error("mail dropped: not delivered in time", "mail_id", id, "attempts", q.Attempts)
-			return tx.DeleteToken(ctx, portier.TokenMail, id)
+			return m.mails().end(ctx, tx, q)
 		}
 		ns := m.aead.NonceSize()
 		if len(q.Sealed) < ns {
-			return tx.DeleteToken(ctx, portier.TokenMail, id)
+			return m.mails().end(ctx, tx, q)
 		}
 		plain, err := m.aead.Open(nil, q.Sealed[:ns], q.Sealed[ns:], nil)
 		if err != nil {
 			m.log.Error("mail dropped: sealed under another secret", "mail_id", id)
-			return tx.DeleteToken(ctx, portier.TokenMail, id)
+			return m.mails().end(ctx, tx, q)
 		}
 		if err := json.Unmarshal(plain, &l); err != nil {
 			return err
 		}
 		q.NextTry = now.Add(2 * time.Minute) // the claim
-		t.Data, _ = json.Marshal(q)
 		claimed = true
-		return tx.UpdateToken(ctx, t)
+		return m.mails().save(ctx, tx, q)
 	})
 	if err != nil || !claimed {
 		return false, err
 	}
 	sendErr := m.sender.Send(ctx, l.Message)
 	err = m.store.Tx(ctx, func(tx portier.Tx) error {
-		t, err := tx.TokenForUpdate(ctx, portier.TokenMail, id)
-		if err != nil {
+		// Locked, so that the outcome is written once; over or not, it was claimed in time.
+		if _, err := m.mails().load(ctx, tx, id); err != nil && !isOver(err) {
 			return err
 		}
 		if sendErr == nil {
@@ -195,12 +203,11 @@ func (m *Mailer) deliver(ctx context.Context, id string) (bool, error) {
 					return err
 				}
 			}
-			return tx.DeleteToken(ctx, portier.TokenMail, id)
+			return m.mails().end(ctx, tx, q)
 		}
 		q.Attempts++
 		q.NextTry = m.now().Add(min(time.Duration(1<<min(q.Attempts, 10))*15*time.Second, 30*time.Minute))
-		t.Data, _ = json.Marshal(q)
-		return tx.UpdateToken(ctx, t)
+		return m.mails().save(ctx, tx, q)
 	})
 	if sendErr != nil {
 		m.log.Warn("mail not delivered; will retry", "mail_id", id, "attempts", q.Attempts, "err", sendErr)

@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -11,8 +10,10 @@ import (
 	"github.com/portier-id/portier/lockout"
 )
 
-// report is the Data of a "This wasn't me" link.
+// report is a "This wasn't me" link of a lockout mail, kept by Service.reports as a token of
+// kind TokenReport whose ID is the hash of the link's secret.
 type report struct {
+	flowMeta
 	LockedAt time.Time `json:"lockedAt"`
 	Since    time.Time `json:"since"`
 }
@@ -52,18 +53,23 @@ func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, userID strin
 		}
 	}
 	secret, id := newSecret()
-	data, _ := json.Marshal(report{LockedAt: now, Since: since})
-	if err := tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenReport, ID: id, UserID: u.ID, Data: data, Created: now, Expires: now.Add(ReportLifetime)}); err != nil {
+	if err := s.reports().save(ctx, tx, &report{flowMeta: flowMeta{ID: id, UserID: u.ID}, LockedAt: now, Since: since}); err != nil {
 		return err
 	}
 	link := s.baseURL + "/recover/report?token=" + url.QueryEscape(secret)
+	return s.notify(ctx, tx, st, u, to, "lockout", "lockout notice", source, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
+		"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+}
+
+// notify queues the mail of template to u at each address of to; each delivery writes an
+// audit entry "<what> sent to <masked address>".
+func (s *Service) notify(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, to []string, template, what, source string, data map[string]any) error {
 	for _, addr := range to {
-		msg, err := render("lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
-			"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+		msg, err := render(template, language(u, st), addr, data)
 		if err != nil {
 			return err
 		}
-		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "lockout notice sent to "+MaskAddress(addr))
+		ev := s.selfEvent(u, portier.ActionNotifyUser, source, what+" sent to "+MaskAddress(addr))
 		ev.Actor, ev.ActorID = "portier", ""
 		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
 			return err
@@ -74,13 +80,11 @@ func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, userID strin
 
 // ReportTarget returns the UPN a "This wasn't me" link is for; ReasonExpired if it is used or over.
 func (s *Service) ReportTarget(ctx context.Context, secret string) (string, error) {
-	t, err := s.store.Token(ctx, portier.TokenReport, TokenID(secret))
-	if portier.ErrorCode(err) == portier.ENotFound || err == nil && !s.now().Before(t.Expires) {
-		return "", refuse(ReasonExpired)
-	} else if err != nil {
+	r, err := s.reports().load(ctx, s.store, TokenID(secret))
+	if err != nil {
 		return "", err
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
+	u, err := s.store.UserByID(ctx, r.UserID)
 	if portier.ErrorCode(err) == portier.ENotFound {
 		return "", refuse(ReasonExpired)
 	}
@@ -97,17 +101,11 @@ func (s *Service) Report(ctx context.Context, secret, source string) (string, er
 	now := s.now()
 	var upn string
 	err := s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, err := tx.TokenForUpdate(ctx, portier.TokenReport, TokenID(secret))
-		if portier.ErrorCode(err) == portier.ENotFound || err == nil && !now.Before(t.Expires) {
-			return refuse(ReasonExpired)
-		} else if err != nil {
+		r, err := s.reports().load(ctx, tx, TokenID(secret))
+		if err != nil {
 			return err
 		}
-		var r report
-		if err := json.Unmarshal(t.Data, &r); err != nil {
-			return err
-		}
-		u, err := tx.UserByID(ctx, t.UserID)
+		u, err := tx.UserByID(ctx, r.UserID)
 		if err != nil {
 			return err
 		}
@@ -120,7 +118,7 @@ func (s *Service) Report(ctx context.Context, secret, source string) (string, er
 			return err
 		}
 		upn = u.UPN
-		return tx.DeleteToken(ctx, portier.TokenReport, t.ID)
+		return s.reports().end(ctx, tx, r)
 	})
 	return upn, err
 }
@@ -133,17 +131,6 @@ func (s *Service) codeLockNotice(ctx context.Context, tx portier.Tx, st portier.
 	if state.Lockouts != 1 || !st.LockoutEmail {
 		return nil
 	}
-	for _, addr := range s.addresses(ctx, tx, u) {
-		msg, err := render("code-lockout", language(u, st), addr, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
-			"LockedAt": s.now(), "Until": state.LockedUntil, "Source": source})
-		if err != nil {
-			return err
-		}
-		ev := s.selfEvent(u, portier.ActionNotifyUser, source, "authenticator code lockout notice sent to "+MaskAddress(addr))
-		ev.Actor, ev.ActorID = "portier", ""
-		if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.notify(ctx, tx, st, u, s.addresses(ctx, tx, u), "code-lockout", "authenticator code lockout notice", source,
+		map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "LockedAt": s.now(), "Until": state.LockedUntil, "Source": source})
 }

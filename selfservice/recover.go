@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,17 +12,19 @@ import (
 	"github.com/portier-id/portier/password"
 )
 
-// flow is a self-service reset in progress, kept as a Token of kind TokenRecovery whose ID
-// is the hash of the secret in the browser's cookie.
+// flow is a self-service reset in progress, kept by Service.resets as a token of kind
+// TokenRecovery whose ID is the hash of the secret in the browser's cookie. Its UserID is
+// empty for a name that is no user, or a user who may not use self-service.
 type flow struct {
-	Name   string `json:"name"`   // as typed, normalised
-	UserID string `json:"userId"` // empty for a name that is no user, or a user who may not use self-service
+	flowMeta
+	Name string `json:"name"` // as typed, normalised
 	// Passed are the kinds of method passed so far.
 	Passed []portier.MethodKind `json:"passed"`
 	// Code is the email code in flight, if any.
 	Code *pendingCode `json:"code,omitempty"`
 }
 
+// pendingCode is an email code sent in a reset and not yet typed right.
 type pendingCode struct {
 	MAC      []byte    `json:"mac"`
 	MethodID string    `json:"methodId"` // empty when the address matched nothing: the code then never works
@@ -87,8 +88,8 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 		}
 	}
 	secret, id := newSecret()
+	f.ID = id
 	now := s.now()
-	data, _ := json.Marshal(f)
 	var refusal error
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
 		retry, err := charge(ctx, tx, now, limit{"start:" + sourceKey(source), sourceStartPolicy})
@@ -104,7 +105,7 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 				return err
 			}
 		}
-		return tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenRecovery, ID: id, UserID: f.UserID, Data: data, Created: now, Expires: now.Add(FlowLifetime)})
+		return s.resets().save(ctx, tx, &f)
 	})
 	if err != nil {
 		return "", err
@@ -115,36 +116,25 @@ func (s *Service) Begin(ctx context.Context, name, source string) (string, error
 	return secret, nil
 }
 
-// load reads a flow and what it needs; ReasonExpired when it is gone.
-func (s *Service) load(ctx context.Context, q portier.Queries, secret string, lock bool) (*portier.Token, *flow, *portier.User, error) {
+// load reads a reset and its user (nil for a name that is no user); inside a transaction it
+// locks the reset. ReasonExpired when it is gone.
+func (s *Service) load(ctx context.Context, q reader, secret string) (*flow, *portier.User, error) {
 	if len(secret) != 64 {
-		return nil, nil, nil, refuse(ReasonExpired)
+		return nil, nil, refuse(ReasonExpired)
 	}
-	var t *portier.Token
-	var err error
-	if tx, ok := q.(portier.Tx); ok && lock {
-		t, err = tx.TokenForUpdate(ctx, portier.TokenRecovery, TokenID(secret))
-	} else {
-		t, err = q.Token(ctx, portier.TokenRecovery, TokenID(secret))
-	}
-	if portier.ErrorCode(err) == portier.ENotFound || err == nil && !s.now().Before(t.Expires) {
-		return nil, nil, nil, refuse(ReasonExpired)
-	} else if err != nil {
-		return nil, nil, nil, err
-	}
-	var f flow
-	if err := json.Unmarshal(t.Data, &f); err != nil {
-		return nil, nil, nil, err
+	f, err := s.resets().load(ctx, q, TokenID(secret))
+	if err != nil {
+		return nil, nil, err
 	}
 	var u *portier.User
 	if f.UserID != "" {
 		if u, err = q.UserByID(ctx, f.UserID); portier.ErrorCode(err) == portier.ENotFound {
-			return nil, nil, nil, refuse(ReasonExpired)
+			return nil, nil, refuse(ReasonExpired)
 		} else if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
-	return t, &f, u, nil
+	return f, u, nil
 }
 
 // required is how many methods the flow's user must pass (the organisation's number for a
@@ -173,7 +163,7 @@ func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, f, u, err := s.load(ctx, s.store, secret, false)
+	f, u, err := s.load(ctx, s.store, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -198,12 +188,9 @@ func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
 // send limits, which count per typed name and per source, refuse.
 func (s *Service) SendCode(ctx context.Context, secret, address, source string) error {
 	defer s.pad(ctx, time.Now())
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodEmail)
 	if err != nil {
 		return err
-	}
-	if !st.Reset.Allows(portier.MethodEmail) {
-		return refuse(ReasonMethodOff)
 	}
 	address = strings.TrimSpace(address)
 	if !utf8.ValidString(address) || len(address) > MaxAddressLength || !strings.Contains(address, "@") {
@@ -213,7 +200,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 	code := newCode()
 	var refusal error
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, f, u, err := s.load(ctx, tx, secret, true)
+		f, u, err := s.load(ctx, tx, secret)
 		if err != nil {
 			return err
 		}
@@ -252,7 +239,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 		pc := &pendingCode{Expires: now.Add(CodeLifetime)}
 		if method != nil {
 			pc.MethodID = method.ID
-			pc.MAC = s.codeMAC("recover", t.ID, code)
+			pc.MAC = s.codeMAC("recover", f.ID, code)
 			msg, err := render("code", language(u, st), method.Address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "recover"})
 			if err != nil {
 				return err
@@ -262,11 +249,40 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 			}
 		} else {
 			// A code nobody received: the same record, and no typed code ever matches it.
-			pc.MAC = s.codeMAC("nobody", t.ID, newCode())
+			pc.MAC = s.codeMAC("nobody", f.ID, newCode())
 		}
 		f.Code = pc
-		t.Data, _ = json.Marshal(f)
-		return tx.UpdateToken(ctx, t)
+		return s.resets().save(ctx, tx, f)
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// A verifier checks, within tx, what was typed for one kind of method in a reset: the email
+// code, the authenticator code (a passkey would be one more). It returns a Refusal when the
+// method did not pass, having counted what must count (it may change f: a code's tries).
+// u is nil for a name that is no user.
+type verifier func(ctx context.Context, tx portier.Tx, f *flow, u *portier.User, typed string) (refusal, err error)
+
+// pass runs one method's check in a reset: the flow is loaded and locked, the verifier
+// decides, a pass is recorded, and the flow saved. A refusal comes back after the commit,
+// so what was counted stays counted.
+func (s *Service) pass(ctx context.Context, secret string, kind portier.MethodKind, typed string, verify verifier) error {
+	var refusal error
+	err := s.store.Tx(ctx, func(tx portier.Tx) error {
+		f, u, err := s.load(ctx, tx, secret)
+		if err != nil {
+			return err
+		}
+		if refusal, err = verify(ctx, tx, f, u, typed); err != nil {
+			return err
+		}
+		if refusal == nil {
+			f.Passed = append(f.Passed, kind)
+		}
+		return s.resets().save(ctx, tx, f)
 	})
 	if err != nil {
 		return err
@@ -278,41 +294,28 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 // is used up; a wrong one counts, and the fifth kills it.
 func (s *Service) CheckCode(ctx context.Context, secret, code string) error {
 	defer s.pad(ctx, time.Now())
-	now := s.now()
-	var refusal error
-	err := s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, f, _, err := s.load(ctx, tx, secret, true)
-		if err != nil {
-			return err
+	return s.pass(ctx, secret, portier.MethodEmail, code, s.emailCode)
+}
+
+// emailCode is the verifier of the email method: the code SendCode sent.
+func (s *Service) emailCode(_ context.Context, _ portier.Tx, f *flow, _ *portier.User, code string) (error, error) {
+	pc := f.Code
+	switch {
+	case pc == nil:
+		return refuse(ReasonNoCode), nil
+	case pc.Tries >= CodeTries:
+		return refuse(ReasonCodeDead), nil
+	case !s.now().Before(pc.Expires):
+		return refuse(ReasonCodeExpired), nil
+	case !s.codeMatches(pc.MAC, "recover", f.ID, code) || pc.MethodID == "":
+		pc.Tries++
+		if pc.Tries >= CodeTries {
+			return refuse(ReasonCodeDead), nil
 		}
-		pc := f.Code
-		switch {
-		case pc == nil:
-			refusal = refuse(ReasonNoCode)
-			return nil
-		case pc.Tries >= CodeTries:
-			refusal = refuse(ReasonCodeDead)
-			return nil
-		case !now.Before(pc.Expires):
-			refusal = refuse(ReasonCodeExpired)
-			return nil
-		case !s.codeMatches(pc.MAC, "recover", t.ID, code) || pc.MethodID == "":
-			pc.Tries++
-			refusal = &Refusal{Reason: ReasonWrongCode, TriesLeft: CodeTries - pc.Tries}
-			if pc.Tries >= CodeTries {
-				refusal = refuse(ReasonCodeDead)
-			}
-		default:
-			f.Code = nil
-			f.Passed = append(f.Passed, portier.MethodEmail)
-		}
-		t.Data, _ = json.Marshal(f)
-		return tx.UpdateToken(ctx, t)
-	})
-	if err != nil {
-		return err
+		return &Refusal{Reason: ReasonWrongCode, TriesLeft: CodeTries - pc.Tries}, nil
 	}
-	return refusal
+	f.Code = nil
+	return nil, nil
 }
 
 // CheckTOTP checks an authenticator code typed in a reset. Wrong codes count on the user's
@@ -320,48 +323,44 @@ func (s *Service) CheckCode(ctx context.Context, secret, code string) error {
 // code is accepted once only.
 func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) error {
 	defer s.pad(ctx, time.Now())
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodTOTP)
 	if err != nil {
 		return err
 	}
-	if !st.Reset.Allows(portier.MethodTOTP) {
-		return refuse(ReasonMethodOff)
-	}
-	now := s.now()
-	var refusal error
-	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, f, u, err := s.load(ctx, tx, secret, true)
-		if err != nil {
-			return err
-		}
+	return s.pass(ctx, secret, portier.MethodTOTP, code, s.authenticatorCode(st, source))
+}
+
+// authenticatorCode is the verifier of the authenticator method, under the settings st.
+func (s *Service) authenticatorCode(st portier.Settings, source string) verifier {
+	return func(ctx context.Context, tx portier.Tx, f *flow, u *portier.User, code string) (error, error) {
+		now := s.now()
 		key := "totp:" + lockout.UnknownName(f.Name).Key
 		if u != nil {
 			key = "totp:" + u.ID
 		}
 		counter, err := tx.LockoutForUpdate(ctx, key, "")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if v, retry := st.Lockout.Peek(counter, now); v != lockout.Allowed {
 			if retry.IsZero() {
 				retry = now.Add(st.Lockout.Duration)
 			}
-			refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: retry}
-			return nil
+			return &Refusal{Reason: ReasonTOTPLocked, RetryAt: retry}, nil
 		}
 		var method *portier.AuthMethod
 		var step int64
 		if u != nil && !passed(f, portier.MethodTOTP) {
 			ms, err := tx.ListMethods(ctx, u.ID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for _, m := range ms {
 				if m.Kind != portier.MethodTOTP {
 					continue
 				}
 				if m, err = tx.MethodForUpdate(ctx, u.ID, m.ID); err != nil {
-					return err
+					return nil, err
 				}
 				if st, ok := totpMatch(string(m.Secret), code, now, m.LastStep); ok {
 					method, step = m, st
@@ -375,44 +374,33 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 			// repeated wrong value counts once" forgives a typo typed twice; a code changes every
 			// step, so a repeat is no typo, and forgiving it would let a guesser cycle a few
 			// codes for ever.
-			if _, locked := st.Lockout.Count(&counter, now); locked {
-				refusal = &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}
-				if u != nil {
-					ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
-					ev.Outcome = portier.OutcomeRefused
-					if err := tx.AppendAudit(ctx, ev); err != nil {
-						return err
-					}
-					if err := s.codeLockNotice(ctx, tx, st, u, counter, source); err != nil {
-						return err
-					}
-				}
-			} else {
-				refusal = &Refusal{Reason: ReasonWrongCode, TriesLeft: max(0, st.Lockout.Threshold-counter.Failures)}
+			if _, locked := st.Lockout.Count(&counter, now); !locked {
+				return &Refusal{Reason: ReasonWrongCode, TriesLeft: max(0, st.Lockout.Threshold-counter.Failures)}, tx.PutLockout(ctx, key, "", counter)
 			}
-			return tx.PutLockout(ctx, key, "", counter)
+			if u != nil {
+				ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
+				ev.Outcome = portier.OutcomeRefused
+				if err := tx.AppendAudit(ctx, ev); err != nil {
+					return nil, err
+				}
+				if err := s.codeLockNotice(ctx, tx, st, u, counter, source); err != nil {
+					return nil, err
+				}
+			}
+			return &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}, tx.PutLockout(ctx, key, "", counter)
 		}
 		st.Lockout.Succeed(&counter)
 		if err := tx.PutLockout(ctx, key, "", counter); err != nil {
-			return err
+			return nil, err
 		}
 		method.LastStep, method.LastUsed = step, &now
-		if err := tx.UpdateMethod(ctx, method); err != nil {
-			return err
-		}
-		f.Passed = append(f.Passed, portier.MethodTOTP)
-		t.Data, _ = json.Marshal(f)
-		return tx.UpdateToken(ctx, t)
-	})
-	if err != nil {
-		return err
+		return nil, tx.UpdateMethod(ctx, method)
 	}
-	return refusal
 }
 
-// verified loads a flow that passed enough methods, with its user; or refuses.
-func (s *Service) verified(ctx context.Context, tx portier.Tx, st portier.Settings, secret string) (*portier.Token, *portier.User, error) {
-	t, f, u, err := s.load(ctx, tx, secret, true)
+// verified loads and locks a flow that passed enough methods, with its user; or refuses.
+func (s *Service) verified(ctx context.Context, tx portier.Tx, st portier.Settings, secret string) (*flow, *portier.User, error) {
+	f, u, err := s.load(ctx, tx, secret)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -422,7 +410,7 @@ func (s *Service) verified(ctx context.Context, tx portier.Tx, st portier.Settin
 	if !u.AccountEnabled {
 		return nil, nil, refuse(ReasonBlocked)
 	}
-	return t, u, nil
+	return f, u, nil
 }
 
 // Unlock ends the lockout of a verified flow's account without changing its password.
@@ -437,7 +425,7 @@ func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.U
 	now := s.now()
 	var user *portier.User
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, u, err := s.verified(ctx, tx, st, secret)
+		f, u, err := s.verified(ctx, tx, st, secret)
 		if err != nil {
 			return err
 		}
@@ -447,18 +435,9 @@ func (s *Service) Unlock(ctx context.Context, secret, source string) (*portier.U
 		if !u.LockoutState.Locked(now) {
 			return refuse(ReasonNotLocked)
 		}
-		if err := directory.ClearLockouts(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
-		if err := tx.AppendAudit(ctx, ev); err != nil {
-			return err
-		}
-		if err := s.notifyReset(ctx, tx, st, u, source, true); err != nil {
-			return err
-		}
 		user = u
-		return tx.DeleteToken(ctx, portier.TokenRecovery, t.ID)
+		ev := s.selfEvent(u, portier.ActionSelfServiceUnlock, source, "was locked until "+u.LockoutState.LockedUntil.UTC().Format(time.RFC3339))
+		return s.settle(ctx, tx, st, f, u, ev, source, true)
 	})
 	if err != nil {
 		return nil, err
@@ -497,7 +476,7 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 	}
 	now := s.now()
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, fresh, err := s.verified(ctx, tx, st, secret)
+		f, fresh, err := s.verified(ctx, tx, st, secret)
 		if err != nil {
 			return err
 		}
@@ -520,17 +499,8 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 		if err := tx.UpdateUser(ctx, fresh); err != nil {
 			return err
 		}
-		if err := directory.ClearLockouts(ctx, tx, fresh.ID); err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(ctx, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail)); err != nil {
-			return err
-		}
-		if err := s.notifyReset(ctx, tx, st, fresh, source, false); err != nil {
-			return err
-		}
 		u = fresh
-		return tx.DeleteToken(ctx, portier.TokenRecovery, t.ID)
+		return s.settle(ctx, tx, st, f, fresh, s.selfEvent(fresh, portier.ActionSelfServiceReset, source, detail), source, false)
 	})
 	if err != nil {
 		return nil, err
@@ -538,20 +508,30 @@ func (s *Service) Reset(ctx context.Context, secret, newPassword string, keepSes
 	return u, nil
 }
 
+// settle is the last step of a verified reset, whose account was unlocked or (unlock false)
+// given a new password: its lockouts are cleared, ev is audited, the owner told, and the
+// reset used up.
+func (s *Service) settle(ctx context.Context, tx portier.Tx, st portier.Settings, f *flow, u *portier.User, ev *portier.AuditEvent, source string, unlock bool) error {
+	if err := directory.ClearLockouts(ctx, tx, u.ID); err != nil {
+		return err
+	}
+	if err := tx.AppendAudit(ctx, ev); err != nil {
+		return err
+	}
+	if err := s.notifyReset(ctx, tx, st, u, source, unlock); err != nil {
+		return err
+	}
+	return s.resets().end(ctx, tx, f)
+}
+
 // notifyReset queues the notice of a self-service reset or unlock to the user, and for an
 // admin's own reset to every global admin.
 func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, source string, unlock bool) error {
 	if st.Reset.NotifyUser {
-		for _, to := range s.addresses(ctx, tx, u) {
-			msg, err := render("reset", language(u, st), to, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source, "Unlock": unlock})
-			if err != nil {
-				return err
-			}
-			ev := s.selfEvent(u, portier.ActionNotifyUser, source, "notice of self-service "+map[bool]string{true: "unlock", false: "reset"}[unlock]+" sent to "+MaskAddress(to))
-			ev.Actor, ev.ActorID = "portier", ""
-			if err := s.mailer.Enqueue(ctx, tx, msg, ev); err != nil {
-				return err
-			}
+		what := "notice of self-service " + map[bool]string{true: "unlock", false: "reset"}[unlock]
+		if err := s.notify(ctx, tx, st, u, s.addresses(ctx, tx, u), "reset", what, source,
+			map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source, "Unlock": unlock}); err != nil {
+			return err
 		}
 	}
 	if unlock || !st.Reset.NotifyAdmins || !portier.IsAdmin(u.Roles) {
@@ -585,7 +565,7 @@ func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Set
 }
 
 // addresses are where notices to u go: the directory's mail and the alternate address.
-func (s *Service) addresses(ctx context.Context, q portier.Queries, u *portier.User) []string {
+func (s *Service) addresses(ctx context.Context, q reader, u *portier.User) []string {
 	var out []string
 	if u.Mail != "" {
 		out = append(out, u.Mail)

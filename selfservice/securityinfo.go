@@ -2,7 +2,7 @@ package selfservice
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -13,8 +13,10 @@ import (
 
 // Enrollment is security info being registered: an email address waiting for its code, or an
 // authenticator app waiting for its first code.
+// It is kept by Service.enrollments as a token of kind TokenEnroll; its ID is the one the
+// confirming page names.
 type Enrollment struct {
-	ID      string             `json:"-"`
+	flowMeta
 	Kind    portier.MethodKind `json:"kind"`
 	Address string             `json:"address,omitempty"`
 	// Secret is the authenticator's key (base32), shown as text and in the QR code.
@@ -23,6 +25,16 @@ type Enrollment struct {
 	CodeMAC     []byte    `json:"codeMac,omitempty"`
 	CodeExpires time.Time `json:"codeExpires"`
 	Tries       int       `json:"tries"`
+}
+
+// allowing reads the settings, and refuses with ReasonMethodOff when the organisation does
+// not allow method k.
+func (s *Service) allowing(ctx context.Context, k portier.MethodKind) (portier.Settings, error) {
+	st, err := s.dir.Settings(ctx)
+	if err == nil && !st.Reset.Allows(k) {
+		err = refuse(ReasonMethodOff)
+	}
+	return st, err
 }
 
 // Methods returns the user's registered methods.
@@ -81,12 +93,9 @@ const MaxAddressLength = 254
 // StartEmail begins registering an alternate email address: a code goes to it. It returns the
 // enrollment's ID, which the confirming page names.
 func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, source string, lang string) (string, error) {
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodEmail)
 	if err != nil {
 		return "", err
-	}
-	if !st.Reset.Allows(portier.MethodEmail) {
-		return "", refuse(ReasonMethodOff)
 	}
 	address = strings.TrimSpace(address)
 	parsed, err := mail.ParseAddress(address)
@@ -96,7 +105,8 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 	now := s.now()
 	code := newCode()
 	id := portier.NewID()
-	e := Enrollment{Kind: portier.MethodEmail, Address: address, CodeMAC: s.codeMAC("register", id, code), CodeExpires: now.Add(CodeLifetime)}
+	e := Enrollment{flowMeta: flowMeta{ID: id, UserID: u.ID}, Kind: portier.MethodEmail, Address: address,
+		CodeMAC: s.codeMAC("register", id, code), CodeExpires: now.Add(CodeLifetime)}
 	if lang != "en" && lang != "nl" {
 		lang = language(u, st)
 	}
@@ -112,8 +122,7 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 		if !retry.IsZero() {
 			return &Refusal{Reason: ReasonSendLimit, RetryAt: retry}
 		}
-		data, _ := json.Marshal(e)
-		if err := tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenEnroll, ID: id, UserID: u.ID, Data: data, Created: now, Expires: now.Add(CodeLifetime)}); err != nil {
+		if err := s.enrollments().save(ctx, tx, &e); err != nil {
 			return err
 		}
 		return s.mailer.Enqueue(ctx, tx, msg, nil)
@@ -127,40 +136,35 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 // StartTOTP begins registering an authenticator app: the page shows its key, and the user
 // confirms with a first code.
 func (s *Service) StartTOTP(ctx context.Context, u *portier.User) (string, error) {
-	st, err := s.dir.Settings(ctx)
+	st, err := s.allowing(ctx, portier.MethodTOTP)
 	if err != nil {
 		return "", err
-	}
-	if !st.Reset.Allows(portier.MethodTOTP) {
-		return "", refuse(ReasonMethodOff)
 	}
 	key, err := newTOTPKey(st.OrgName, u.UPN)
 	if err != nil {
 		return "", err
 	}
-	now := s.now()
-	id := portier.NewID()
-	data, _ := json.Marshal(Enrollment{Kind: portier.MethodTOTP, Secret: key.Secret(), URL: key.URL()})
-	err = s.store.Tx(ctx, func(tx portier.Tx) error {
-		return tx.InsertToken(ctx, &portier.Token{Kind: portier.TokenEnroll, ID: id, UserID: u.ID, Data: data, Created: now, Expires: now.Add(CodeLifetime)})
-	})
-	return id, err
+	e := Enrollment{flowMeta: flowMeta{ID: portier.NewID(), UserID: u.ID}, Kind: portier.MethodTOTP, Secret: key.Secret(), URL: key.URL()}
+	err = s.store.Tx(ctx, func(tx portier.Tx) error { return s.enrollments().save(ctx, tx, &e) })
+	return e.ID, err
 }
 
 // Enrollment returns one of u's enrollments in progress; a Refusal ReasonExpired if it is over.
 func (s *Service) Enrollment(ctx context.Context, u *portier.User, id string) (*Enrollment, error) {
-	t, err := s.store.Token(ctx, portier.TokenEnroll, id)
-	if portier.ErrorCode(err) == portier.ENotFound || err == nil && (t.UserID != u.ID || !s.now().Before(t.Expires)) {
+	return s.enrollment(ctx, s.store, u, id)
+}
+
+// enrollment loads one of u's enrollments (locked inside a transaction); another user's is
+// as good as gone.
+func (s *Service) enrollment(ctx context.Context, q tokenReader, u *portier.User, id string) (*Enrollment, error) {
+	e, err := s.enrollments().load(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.UserID != u.ID {
 		return nil, refuse(ReasonExpired)
-	} else if err != nil {
-		return nil, err
 	}
-	var e Enrollment
-	if err := json.Unmarshal(t.Data, &e); err != nil {
-		return nil, err
-	}
-	e.ID = id
-	return &e, nil
+	return e, nil
 }
 
 // Confirm finishes an enrollment with the code the user typed: the method is registered (an
@@ -170,15 +174,12 @@ func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source
 	var m *portier.AuthMethod
 	var refusal error
 	err := s.store.Tx(ctx, func(tx portier.Tx) error {
-		t, err := tx.TokenForUpdate(ctx, portier.TokenEnroll, id)
-		if portier.ErrorCode(err) == portier.ENotFound || err == nil && (t.UserID != u.ID || !now.Before(t.Expires)) {
-			refusal = refuse(ReasonExpired)
+		e, err := s.enrollment(ctx, tx, u, id)
+		var gone *Refusal
+		if errors.As(err, &gone) {
+			refusal = err
 			return nil
 		} else if err != nil {
-			return err
-		}
-		var e Enrollment
-		if err := json.Unmarshal(t.Data, &e); err != nil {
 			return err
 		}
 		m = &portier.AuthMethod{ID: portier.NewID(), UserID: u.ID, Kind: e.Kind, Created: now, LastUsed: &now}
@@ -210,10 +211,9 @@ func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source
 		}
 		if refusal != nil {
 			if e.Tries >= CodeTries {
-				return tx.DeleteToken(ctx, portier.TokenEnroll, id)
+				return s.enrollments().end(ctx, tx, e)
 			}
-			t.Data, _ = json.Marshal(e)
-			return tx.UpdateToken(ctx, t)
+			return s.enrollments().save(ctx, tx, e)
 		}
 		existing, err := tx.ListMethods(ctx, u.ID)
 		if err != nil {
@@ -229,7 +229,7 @@ func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source
 		if err := tx.InsertMethod(ctx, m); err != nil {
 			return err
 		}
-		if err := tx.DeleteToken(ctx, portier.TokenEnroll, id); err != nil {
+		if err := s.enrollments().end(ctx, tx, e); err != nil {
 			return err
 		}
 		return tx.AppendAudit(ctx, s.selfEvent(u, portier.ActionRegisterSecurityInfo, source, describe(m)))

@@ -7,6 +7,12 @@
 // kept only as an HMAC under the server secret and compared in constant time. An unknown user
 // name walks through the same steps with the same store work and no mail, so nothing tells it
 // apart from a known one.
+//
+// Structure: every flow (a reset in progress, an enrollment, a "This wasn't me" link, a queued
+// mail) is a typed value kept in the token store by a flowStore (flowstore.go), the one place
+// that loads, saves and ends it, checking its kind and expiry. A reset passes methods through
+// one step, pass, that runs the method's verifier (emailCode, authenticatorCode): a new method
+// adds a verifier. The package declares the store methods it uses (Store, OutboxStore).
 package selfservice
 
 import (
@@ -50,9 +56,24 @@ var (
 	sourceStartPolicy = lockout.Policy{Threshold: 60, Duration: time.Hour, MaxDuration: time.Hour, Decay: time.Hour}
 )
 
+// Store is what self-service reads of the store outside a transaction, and its transactions;
+// a portier.Store is one.
+type Store interface {
+	reader
+	UserByUPN(ctx context.Context, upn string) (*portier.User, error)
+	Tx(ctx context.Context, fn func(tx portier.Tx) error) error
+}
+
+// reader is what self-service reads both outside and inside a transaction.
+type reader interface {
+	tokenReader
+	UserByID(ctx context.Context, id string) (*portier.User, error)
+	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
+}
+
 // Service is self-service password reset and security info. Create it with New.
 type Service struct {
-	store   portier.Store
+	store   Store
 	dir     *directory.Service
 	secret  []byte
 	now     portier.Clock
@@ -64,7 +85,7 @@ type Service struct {
 
 // Config is what New needs.
 type Config struct {
-	Store     portier.Store
+	Store     Store
 	Directory *directory.Service
 	// Secret keys the code HMACs and seals queued mail; shared by every process on one store.
 	Secret []byte
