@@ -134,7 +134,12 @@ func (e *codedError) Unwrap() []error { return []error{e.err, e.cause} }
 
 // withCode returns err carrying a portier error code and message.
 func withCode(code string, err error, format string, args ...any) error {
-	return &codedError{err: portier.Errorf(code, format, args...), cause: err}
+	return coded(portier.Errorf(code, format, args...), err)
+}
+
+// coded returns the contract's error e (portier.NoUserWithID, ...) with its cause kept.
+func coded(e *portier.Error, cause error) error {
+	return &codedError{err: e, cause: cause}
 }
 
 // dbError turns a database error into the store contract's errors: EUnavailable when the
