@@ -278,7 +278,9 @@ func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
 	putLockout(t, s, early.ID, "", locked)
 	putLockout(t, s, bulk.ID, "", locked)
 	insertUsers(t, s, early)
-	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.InsertUsers(ctx, []*portier.User{bulk, late}) })
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		return tx.InsertUsers(ctx, []*portier.User{bulk, late})
+	})
 	putLockout(t, s, late.ID, "browser", locked)
 	want := func(what string, ids ...string) {
 		t.Helper()
