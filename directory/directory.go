@@ -20,7 +20,7 @@ import (
 
 // Service is the directory service. Create it with New.
 type Service struct {
-	store  portier.Store
+	store  Store
 	hasher password.Hasher
 	now    portier.Clock
 	log    *slog.Logger
@@ -49,7 +49,7 @@ func (s *Service) clearedLockout(userID string) {
 const settingsTTL = 2 * time.Second
 
 // New returns a directory service over store.
-func New(store portier.Store, hasher password.Hasher, now portier.Clock, log *slog.Logger) *Service {
+func New(store Store, hasher password.Hasher, now portier.Clock, log *slog.Logger) *Service {
 	return &Service{store: store, hasher: hasher, now: now, log: log}
 }
 
