@@ -2,6 +2,13 @@
 // processes may share one database and then act as one service: all state lives in the
 // database, and every read-modify-write goes through a row lock (SELECT … FOR UPDATE), so no
 // process's update is lost to another's.
+//
+// Files follow the store contract's areas (users.go, lockouts.go, logs.go, security.go for
+// methods and tokens, apps.go for applications and signing keys, notify.go and counters for the rest); the
+// schema is migrations/*.sql, run by internal/migrate; the not-found and conflict errors are
+// the root package's (portier.NoUserWithID, ...), and users.locked_until, the copy of a
+// user's lock for the "locked" listing, is kept by triggers in the schema as on the other
+// backend.
 package postgres
 
 import (
