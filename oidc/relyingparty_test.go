@@ -391,7 +391,7 @@ func TestRefreshWithoutOfflineAccess(t *testing.T) {
 		if scope, _ := tok.Extra("scope").(string); !strings.Contains(scope, "offline_access") {
 			t.Errorf("offline_access grant: scope %q", scope)
 		}
-		resp, body = b.do("GET", "/logout", nil)
+		_, body = b.do("GET", "/logout", nil)
 		m = csrfField.FindStringSubmatch(body)
 		b.do("POST", "/logout", url.Values{"csrf_token": {m[1]}})
 		if _, err := offline.refresh(tok.RefreshToken); err != nil {

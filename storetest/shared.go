@@ -39,7 +39,7 @@ func testCounters(t *testing.T, s portier.Store) {
 		inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
 			n, err := tx.Increment(ctx, "test")
 			if err == nil && n != want {
-				err = fmt.Errorf("Increment = %d, want %d", n, want)
+				err = fmt.Errorf("the counter is %d after an increment, want %d", n, want)
 			}
 			return err
 		})
