@@ -77,10 +77,7 @@ func (m migrateTx) Exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-func (m migrateTx) Versions(ctx context.Context) ([]int, error) {
-	rows, err := m.tx.Query(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int])
+func (m migrateTx) Version(ctx context.Context, query string) (v int, err error) {
+	err = m.tx.QueryRow(ctx, query).Scan(&v)
+	return v, err
 }

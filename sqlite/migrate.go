@@ -68,21 +68,9 @@ func (m migrateTx) Exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-func (m migrateTx) Versions(ctx context.Context) ([]int, error) {
-	rows, err := m.tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var vs []int
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, rows.Err()
+func (m migrateTx) Version(ctx context.Context, query string) (v int, err error) {
+	err = m.tx.QueryRowContext(ctx, query).Scan(&v)
+	return v, err
 }
 
 // schemaVersion returns the highest applied migration, 0 for a new file.

@@ -8,6 +8,14 @@ import (
 	"github.com/portier-id/portier"
 )
 
+// wantError fails the test unless err carries want's code and message.
+func wantError(t testing.TB, what string, err error, want *portier.Error) {
+	t.Helper()
+	if portier.ErrorCode(err) != want.Code || portier.ErrorMessage(err) != want.Message {
+		t.Fatalf("%s: %v, want code %q message %q", what, err, want.Code, want.Message)
+	}
+}
+
 // testUserByUPNFoldsCase: UserByUPN folds the name asked for with portier.FoldUPN on every
 // backend, outside and inside a transaction, and a name that differs by more than case (a
 // space) is not found, with the same message everywhere.
@@ -111,13 +119,5 @@ func testErrorMessages(t *testing.T, s portier.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			wantError(t, tc.name, s.Tx(ctx, tc.call), tc.want)
 		})
-	}
-}
-
-// wantError fails the test unless err carries want's code and message.
-func wantError(t testing.TB, what string, err error, want *portier.Error) {
-	t.Helper()
-	if portier.ErrorCode(err) != want.Code || portier.ErrorMessage(err) != want.Message {
-		t.Fatalf("%s: %v, want code %q message %q", what, err, want.Code, want.Message)
 	}
 }

@@ -64,8 +64,9 @@ func Latest(ms []Migration) int { return ms[len(ms)-1].Version }
 type Tx interface {
 	// Exec runs one statement with its arguments.
 	Exec(ctx context.Context, query string, args ...any) error
-	// Versions returns the versions recorded in schema_migrations.
-	Versions(ctx context.Context) ([]int, error)
+	// Version returns the result of query, the highest version recorded in
+	// schema_migrations (0 for none).
+	Version(ctx context.Context, query string) (int, error)
 }
 
 // Dialect is what differs between the stores' bookkeeping.
@@ -82,27 +83,23 @@ type Dialect struct {
 	Wrap func(doing string, err error) error
 }
 
-// Apply brings the schema up to date within tx: it applies, in order, every migration that
-// schema_migrations does not list, and records it. The caller commits tx; a failure leaves
+// Apply brings the schema up to date within tx: it applies, in order, every migration past
+// the highest version schema_migrations lists, and records it. The caller commits tx; a failure leaves
 // the schema as it was once the caller rolls back.
 func Apply(ctx context.Context, tx Tx, ms []Migration, d Dialect) error {
 	if err := tx.Exec(ctx, d.CreateTable); err != nil {
 		return d.Wrap("create schema_migrations", err)
 	}
-	applied, err := tx.Versions(ctx)
+	// Each run applies every missing step in one transaction, so the recorded versions are
+	// always 1..have without a gap.
+	have, err := tx.Version(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`)
 	if err != nil {
 		return d.Wrap("read schema_migrations", err)
 	}
-	latest := Latest(ms)
-	if len(applied) > 0 {
-		if have := slices.Max(applied); have > latest {
-			return d.TooNew(have, latest)
-		}
+	if latest := Latest(ms); have > latest {
+		return d.TooNew(have, latest)
 	}
-	for _, m := range ms {
-		if slices.Contains(applied, m.Version) {
-			continue
-		}
+	for _, m := range ms[have:] {
 		if err := tx.Exec(ctx, m.SQL); err != nil {
 			return d.Wrap("apply migration "+m.Name, err)
 		}
