@@ -1,6 +1,13 @@
 // Package portier holds Portier's domain: users, roles, audit events, sign-ins
 // and the store contract. It imports neither SQL nor HTTP; the packages below it
 // wrap those dependencies.
+//
+// The store contract (store.go) is cut by area: UserReader/UserWriter, LockoutReader/
+// LockoutWriter, LogReader/LogWriter, SessionReader/SessionWriter, MethodReader/MethodWriter,
+// TokenReader/TokenWriter, AppReader/AppWriter, KeyReader/KeyWriter, SettingReader/
+// SettingWriter, CounterReader/CounterWriter, plus Transactor, Publisher, Subscriber and
+// Pinger. Queries, Tx and Store embed them; each consumer declares the few it uses. The
+// errors every backend returns for a missing or taken row are built in storeerr.go.
 package portier
 
 import (

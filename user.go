@@ -92,7 +92,7 @@ func NormalizeUPN(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", Errorf(EInvalid, "The user name is not valid UTF-8.")
 	}
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = FoldUPN(strings.TrimSpace(s))
 	if s == "" {
 		return "", Errorf(EInvalid, "The user name is empty: give it as name@domain.")
 	}

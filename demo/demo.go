@@ -84,11 +84,17 @@ func (p person) upn() string {
 
 func (p person) name() string { return p.first + " " + p.last }
 
+// Store is what seeding needs of the store: one transaction, which counts the users and
+// writes them.
+type Store interface {
+	portier.Transactor
+}
+
 // Seed fills an empty store with the sample people, as of now. The global admin gets a
 // generated password, returned once; everyone else shares one hash of a random password
 // nobody knows, so seeding costs two hashes however many people there are.
 // Errors: EConflict when the directory is not empty (nothing is changed).
-func Seed(ctx context.Context, store portier.Store, hasher password.Hasher, now time.Time) (Result, error) {
+func Seed(ctx context.Context, store Store, hasher password.Hasher, now time.Time) (Result, error) {
 	adminPassword := password.Generate()
 	adminHash, err := hasher.Hash(adminPassword)
 	if err != nil {

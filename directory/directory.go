@@ -20,7 +20,7 @@ import (
 
 // Service is the directory service. Create it with New.
 type Service struct {
-	store  portier.Store
+	store  Store
 	hasher password.Hasher
 	now    portier.Clock
 	log    *slog.Logger
@@ -35,7 +35,7 @@ type Service struct {
 const settingsTTL = 2 * time.Second
 
 // New returns a directory service over store.
-func New(store portier.Store, hasher password.Hasher, now portier.Clock, log *slog.Logger) *Service {
+func New(store Store, hasher password.Hasher, now portier.Clock, log *slog.Logger) *Service {
 	return &Service{store: store, hasher: hasher, now: now, log: log}
 }
 

@@ -66,7 +66,7 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 // a user (or a setup has completed), nil otherwise.
 func (s *Service) SetupOpen(ctx context.Context) error { return setupOpen(ctx, s.store) }
 
-func setupOpen(ctx context.Context, q portier.Queries) error {
+func setupOpen(ctx context.Context, q setupReader) error {
 	n, err := q.CountUsers(ctx, portier.UserFilter{})
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func setupOpen(ctx context.Context, q portier.Queries) error {
 	return nil
 }
 
-func (s *Service) checkToken(ctx context.Context, q portier.Queries, token string) error {
+func (s *Service) checkToken(ctx context.Context, q setupReader, token string) error {
 	invalid := portier.Errorf(portier.EForbidden, "This setup link is not valid: it is wrong, used or expired.")
 	if token == "" || len(token) > 128 {
 		return invalid

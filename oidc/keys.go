@@ -43,7 +43,7 @@ const keyCacheTTL = time.Minute
 
 // keyRing reads, creates and caches the signing keys of the store.
 type keyRing struct {
-	store  portier.Store
+	store  keyStore
 	now    portier.Clock
 	policy KeyPolicy
 

@@ -47,7 +47,7 @@ const cryptoKeySetting = "oidc.crypto-key"
 type Config struct {
 	// Issuer is Portier's base URL (serve --base-url); https, or http for development.
 	Issuer    string
-	Store     portier.Store
+	Store     Store
 	Directory *directory.Service
 	Now       portier.Clock
 	Log       *slog.Logger
@@ -146,7 +146,7 @@ func corsOptions() *cors.Options {
 
 // loadCryptoKey returns the shared sealing key, creating it if the store has none; two
 // processes racing to create it agree on the first one stored.
-func loadCryptoKey(ctx context.Context, store portier.Store) ([32]byte, error) {
+func loadCryptoKey(ctx context.Context, store settingStore) ([32]byte, error) {
 	var key [32]byte
 	var fresh [32]byte
 	rand.Read(fresh[:])

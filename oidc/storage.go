@@ -46,9 +46,9 @@ const (
 // oidcKinds are the token kinds that stand for a grant to an application.
 var oidcKinds = []string{portier.TokenCode, portier.TokenAccess, portier.TokenRefresh}
 
-// storage implements op.Storage on a portier.Store.
+// storage implements op.Storage on the store.
 type storage struct {
-	store portier.Store
+	store Store
 	dir   *directory.Service
 	now   portier.Clock
 	keys  *keyRing
@@ -129,7 +129,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	return ar, nil
 }
 
-func (s *storage) authRequest(ctx context.Context, q portier.Queries, id string) (*authRequest, *portier.Token, error) {
+func (s *storage) authRequest(ctx context.Context, q grantReader, id string) (*authRequest, *portier.Token, error) {
 	t, err := q.Token(ctx, portier.TokenAuthRequest, id)
 	if err != nil {
 		return nil, nil, err
@@ -402,7 +402,7 @@ func (s *storage) insertRefresh(ctx context.Context, tx portier.Tx, from *portie
 // refresh: the session exists (signing out, "sign out everywhere", a block and a reset delete
 // it), is within its absolute life, and was not idle longer than u's limit. invalid_grant
 // otherwise.
-func liveSession(ctx context.Context, q portier.Queries, hash []byte, u *portier.User, now time.Time, st portier.Settings) (*portier.Session, error) {
+func liveSession(ctx context.Context, q grantReader, hash []byte, u *portier.User, now time.Time, st portier.Settings) (*portier.Session, error) {
 	sess, err := q.SessionByHash(ctx, hash)
 	if portier.ErrorCode(err) == portier.ENotFound {
 		return nil, errGrant("The sign-in session has ended.")

@@ -25,7 +25,7 @@ func scanApp(row pgx.Row) (*portier.App, error) {
 
 // appNotFound is the ENotFound error of a missing application.
 func appNotFound(id string, err error) error {
-	return withCode(portier.ENotFound, err, "No application has the client id %s.", id)
+	return coded(portier.NoApp(id), err)
 }
 
 // nonNilStrings keeps a nil list from being stored as NULL, which the NOT NULL column refuses.
@@ -85,7 +85,7 @@ func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
 		return dbError(t.addr, "insert application", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return withCode(portier.EConflict, nil, "An application with the client id %s exists.", a.ID)
+		return portier.AppExists(a.ID)
 	}
 	return nil
 }
@@ -167,7 +167,7 @@ func (t *tx) InsertSigningKey(ctx context.Context, k *portier.SigningKey) error 
 		return dbError(t.addr, "insert signing key", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return withCode(portier.EConflict, nil, "A signing key with the id %s exists.", k.ID)
+		return portier.SigningKeyExists(k.ID)
 	}
 	return nil
 }

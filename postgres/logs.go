@@ -187,7 +187,7 @@ func scanSession(row pgx.Row) (*portier.Session, error) {
 
 // sessionNotFound is the ENotFound error of a missing session.
 func sessionNotFound(err error) error {
-	return withCode(portier.ENotFound, err, "There is no such session.")
+	return coded(portier.NoSession(), err)
 }
 
 // SessionByHash returns the session whose id hashes to idHash; ENotFound if none.

@@ -2,6 +2,13 @@
 // processes may share one database and then act as one service: all state lives in the
 // database, and every read-modify-write goes through a row lock (SELECT … FOR UPDATE), so no
 // process's update is lost to another's.
+//
+// Files follow the store contract's areas (users.go, lockouts.go, logs.go, security.go for
+// methods and tokens, apps.go for applications and signing keys, notify.go and counters for the rest); the
+// schema is migrations/*.sql, run by internal/migrate; the not-found and conflict errors are
+// the root package's (portier.NoUserWithID, ...), and users.locked_until, the copy of a
+// user's lock for the "locked" listing, is kept by triggers in the schema as on the other
+// backend.
 package postgres
 
 import (
@@ -134,7 +141,12 @@ func (e *codedError) Unwrap() []error { return []error{e.err, e.cause} }
 
 // withCode returns err carrying a portier error code and message.
 func withCode(code string, err error, format string, args ...any) error {
-	return &codedError{err: portier.Errorf(code, format, args...), cause: err}
+	return coded(portier.Errorf(code, format, args...), err)
+}
+
+// coded returns the contract's error e (portier.NoUserWithID, ...) with its cause kept.
+func coded(e *portier.Error, cause error) error {
+	return &codedError{err: e, cause: cause}
 }
 
 // dbError turns a database error into the store contract's errors: EUnavailable when the

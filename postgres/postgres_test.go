@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/postgres"
 	"github.com/portier-id/portier/storetest"
@@ -32,18 +33,18 @@ func open(t testing.TB, url string) *postgres.Store {
 
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.RunTests(t, func(t *testing.T) portier.Store { return open(t, postgres.TestURL(t)) })
+	storetest.RunTests(t, func(t *testing.T) portier.Store { return open(t, testenv.PostgresURL(t)) })
 }
 
 func TestSharedStore(t *testing.T) {
 	storetest.RunSharedTests(t, func(t *testing.T) func() portier.Store {
-		url := postgres.TestURL(t)
+		url := testenv.PostgresURL(t)
 		return func() portier.Store { return open(t, url) }
 	})
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) portier.Store { return open(b, postgres.TestURL(b)) })
+	storetest.RunBenchmarks(b, func(b *testing.B) portier.Store { return open(b, testenv.PostgresURL(b)) })
 }
 
 // closedAddr returns host:port of a local port nothing listens on.
@@ -74,7 +75,7 @@ func TestUnavailable(t *testing.T) {
 // transaction cut off by it leaves nothing behind.
 func TestUnavailableAfterOpen(t *testing.T) {
 	t.Parallel()
-	url := postgres.TestURL(t)
+	url := testenv.PostgresURL(t)
 	// The application name picks out this store's connections among those of parallel tests.
 	app := "cut-" + portier.NewID()
 	s := open(t, url+"&application_name="+app)
@@ -109,7 +110,7 @@ func TestUnavailableAfterOpen(t *testing.T) {
 // database, charge one counter 200 times at once; exactly the threshold gets through.
 func TestChargesAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	url := postgres.TestURL(t)
+	url := testenv.PostgresURL(t)
 	stores := []*postgres.Store{open(t, url), open(t, url)}
 	ctx := t.Context()
 	p := lockout.DefaultPolicy()
@@ -162,7 +163,7 @@ func TestChargesAcrossProcesses(t *testing.T) {
 // opening a new schema at once all succeed with the migrations applied once.
 func TestMigrations(t *testing.T) {
 	t.Parallel()
-	url := postgres.TestURL(t)
+	url := testenv.PostgresURL(t)
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -206,7 +207,7 @@ func TestMigrations(t *testing.T) {
 // not tables created somewhere unexpected.
 func TestMissingSchema(t *testing.T) {
 	t.Parallel()
-	url := postgres.TestURL(t)
+	url := testenv.PostgresURL(t)
 	bad := strings.Replace(url, "search_path=t_", "search_path=missing_", 1)
 	_, err := postgres.Open(t.Context(), bad)
 	if got := portier.ErrorCode(err); got != portier.EInvalid || !strings.Contains(portier.ErrorMessage(err), "search_path") {

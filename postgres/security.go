@@ -32,7 +32,7 @@ func scanMethod(row pgx.Row) (*portier.AuthMethod, error) {
 
 // methodNotFound is the ENotFound error of a missing security-info method.
 func methodNotFound(id string, err error) error {
-	return withCode(portier.ENotFound, err, "The user has no security-info method %s.", id)
+	return coded(portier.NoMethod(id), err)
 }
 
 // ListMethods returns a user's security-info methods, oldest first.
@@ -61,7 +61,7 @@ func (t *tx) InsertMethod(ctx context.Context, m *portier.AuthMethod) error {
 	if _, err := t.UserByID(ctx, m.UserID); err != nil {
 		return err
 	}
-	return withCode(portier.EConflict, nil, "A security-info method with the id %s exists.", m.ID)
+	return portier.MethodExists(m.ID)
 }
 
 // UpdateMethod writes m's Address, Secret, LastStep and LastUsed; ENotFound if it is gone.
@@ -115,7 +115,7 @@ func scanToken(row pgx.Row) (*portier.Token, error) {
 
 // tokenNotFound is the ENotFound error of a missing token.
 func tokenNotFound(kind string, err error) error {
-	return withCode(portier.ENotFound, err, "There is no such %s token.", kind)
+	return coded(portier.NoToken(kind), err)
 }
 
 // Token returns the token (kind, id), expired or not; ENotFound if none.
@@ -176,7 +176,7 @@ func (t *tx) InsertToken(ctx context.Context, tk *portier.Token) error {
 		return dbError(t.addr, "insert "+tk.Kind+" token", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return withCode(portier.EConflict, nil, "A %s token with the same id exists.", tk.Kind)
+		return portier.TokenExists(tk.Kind)
 	}
 	return nil
 }

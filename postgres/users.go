@@ -108,29 +108,24 @@ var userWriteColumns = []string{"id", "upn", "display_name", "display_lower", "m
 
 // upnTaken is the EConflict error of a taken user principal name.
 func upnTaken(upn string, err error) error {
-	return withCode(portier.EConflict, err, "The user name %s is already taken.", upn)
-}
-
-// userNotFound is the ENotFound error of a missing user.
-func userNotFound(what string, err error) error {
-	return withCode(portier.ENotFound, err, "There is no user %s.", what)
+	return coded(portier.UPNTaken(upn), err)
 }
 
 // UserByID returns the user with the id; ENotFound if none.
 func (q *queries) UserByID(ctx context.Context, id string) (*portier.User, error) {
 	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM `+userFrom+` WHERE u.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, userNotFound("with id "+id, err)
+		return nil, coded(portier.NoUserWithID(id), err)
 	}
 	return u, dbError(q.addr, "user by id", err)
 }
 
-// UserByUPN returns the user with the UPN, compared case-insensitively as the unique index
-// does; ENotFound if none.
+// UserByUPN returns the user with the UPN, both folded by portier.FoldUPN (the unique index
+// is on lower(upn), which agrees for the ASCII a UPN is made of); ENotFound if none.
 func (q *queries) UserByUPN(ctx context.Context, upn string) (*portier.User, error) {
-	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = lower($1)`, upn))
+	u, err := scanUser(q.db.QueryRow(ctx, `SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = $1`, portier.FoldUPN(upn)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, userNotFound(upn, err)
+		return nil, coded(portier.NoUserNamed(upn), err)
 	}
 	return u, dbError(q.addr, "user by upn", err)
 }
@@ -172,7 +167,7 @@ func (t *tx) UserForUpdate(ctx context.Context, id string) (*portier.User, error
 			return nil, dbError(t.addr, "lock user", err)
 		case locked:
 			// The counter is ours, so the user row really is gone.
-			return nil, userNotFound("with id "+id, err)
+			return nil, coded(portier.NoUserWithID(id), err)
 		}
 		// Neither counter nor user: the user is missing, or its counter was deleted (an
 		// unlock) between our insert and our lock. Look again.
@@ -205,6 +200,9 @@ func (t *tx) InsertUser(ctx context.Context, u *portier.User) error {
 func (t *tx) InsertUsers(ctx context.Context, users []*portier.User) error {
 	if len(users) == 0 {
 		return nil
+	}
+	if err := portier.RepeatedUPN(users); err != nil {
+		return err
 	}
 	return t.savepoint(ctx, "insert users", func(sp pgx.Tx) error {
 		_, err := sp.CopyFrom(ctx, pgx.Identifier{"users"}, userWriteColumns,
@@ -243,8 +241,14 @@ func conflictingUPN(err error, users []*portier.User) string {
 		detail = pgErr.Detail
 	}
 	if _, rest, ok := strings.Cut(detail, ")=("); ok {
-		if upn, _, ok := strings.Cut(rest, ") already exists"); ok {
-			return upn
+		if key, _, ok := strings.Cut(rest, ") already exists"); ok {
+			// The key is lower(upn): name the user as it was given, as SQLite does.
+			for _, u := range users {
+				if portier.FoldUPN(u.UPN) == key {
+					return u.UPN
+				}
+			}
+			return key
 		}
 	}
 	if len(users) == 1 {
@@ -293,7 +297,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 		case err != nil:
 			return err
 		case tag.RowsAffected() == 0:
-			return userNotFound(u.UPN, nil)
+			return portier.NoUserWithID(u.ID)
 		}
 		return nil
 	})
@@ -312,7 +316,7 @@ func (t *tx) DeleteUser(ctx context.Context, id string) error {
 		return dbError(t.addr, "delete user", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return userNotFound("with id "+id, nil)
+		return portier.NoUserWithID(id)
 	}
 	// Methods and assignments go by the foreign keys' cascade; tokens have no foreign key
 	// (their user may be '').

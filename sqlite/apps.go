@@ -41,7 +41,7 @@ func uriList(uris []string) string {
 }
 
 func appNotFound(id string) error {
-	return portier.Errorf(portier.ENotFound, "No application has the client id %s.", id)
+	return portier.NoApp(id)
 }
 
 // App returns the application with the client id; ENotFound if none.
@@ -111,7 +111,7 @@ func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
 		return t.store.wrap("insert application", err)
 	}
 	if n == 0 {
-		return portier.Errorf(portier.EConflict, "An application with the client id %s exists.", a.ID)
+		return portier.AppExists(a.ID)
 	}
 	return nil
 }
@@ -121,13 +121,13 @@ func (t *tx) UpdateApp(ctx context.Context, a *portier.App) error {
 	res, err := t.db.ExecContext(ctx, `UPDATE apps SET name = ?, secret_hash = ?, public = ?, redirect_uris = ?,
 		post_logout_uris = ?, assigned_only = ? WHERE id = ?`,
 		a.Name, a.SecretHash, a.Public, uriList(a.RedirectURIs), uriList(a.PostLogoutURIs), a.AssignedOnly, a.ID)
-	return t.mustAffect(res, err, "update application "+a.ID, "No application has the client id %s.", a.ID)
+	return t.mustAffect(res, err, "update application "+a.ID, portier.NoApp(a.ID))
 }
 
 // DeleteApp removes the application, its assignments and its tokens; ENotFound if none.
 func (t *tx) DeleteApp(ctx context.Context, id string) error {
 	res, err := t.db.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
-	if err := t.mustAffect(res, err, "delete application "+id, "No application has the client id %s.", id); err != nil {
+	if err := t.mustAffect(res, err, "delete application "+id, portier.NoApp(id)); err != nil {
 		return err
 	}
 	for _, del := range []string{
@@ -198,7 +198,7 @@ func (t *tx) InsertSigningKey(ctx context.Context, k *portier.SigningKey) error 
 		return t.store.wrap("insert signing key", err)
 	}
 	if n == 0 {
-		return portier.Errorf(portier.EConflict, "A signing key with the id %s exists.", k.ID)
+		return portier.SigningKeyExists(k.ID)
 	}
 	return nil
 }

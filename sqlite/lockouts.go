@@ -33,8 +33,8 @@ func (t *tx) LockoutForUpdate(ctx context.Context, key, bucket string) (lockout.
 	return t.Lockout(ctx, key, bucket)
 }
 
-// PutLockout writes a counter; a zero State is deleted. An account-wide counter's lock is
-// copied to its user's row for the "locked" listing.
+// PutLockout writes a counter; a zero State is deleted. The schema's triggers copy an
+// account-wide counter's lock to its user's row for the "locked" listing.
 func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State) error {
 	var err error
 	if s.IsZero() {
@@ -50,26 +50,12 @@ func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State
 				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent`,
 			key, bucket, s.Failures, nanos(s.LockedUntil), s.Lockouts, nanos(s.LastFailure), recent)
 	}
-	if err != nil {
-		return t.store.wrap("write lockout counter", err)
-	}
-	if bucket == "" {
-		lockedUntil := nanos(s.LockedUntil)
-		// Most writes (a charge, a refund) leave the lock as it was: then the row stays untouched.
-		if _, err := t.db.ExecContext(ctx, `UPDATE users SET locked_until = ? WHERE id = ? AND locked_until IS NOT ?`,
-			lockedUntil, key, lockedUntil); err != nil {
-			return t.store.wrap("write lockout counter", err)
-		}
-	}
-	return nil
+	return t.store.wrap("write lockout counter", err)
 }
 
 // DeleteLockouts removes every counter of key.
 func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 	if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ?`, key); err != nil {
-		return t.store.wrap("delete lockout counters", err)
-	}
-	if _, err := t.db.ExecContext(ctx, `UPDATE users SET locked_until = NULL WHERE id = ? AND locked_until IS NOT NULL`, key); err != nil {
 		return t.store.wrap("delete lockout counters", err)
 	}
 	return nil
@@ -85,12 +71,6 @@ func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, t.store.wrap("prune lockout counters", err)
-	}
-	// Clear the copies of the expired locks whose counters just went.
-	if _, err := t.db.ExecContext(ctx, `UPDATE users INDEXED BY users_locked SET locked_until = NULL
-		WHERE locked_until IS NOT NULL AND locked_until <= ?
-		AND NOT EXISTS (SELECT 1 FROM lockouts l WHERE l.key = users.id AND l.bucket = '')`, now.UnixNano()); err != nil {
 		return 0, t.store.wrap("prune lockout counters", err)
 	}
 	return int(n), nil

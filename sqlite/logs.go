@@ -187,7 +187,7 @@ func scanSession(sc scanner) (*portier.Session, error) {
 func (q queries) SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error) {
 	s, err := scanSession(q.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id_hash = ?`, idHash))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, portier.Errorf(portier.ENotFound, "The session has ended.")
+		return nil, portier.NoSession()
 	}
 	return s, q.store.wrap("read session", err)
 }
@@ -223,7 +223,7 @@ func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
 // TouchSession sets a session's LastSeen; ENotFound if it is gone.
 func (t *tx) TouchSession(ctx context.Context, idHash []byte, lastSeen time.Time) error {
 	res, err := t.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, nanos(lastSeen), idHash)
-	return t.mustAffect(res, err, "touch session", "The session has ended.")
+	return t.mustAffect(res, err, "touch session", portier.NoSession())
 }
 
 // DeleteSession removes one session; no error if it is gone.

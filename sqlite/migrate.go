@@ -2,56 +2,26 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
+
+	"github.com/portier-id/portier/internal/migrate"
 )
 
-// migrationFiles are the schema changes, NNNN_name.sql, applied in order and recorded in
-// schema_migrations. A released file is never edited: a change is a new file.
+// migrationFiles are the schema changes, NNNN_name.sql, applied in order by internal/migrate
+// and recorded in schema_migrations. A released file is never edited: a change is a new file.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]migrate.Migration, error) {
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	var out []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil || version < 1 {
-			return nil, fmt.Errorf("sqlite: migration %s is not named NNNN_name.sql", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: version, name: base, sql: string(b)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+	return ms, nil
 }
 
 // migrate brings the schema up to date. An up-to-date file is only read, so a second process
@@ -62,8 +32,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	latest := all[len(all)-1].version
-	if v, err := s.schemaVersion(ctx, s.read); err == nil && v == latest {
+	if v, err := s.schemaVersion(ctx, s.read); err == nil && v == migrate.Latest(all) {
 		return nil
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
@@ -71,33 +40,37 @@ func (s *Store) migrate(ctx context.Context) error {
 		return s.wrap("migrate the schema", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name    TEXT    NOT NULL,
-		applied INTEGER NOT NULL
-	)`); err != nil {
-		return s.wrap("create schema_migrations", err)
-	}
-	current, err := s.schemaVersion(ctx, tx)
-	if err != nil {
-		return s.wrap("read schema_migrations", err)
-	}
-	if current > latest {
-		return fmt.Errorf("sqlite: the database %s has schema version %d, newer than this portier knows (%d): upgrade portier", s.path, current, latest)
-	}
-	for _, m := range all[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return s.wrap("apply migration "+m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixNano()); err != nil {
-			return s.wrap("record migration "+m.name, err)
-		}
+	if err := migrate.Apply(ctx, migrateTx{tx}, all, migrate.Dialect{
+		CreateTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name    TEXT    NOT NULL,
+			applied INTEGER NOT NULL
+		)`,
+		Record: `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
+		TooNew: func(have, latest int) error {
+			return fmt.Errorf("sqlite: the database %s has schema version %d, newer than this portier knows (%d): upgrade portier", s.path, have, latest)
+		},
+		Wrap: s.wrap,
+	}); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap("commit the migrations", err)
 	}
 	return nil
+}
+
+// migrateTx is the migration transaction as internal/migrate uses it.
+type migrateTx struct{ tx *sql.Tx }
+
+func (m migrateTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (m migrateTx) Version(ctx context.Context, query string) (v int, err error) {
+	err = m.tx.QueryRowContext(ctx, query).Scan(&v)
+	return v, err
 }
 
 // schemaVersion returns the highest applied migration, 0 for a new file.

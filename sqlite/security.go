@@ -69,14 +69,14 @@ func (t *tx) InsertMethod(ctx context.Context, m *portier.AuthMethod) error {
 	if _, err := t.UserByID(ctx, m.UserID); err != nil {
 		return err
 	}
-	return portier.Errorf(portier.EConflict, "A security-info method with the id %s exists.", m.ID)
+	return portier.MethodExists(m.ID)
 }
 
 // UpdateMethod writes m's Address, Secret, LastStep and LastUsed; ENotFound if it is gone.
 func (t *tx) UpdateMethod(ctx context.Context, m *portier.AuthMethod) error {
 	res, err := t.db.ExecContext(ctx, `UPDATE auth_methods SET address = ?, secret = ?, last_step = ?, last_used = ?
 		WHERE id = ? AND user_id = ?`, m.Address, m.Secret, m.LastStep, nanosPtr(m.LastUsed), m.ID, m.UserID)
-	return t.mustAffect(res, err, "update security info", "The user has no security-info method %s.", m.ID)
+	return t.mustAffect(res, err, "update security info", portier.NoMethod(m.ID))
 }
 
 // MethodForUpdate returns one method of the user; the IMMEDIATE transaction already holds
@@ -84,7 +84,7 @@ func (t *tx) UpdateMethod(ctx context.Context, m *portier.AuthMethod) error {
 func (t *tx) MethodForUpdate(ctx context.Context, userID, id string) (*portier.AuthMethod, error) {
 	m, err := scanMethod(t.db.QueryRowContext(ctx, `SELECT `+methodColumns+` FROM auth_methods WHERE user_id = ? AND id = ?`, userID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, portier.Errorf(portier.ENotFound, "The user has no security-info method %s.", id)
+		return nil, portier.NoMethod(id)
 	}
 	return m, t.store.wrap("read security info", err)
 }
@@ -92,7 +92,7 @@ func (t *tx) MethodForUpdate(ctx context.Context, userID, id string) (*portier.A
 // DeleteMethod removes one method of the user; ENotFound if the user has no such method.
 func (t *tx) DeleteMethod(ctx context.Context, userID, id string) error {
 	res, err := t.db.ExecContext(ctx, `DELETE FROM auth_methods WHERE user_id = ? AND id = ?`, userID, id)
-	return t.mustAffect(res, err, "delete security info", "The user has no security-info method %s.", id)
+	return t.mustAffect(res, err, "delete security info", portier.NoMethod(id))
 }
 
 const tokenColumns = `kind, id, user_id, app_id, family, data, created, expires`
@@ -113,7 +113,7 @@ func scanToken(sc scanner) (*portier.Token, error) {
 func (q queries) Token(ctx context.Context, kind, id string) (*portier.Token, error) {
 	tk, err := scanToken(q.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE kind = ? AND id = ?`, kind, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, portier.Errorf(portier.ENotFound, "There is no such %s token.", kind)
+		return nil, portier.NoToken(kind)
 	}
 	return tk, q.store.wrap("read "+kind+" token", err)
 }
@@ -177,7 +177,7 @@ func (t *tx) InsertToken(ctx context.Context, tk *portier.Token) error {
 		return t.store.wrap("insert "+tk.Kind+" token", err)
 	}
 	if n == 0 {
-		return portier.Errorf(portier.EConflict, "A %s token with the same id exists.", tk.Kind)
+		return portier.TokenExists(tk.Kind)
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (t *tx) TokenForUpdate(ctx context.Context, kind, id string) (*portier.Toke
 func (t *tx) UpdateToken(ctx context.Context, tk *portier.Token) error {
 	res, err := t.db.ExecContext(ctx, `UPDATE tokens SET user_id = ?, app_id = ?, family = ?, data = ?, expires = ?
 		WHERE kind = ? AND id = ?`, tk.UserID, tk.AppID, tk.Family, nonNil(tk.Data), nanos(tk.Expires), tk.Kind, tk.ID)
-	return t.mustAffect(res, err, "update "+tk.Kind+" token", "There is no such %s token.", tk.Kind)
+	return t.mustAffect(res, err, "update "+tk.Kind+" token", portier.NoToken(tk.Kind))
 }
 
 // DeleteToken removes one token; no error if it is gone.

@@ -6,6 +6,13 @@
 // none fails half-way with SQLITE_BUSY. Another process (the CLI while a server runs) waits
 // for the lock up to the busy timeout. Reads use a separate pool of connections and, thanks to
 // WAL, never wait for a writer.
+//
+// Files follow the store contract's areas (users.go, lockouts.go, logs.go, security.go for
+// methods and tokens, apps.go for applications and signing keys, notify.go and counters for the rest); the
+// schema is migrations/*.sql, run by internal/migrate; the not-found and conflict errors are
+// the root package's (portier.NoUserWithID, ...), and users.locked_until, the copy of a
+// user's lock for the "locked" listing, is kept by triggers in the schema as on the other
+// backend.
 package sqlite
 
 import (

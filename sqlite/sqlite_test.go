@@ -15,7 +15,12 @@ import (
 
 // newStore opens a fresh database file in a temporary directory.
 func newStore(tb testing.TB) portier.Store {
-	s, err := Open(tb.Context(), filepath.Join(tb.TempDir(), "portier.db"))
+	return openAt(tb, filepath.Join(tb.TempDir(), "portier.db"))
+}
+
+// openAt opens the database file at path, closed when the test ends.
+func openAt(tb testing.TB, path string) portier.Store {
+	s, err := Open(tb.Context(), path)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -30,14 +35,7 @@ func TestStore(t *testing.T) {
 func TestSharedStore(t *testing.T) {
 	storetest.RunSharedTests(t, func(t *testing.T) func() portier.Store {
 		path := filepath.Join(t.TempDir(), "portier.db")
-		return func() portier.Store {
-			s, err := Open(t.Context(), path)
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}
+		return func() portier.Store { return openAt(t, path) }
 	})
 }
 

@@ -64,16 +64,17 @@ func joinRoles(roles []portier.Role) string {
 func (q queries) UserByID(ctx context.Context, id string) (*portier.User, error) {
 	u, err := scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u `+lockoutJoin+` WHERE u.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, portier.Errorf(portier.ENotFound, "No user has the id %s.", id)
+		return nil, portier.NoUserWithID(id)
 	}
 	return u, q.store.wrap("read user "+id, err)
 }
 
-// UserByUPN returns the user with the UPN; ENotFound if none.
+// UserByUPN returns the user with the UPN, both folded by portier.FoldUPN (the column's
+// NOCASE agrees for the ASCII a UPN is made of); ENotFound if none.
 func (q queries) UserByUPN(ctx context.Context, upn string) (*portier.User, error) {
-	u, err := scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u `+lockoutJoin+` WHERE u.upn = ?`, upn))
+	u, err := scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u `+lockoutJoin+` WHERE u.upn = ?`, portier.FoldUPN(upn)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, portier.Errorf(portier.ENotFound, "No user is named %s.", upn)
+		return nil, portier.NoUserNamed(upn)
 	}
 	return u, q.store.wrap("read user "+upn, err)
 }
@@ -233,13 +234,12 @@ func (t *tx) UserForUpdate(ctx context.Context, id string) (*portier.User, error
 	return t.UserByID(ctx, id)
 }
 
-// insertColumns and insertRow add a user; locked_until copies a counter that may exist
-// before its user does.
+// insertColumns and insertRow add a user; the schema's trigger copies the lock of a counter
+// that existed before its user did.
 const (
 	insertColumns = `INSERT INTO users (id, upn, display_name, display_lower, mail, account_enabled, force_change, roles,
-		password_hash, created, last_sign_in, sessions_valid_from, password_changed, language, credential_generation,
-		locked_until) VALUES `
-	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT locked_until FROM lockouts WHERE key = ? AND bucket = ''))`
+		password_hash, created, last_sign_in, sessions_valid_from, password_changed, language, credential_generation) VALUES `
+	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// insertBatch rows go in one statement: far fewer round trips through the driver when seeding.
 	insertBatch = 100
 )
@@ -251,7 +251,7 @@ func insertArgs(args []any, u *portier.User) []any {
 	}
 	return append(args, u.ID, u.UPN, u.DisplayName, strings.ToLower(u.DisplayName), u.Mail, u.AccountEnabled,
 		u.PasswordProfile.ForceChangePasswordNextSignIn, joinRoles(u.Roles), u.PasswordHash, nanos(u.Created),
-		lastSignIn, nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.CredentialGeneration, u.ID)
+		lastSignIn, nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.CredentialGeneration)
 }
 
 // InsertUser adds u; EConflict when its UPN is taken.
@@ -267,6 +267,9 @@ func (t *tx) InsertUser(ctx context.Context, u *portier.User) error {
 func (t *tx) InsertUsers(ctx context.Context, users []*portier.User) error {
 	if len(users) == 0 {
 		return nil
+	}
+	if err := portier.RepeatedUPN(users); err != nil {
+		return err
 	}
 	if _, err := t.db.ExecContext(ctx, `SAVEPOINT insert_users`); err != nil {
 		return t.store.wrap("insert users", err)
@@ -331,18 +334,10 @@ func (t *tx) insertUsers(ctx context.Context, users []*portier.User) error {
 func (t *tx) insertError(ctx context.Context, users []*portier.User, err error) error {
 	switch {
 	case isUnique(err, "users.upn"):
-		seen := map[string]bool{}
-		for _, u := range users {
-			key := strings.ToLower(u.UPN)
-			if seen[key] {
-				return portier.Errorf(portier.EConflict, "The user name %s appears twice.", u.UPN)
-			}
-			seen[key] = true
-		}
 		for _, u := range users {
 			var one int
 			if t.tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE upn = ?`, u.UPN).Scan(&one) == nil {
-				return portier.Errorf(portier.EConflict, "The user name %s is taken.", u.UPN)
+				return portier.UPNTaken(u.UPN)
 			}
 		}
 		return portier.Errorf(portier.EConflict, "A user name is taken.")
@@ -365,16 +360,16 @@ func (t *tx) UpdateUser(ctx context.Context, u *portier.User) error {
 		u.PasswordProfile.ForceChangePasswordNextSignIn, joinRoles(u.Roles), u.PasswordHash, lastSignIn,
 		nanos(u.SessionsValidFrom), nanos(u.PasswordChanged), u.Language, u.CredentialGeneration, u.ID)
 	if isUnique(err, "users.upn") {
-		return portier.Errorf(portier.EConflict, "The user name %s is taken.", u.UPN)
+		return portier.UPNTaken(u.UPN)
 	}
-	return t.mustAffect(res, err, "update user "+u.UPN, "No user has the id %s.", u.ID)
+	return t.mustAffect(res, err, "update user "+u.UPN, portier.NoUserWithID(u.ID))
 }
 
 // DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
 // assignments.
 func (t *tx) DeleteUser(ctx context.Context, id string) error {
 	res, err := t.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-	if err := t.mustAffect(res, err, "delete user "+id, "No user has the id %s.", id); err != nil {
+	if err := t.mustAffect(res, err, "delete user "+id, portier.NoUserWithID(id)); err != nil {
 		return err
 	}
 	// The foreign keys remove the sessions, methods and assignments already; saying so keeps
@@ -394,7 +389,7 @@ func (t *tx) DeleteUser(ctx context.Context, id string) error {
 }
 
 // mustAffect turns an exec that changed no row into ENotFound.
-func (t *tx) mustAffect(res sql.Result, err error, doing, notFound string, args ...any) error {
+func (t *tx) mustAffect(res sql.Result, err error, doing string, notFound *portier.Error) error {
 	if err != nil {
 		return t.store.wrap(doing, err)
 	}
@@ -403,7 +398,7 @@ func (t *tx) mustAffect(res sql.Result, err error, doing, notFound string, args 
 		return t.store.wrap(doing, err)
 	}
 	if n == 0 {
-		return portier.Errorf(portier.ENotFound, notFound, args...)
+		return notFound
 	}
 	return nil
 }

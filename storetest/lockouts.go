@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -262,5 +263,66 @@ func testPruneLockouts(t *testing.T, s portier.Store) {
 	}
 	if pruned != wantPruned {
 		t.Fatalf("PruneLockouts = %d, want %d", pruned, wantPruned)
+	}
+}
+
+// testLockedListingFollowsCounter: the "locked" listing (and "active", its complement) reads
+// a copy of the account-wide counter's lock kept in the user's row; the copy follows every
+// write of the counter, whichever of counter and user came first, and a browser's bucket
+// never counts.
+func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	locked := lockout.State{Failures: 10, LockedUntil: base.Add(time.Hour), Lockouts: 1, LastFailure: base}
+	early, bulk, late := newTestUser(1), newTestUser(2), newTestUser(3)
+	// Counters before their users: an attacker may lock a name before it is created.
+	putLockout(t, s, early.ID, "", locked)
+	putLockout(t, s, bulk.ID, "", locked)
+	insertUsers(t, s, early)
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		return tx.InsertUsers(ctx, []*portier.User{bulk, late})
+	})
+	putLockout(t, s, late.ID, "browser", locked)
+	want := func(what string, ids ...string) {
+		t.Helper()
+		page, err := s.ListUsers(ctx, portier.UserFilter{Status: portier.StatusLocked, Now: base, Limit: 10})
+		if err != nil {
+			t.Fatalf("%s: ListUsers(locked): %v", what, err)
+		}
+		var got []string
+		for _, u := range page.Users {
+			got = append(got, u.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("%s: locked users %v, want %v", what, got, ids)
+		}
+		if n, err := s.CountUsers(ctx, portier.UserFilter{Status: portier.StatusActive, Now: base}); err != nil || n != 3-len(ids) {
+			t.Fatalf("%s: CountUsers(active) = %d, %v; want %d", what, n, err, 3-len(ids))
+		}
+	}
+	want("counters written before their users", early.ID, bulk.ID)
+
+	putLockout(t, s, late.ID, "", locked)
+	want("a counter written after its user", early.ID, bulk.ID, late.ID)
+
+	unlocked := locked
+	unlocked.LockedUntil = time.Time{}
+	putLockout(t, s, early.ID, "", unlocked)
+	want("a lock cleared by a write", bulk.ID, late.ID)
+
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.DeleteLockouts(ctx, bulk.ID) })
+	want("a counter deleted", late.ID)
+
+	// An expired lock pruned: its copy goes with the counter, so a listing judged at an
+	// earlier time (as a clock set back would) no longer shows it.
+	expired := locked
+	expired.LockedUntil, expired.LastFailure = base.Add(-2*time.Hour), base.Add(-3*time.Hour)
+	putLockout(t, s, late.ID, "", expired)
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		_, err := tx.PruneLockouts(ctx, base, base.Add(-time.Hour))
+		return err
+	})
+	page, err := s.ListUsers(ctx, portier.UserFilter{Status: portier.StatusLocked, Now: base.Add(-3 * time.Hour), Limit: 10})
+	if err != nil || len(page.Users) != 0 {
+		t.Fatalf("locked users after the prune, judged before the lock expired: %d, %v; want none", len(page.Users), err)
 	}
 }

@@ -22,24 +22,9 @@ func testPublishSubscribe(t *testing.T, s portier.Store) {
 	if err := s.Subscribe(ctx, "test-b", func(p string) { other <- p }); err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
-	rollback := errors.New("roll back")
-	if err := s.Tx(ctx, func(tx portier.Tx) error {
-		if err := tx.Publish(ctx, "test-a", "never"); err != nil {
-			return err
-		}
-		return rollback
-	}); !errors.Is(err, rollback) {
-		t.Fatalf("Tx: %v", err)
-	}
+	publishRolledBack(t, s, "test-a")
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.Publish(ctx, "test-a", "user-1") })
-	select {
-	case p := <-got:
-		if p != "user-1" {
-			t.Fatalf("received %q, want user-1 (a rolled-back message arrived?)", p)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a committed message did not arrive")
-	}
+	wantMessage(t, got, "user-1")
 	// The rolled-back message never comes, and the other channel heard nothing.
 	select {
 	case p := <-got:
@@ -54,4 +39,31 @@ func testPublishSubscribe(t *testing.T, s portier.Store) {
 		}
 		return nil
 	})
+}
+
+// publishRolledBack publishes "never" on channel in a transaction that rolls back.
+func publishRolledBack(t *testing.T, s portier.Store, channel string) {
+	t.Helper()
+	rollback := errors.New("roll back")
+	if err := s.Tx(t.Context(), func(tx portier.Tx) error {
+		if err := tx.Publish(t.Context(), channel, "never"); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatalf("Tx: %v", err)
+	}
+}
+
+// wantMessage fails the test unless want is the next payload on got, within 10 seconds.
+func wantMessage(t *testing.T, got <-chan string, want string) {
+	t.Helper()
+	select {
+	case p := <-got:
+		if p != want {
+			t.Fatalf("received %q, want %s (a rolled-back message arrived?)", p, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a committed message did not arrive")
+	}
 }

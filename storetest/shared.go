@@ -39,7 +39,7 @@ func testCounters(t *testing.T, s portier.Store) {
 		inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
 			n, err := tx.Increment(ctx, "test")
 			if err == nil && n != want {
-				err = fmt.Errorf("increment = %d, want %d", n, want)
+				err = fmt.Errorf("the counter is %d after an increment, want %d", n, want)
 			}
 			return err
 		})
@@ -86,25 +86,10 @@ func testPublishAcrossHandles(t *testing.T, open func() portier.Store) {
 	if err := server.Subscribe(ctx, "test-x", func(p string) { got <- p }); err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
-	rollback := errors.New("roll back")
-	if err := cli.Tx(ctx, func(tx portier.Tx) error {
-		if err := tx.Publish(ctx, "test-x", "never"); err != nil {
-			return err
-		}
-		return rollback
-	}); !errors.Is(err, rollback) {
-		t.Fatalf("Tx: %v", err)
-	}
+	publishRolledBack(t, cli, "test-x")
 	for _, from := range []portier.Store{cli, server} {
 		inTx(t, from, func(ctx context.Context, tx portier.Tx) error { return tx.Publish(ctx, "test-x", "user-1") })
-		select {
-		case p := <-got:
-			if p != "user-1" {
-				t.Fatalf("received %q, want user-1 (a rolled-back message arrived?)", p)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a committed message did not arrive")
-		}
+		wantMessage(t, got, "user-1")
 	}
 	select {
 	case p := <-got:

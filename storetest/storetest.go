@@ -3,6 +3,11 @@
 // RunBenchmarks) with a function that opens a fresh, empty store. A behaviour the rest of
 // Portier depends on is added here, not to one backend's tests.
 //
+// The suite is cut by the same areas as the store contract's interfaces: RunUsers checks
+// portier.UserReader and UserWriter, RunLockouts the lockout counters, and so on (RunStore
+// for Ping, Tx and the shared error messages); RunTests runs them all. Each area's cases live
+// in the file of its name (users.go, lockouts.go, logs.go, security.go, apps.go, ...).
+//
 // The suite is backend-neutral: it uses only the portier.Store interface, runs its subtests one
 // after another (so a backend may reset one shared database in newStore), and never closes a
 // store itself; newStore registers the Close with t.Cleanup. Times are built from a fixed base
@@ -24,17 +29,49 @@ import (
 // so results do not depend on when or how slowly the suite runs.
 var base = time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
 
-// RunTests runs the store contract against stores made by newStore. newStore must return a
-// new, empty, migrated store and arrange for its Close (t.Cleanup).
-func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s portier.Store)
-	}{
+// Open returns a new, empty, migrated store and arranges for its Close (t.Cleanup).
+type Open func(t *testing.T) portier.Store
+
+// subtest is one case of an area's contract.
+type subtest struct {
+	name string
+	run  func(t *testing.T, s portier.Store)
+}
+
+// run runs each case as a subtest on a fresh store; the subtests' names stay flat (no area
+// level), so -run patterns written before the split still select them.
+func run(t *testing.T, open Open, tests []subtest) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
+	}
+}
+
+// RunTests runs the whole store contract, every area, against stores made by open.
+func RunTests(t *testing.T, open func(t *testing.T) portier.Store) {
+	for _, area := range []func(*testing.T, Open){
+		RunStore, RunUsers, RunLockouts, RunLogs, RunSessions, RunSettings, RunCounters,
+		RunMethods, RunTokens, RunApps, RunKeys,
+	} {
+		area(t, open)
+	}
+}
+
+// RunStore checks what the Store itself does: Ping, Tx and the errors every area shares.
+func RunStore(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Ping", testPing},
+		{"TxRollback", testTxRollback},
+		{"ErrorMessages", testErrorMessages},
+	})
+}
+
+// RunUsers checks portier.UserReader and portier.UserWriter.
+func RunUsers(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserNotFound", testUserNotFound},
 		{"UserUPNUnique", testUserUPNUnique},
+		{"UserByUPNFoldsCase", testUserByUPNFoldsCase},
 		{"UserUpdate", testUserUpdate},
 		{"UserDelete", testUserDelete},
 		{"InsertUsers", testInsertUsers},
@@ -42,46 +79,97 @@ func RunTests(t *testing.T, newStore func(t *testing.T) portier.Store) {
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersFilters", testListUsersFilters},
 		{"ListUsersSearch", testListUsersSearch},
+		{"ConcurrentUserUpdates", testConcurrentUserUpdates},
+	})
+}
+
+// RunLockouts checks portier.LockoutReader and portier.LockoutWriter, the copy of a user's
+// lock in the "locked" listing included.
+func RunLockouts(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"LockoutZero", testLockoutZero},
 		{"LockoutRoundTrip", testLockoutRoundTrip},
 		{"LockoutOnUserReads", testLockoutOnUserReads},
 		{"LockoutBucketsIndependent", testLockoutBuckets},
 		{"DeleteLockouts", testDeleteLockouts},
 		{"PruneLockouts", testPruneLockouts},
-		{"ConcurrentUserUpdates", testConcurrentUserUpdates},
+		{"LockedListingFollowsCounter", testLockedListingFollowsCounter},
 		{"ConcurrentChargesStopAtThreshold", testConcurrentCharges},
 		{"ConcurrentChargeAndFailLocks", testConcurrentChargeAndFail},
-		{"TxRollback", testTxRollback},
+	})
+}
+
+// RunLogs checks portier.LogReader and portier.LogWriter.
+func RunLogs(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Audit", testAudit},
 		{"SignIns", testSignIns},
 		{"PruneSignIns", testPruneSignIns},
+		{"FlagSignIns", testFlagSignIns},
+	})
+}
+
+// RunSessions checks portier.SessionReader and portier.SessionWriter.
+func RunSessions(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Sessions", testSessions},
 		{"PruneSessions", testPruneSessions},
+	})
+}
+
+// RunSettings checks portier.SettingReader and portier.SettingWriter.
+func RunSettings(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Settings", testSettings},
 		{"InsertSetting", testInsertSetting},
+		{"DeleteSetting", testDeleteSetting},
+	})
+}
+
+// RunCounters checks portier.CounterReader, portier.CounterWriter, and the Publisher and
+// Subscriber that carry messages between processes.
+func RunCounters(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"PublishSubscribe", testPublishSubscribe},
 		{"Counters", testCounters},
 		{"ConcurrentIncrementsAllCount", testConcurrentIncrements},
-		{"DeleteSetting", testDeleteSetting},
-		{"FlagSignIns", testFlagSignIns},
+	})
+}
+
+// RunMethods checks portier.MethodReader and portier.MethodWriter.
+func RunMethods(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Methods", testMethods},
 		{"ConcurrentMethodUpdates", testConcurrentMethodUpdates},
+		{"DeleteUserRemovesSecurityInfo", testDeleteUserSecurity},
+	})
+}
+
+// RunTokens checks portier.TokenReader and portier.TokenWriter.
+func RunTokens(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Tokens", testTokens},
 		{"ConcurrentTokenUpdates", testConcurrentTokenUpdates},
 		{"DeleteTokens", testDeleteTokens},
 		{"ListTokens", testListTokens},
 		{"PruneTokens", testPruneTokens},
-		{"DeleteUserRemovesSecurityInfo", testDeleteUserSecurity},
+	})
+}
+
+// RunApps checks portier.AppReader and portier.AppWriter.
+func RunApps(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"Apps", testApps},
 		{"AppAssignments", testAppAssignments},
 		{"DeleteAppRemovesAssignmentsAndTokens", testDeleteAppCascade},
+	})
+}
+
+// RunKeys checks portier.KeyReader and portier.KeyWriter.
+func RunKeys(t *testing.T, open Open) {
+	run(t, open, []subtest{
 		{"SigningKeys", testSigningKeys},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, newStore(t))
-		})
-	}
+	})
 }
 
 func testPing(t *testing.T, s portier.Store) {

@@ -80,7 +80,7 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		url := postgres.TestURL(t)
+		url := testenv.PostgresURL(t)
 		store, err := postgres.Open(ctx, url)
 		if err != nil {
 			t.Fatal(err)

@@ -34,8 +34,10 @@ type app struct {
 	logLevel     string
 	now          portier.Clock
 	log          *slog.Logger
-	store        portier.Store
-	dir          *directory.Service
+	// store is the whole store: the command opens and closes it and hands it to the
+	// services; a command that reads it itself takes a narrow interface (signInReader).
+	store portier.Store
+	dir   *directory.Service
 }
 
 // envDefault returns the environment variable's value, or def when it is unset.
@@ -551,22 +553,7 @@ func (a *app) signinsCommand() *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			f := portier.SignInFilter{Limit: limit}
-			if upn != "" {
-				norm, err := portier.NormalizeUPN(upn)
-				if err != nil {
-					return err
-				}
-				// Entries of a known user carry its id; a name that is no user's is found as typed.
-				if u, err := a.store.UserByUPN(cmd.Context(), norm); err == nil {
-					f.UserID = u.ID
-				} else if portier.ErrorCode(err) == portier.ENotFound {
-					f.Username = norm
-				} else {
-					return err
-				}
-			}
-			entries, err := a.store.ListSignIns(cmd.Context(), f)
+			entries, err := signInLog(cmd.Context(), a.store, upn, limit)
 			if err != nil {
 				return err
 			}
@@ -586,4 +573,30 @@ func (a *app) signinsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&upn, "user", "", "keep the attempts at this user name")
 	cmd.Flags().IntVar(&limit, "limit", 1000, "show at most this many entries")
 	return cmd
+}
+
+// signInReader is what the sign-in log command reads of the store.
+type signInReader interface {
+	portier.UserReader
+	portier.LogReader
+}
+
+// signInLog returns the newest limit entries of the sign-in log, only those of upn if set.
+func signInLog(ctx context.Context, store signInReader, upn string, limit int) ([]*portier.SignIn, error) {
+	f := portier.SignInFilter{Limit: limit}
+	if upn != "" {
+		norm, err := portier.NormalizeUPN(upn)
+		if err != nil {
+			return nil, err
+		}
+		// Entries of a known user carry its id; a name that is no user's is found as typed.
+		if u, err := store.UserByUPN(ctx, norm); err == nil {
+			f.UserID = u.ID
+		} else if portier.ErrorCode(err) == portier.ENotFound {
+			f.Username = norm
+		} else {
+			return nil, err
+		}
+	}
+	return store.ListSignIns(ctx, f)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portier-id/portier/postgres"
+	"github.com/portier-id/portier/internal/testenv"
 )
 
 // TestMain lets the tests start the test binary itself as real portier processes.
@@ -63,7 +63,7 @@ func refused(t *testing.T, db, stdin, want string, args ...string) {
 func databases(t *testing.T) map[string]string {
 	return map[string]string{
 		"sqlite":   "sqlite:" + filepath.Join(t.TempDir(), "portier.db"),
-		"postgres": postgres.TestURL(t),
+		"postgres": testenv.PostgresURL(t),
 	}
 }
 

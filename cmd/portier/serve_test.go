@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portier-id/portier/postgres"
+	"github.com/portier-id/portier/internal/testenv"
 )
 
 // process is a real `portier serve` process: the test binary started again as main.
@@ -171,7 +171,7 @@ func TestServeAnswersHealthAndPrintsSetup(t *testing.T) {
 // three portier processes sharing one PostgreSQL database: together they may hash at most
 // the threshold's 10 passwords.
 func TestThreeProcessesHoldTheLockout(t *testing.T) {
-	db := postgres.TestURL(t)
+	db := testenv.PostgresURL(t)
 	must(t, db, "correct horse battery staple\n", "users", "create", "shared@example.org", "--display-name", "Shared", "--password-stdin")
 	procs := []*process{startServe(t, db), startServe(t, db), startServe(t, db)}
 

@@ -1,5 +1,6 @@
-// Package testenv gives tests of the packages above the stores a real store of each kind:
-// a fresh SQLite file, and a fresh schema on the PostgreSQL server of the machine.
+// Package testenv gives tests a real store of each kind: a fresh SQLite file, and a fresh
+// schema on the PostgreSQL server of the machine (PostgresURL, also used by the postgres
+// package's own tests, so no test helper lives in a production package).
 package testenv
 
 import (
@@ -62,7 +63,7 @@ func openPostgres(t testing.TB) portier.Store {
 }
 
 func sharedPostgres(t testing.TB) func() portier.Store {
-	url := postgres.TestURL(t)
+	url := PostgresURL(t)
 	return func() portier.Store {
 		st, err := postgres.Open(context.Background(), url)
 		if err != nil {

@@ -1,4 +1,4 @@
-package postgres
+package testenv
 
 import (
 	"context"
@@ -15,39 +15,39 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestURLEnv names the environment variable with the PostgreSQL URL tests use.
-const TestURLEnv = "PORTIER_TEST_POSTGRES"
+// PostgresEnv names the environment variable with the PostgreSQL URL tests use.
+const PostgresEnv = "PORTIER_TEST_POSTGRES"
 
-// DefaultTestURL is the test database when TestURLEnv is unset: the local server, trust
+// DefaultPostgresURL is the test database when PostgresEnv is unset: the local server, trust
 // authentication, database test.
-const DefaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // skipWarning prints the "PostgreSQL tests skipped" banner once per test binary.
 var skipWarning sync.Once
 
-// TestURL returns the URL of a new, empty schema in the test database (TestURLEnv, else
-// DefaultTestURL), for a test of any package that needs PostgreSQL; the schema is dropped
+// PostgresURL returns the URL of a new, empty schema in the test database (PostgresEnv, else
+// DefaultPostgresURL), for a test of any package that needs PostgreSQL; the schema is dropped
 // when the test ends. The URL selects the schema with search_path, so parallel tests, and
 // parallel CI runs on one server, never see each other's rows.
 //
 // When PostgreSQL cannot be reached the test fails under CI=true and is skipped otherwise,
 // with a banner on stderr so the skip is not mistaken for a pass.
-func TestURL(t testing.TB) string {
+func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(TestURLEnv)
+	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		base = DefaultTestURL
+		base = DefaultPostgresURL
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL is not reachable (%s=%q): %v", TestURLEnv, redact(base), err)
+		msg := fmt.Sprintf("PostgreSQL is not reachable (%s=%q): %v", PostgresEnv, redact(base), err)
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s\nCI=true: the PostgreSQL tests may not be skipped; start PostgreSQL or set %s.", msg, TestURLEnv)
+			t.Fatalf("%s\nCI=true: the PostgreSQL tests may not be skipped; start PostgreSQL or set %s.", msg, PostgresEnv)
 		}
 		skipWarning.Do(func() {
-			fmt.Fprintf(os.Stderr, "\n!!! PostgreSQL TESTS SKIPPED: %s\n!!! Start PostgreSQL or set %s; under CI=true this fails.\n\n", msg, TestURLEnv)
+			fmt.Fprintf(os.Stderr, "\n!!! PostgreSQL TESTS SKIPPED: %s\n!!! Start PostgreSQL or set %s; under CI=true this fails.\n\n", msg, PostgresEnv)
 		})
 		t.Skipf("PostgreSQL TESTS SKIPPED: %s", msg)
 	}
