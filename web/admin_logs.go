@@ -109,21 +109,20 @@ func (s *server) handleAdminSignIns() http.Handler {
 			s.signInsCSV(w, r, f)
 			return
 		}
-		entries, err := s.Store.ListSignIns(r.Context(), f)
-		if err != nil {
-			s.unavailable(w, r, err)
-			return
+		entries, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
+		var st portier.Settings
+		if err == nil {
+			st, err = s.Directory.Settings(r.Context())
 		}
-		st, err := s.Directory.Settings(r.Context())
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		for _, e := range entries {
 			row := signInRow{SignIn: e, Lockout: isLockout(e)}
 			if row.Lockout {
 				if row.Causes, err = s.lockoutCauses(r, e, st); err != nil {
-					s.unavailable(w, r, err)
+					s.fail(w, r, err)
 					return
 				}
 			}
@@ -158,7 +157,7 @@ func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Se
 	} else {
 		f.Username = e.Username
 	}
-	earlier, err := s.Store.ListSignIns(r.Context(), f)
+	earlier, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +177,9 @@ func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Se
 
 func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.SignInFilter) {
 	f.Limit = 1000
-	first, err := s.Store.ListSignIns(r.Context(), f)
+	first, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cw := startCSV(w, "signins.csv")
@@ -196,7 +195,7 @@ func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.Si
 			break
 		}
 		f.Before = entries[len(entries)-1].ID
-		if entries, err = s.Store.ListSignIns(r.Context(), f); err != nil {
+		if entries, err = s.Directory.SignIns(r.Context(), s.adminActor(r), f); err != nil {
 			// The header is sent: all that is left is to end the download short and say why in the log.
 			s.Log.Error("sign-in log export cut short", "err", err)
 			break
@@ -245,7 +244,7 @@ func (s *server) handleAdminAudit() http.Handler {
 			return
 		}
 		if d.Rows, err = s.Directory.ListAudit(r.Context(), f); err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if len(d.Rows) == f.Limit {
@@ -264,7 +263,7 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, f portier.Audi
 	f.Limit = 1000
 	events, err := s.Directory.ListAudit(r.Context(), f)
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cw := startCSV(w, "audit.csv")

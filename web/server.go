@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"time"
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,8 +24,9 @@ import (
 
 // Deps are everything the server needs; NewServer takes nothing else.
 type Deps struct {
-	Log       *slog.Logger
-	Store     portier.Store
+	Log *slog.Logger
+	// Directory is the directory service: users, settings, the logs, applications, and the
+	// store's readiness. The web edge reads the store only through the services.
 	Directory *directory.Service
 	Engine    *signin.Engine
 	// SelfService is self-service password reset and security info.
@@ -41,10 +41,8 @@ type Deps struct {
 	Secret []byte
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
 	TrustedProxies []netip.Prefix
-	// ReadyTimeout bounds /readyz's write to the store (zero: 2 s).
-	ReadyTimeout time.Duration
-	// Timeouts are the request deadlines (unset ones at their defaults); pass the same to
-	// HTTPServer for the connection's.
+	// Timeouts are the request deadlines and /readyz's (unset ones at their defaults); pass
+	// the same to HTTPServer for the connection's.
 	Timeouts Timeouts
 }
 
