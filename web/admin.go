@@ -307,10 +307,7 @@ func rightPassword(code int) bool {
 // has answered (404, 503) and returns nil.
 func (s *server) loadUserDetails(w http.ResponseWriter, r *http.Request, p *page) *userDetails {
 	target, err := s.Directory.User(r.Context(), r.PathValue("upn"))
-	if portier.ErrorCode(err) == portier.EInvalid {
-		// A path that is no user name names no user.
-		err = portier.Errorf(portier.ENotFound, "No such user.")
-	}
+	err = noSuchUser(err)
 	var st portier.Settings
 	if err == nil {
 		st, err = s.Directory.Settings(r.Context())
@@ -325,6 +322,15 @@ func (s *server) loadUserDetails(w http.ResponseWriter, r *http.Request, p *page
 		d.Roles = append(d.Roles, roleChoice{Role: role, Checked: target.HasRole(role)})
 	}
 	return d
+}
+
+// noSuchUser is err of a call that named a user by the path: a path that is no user name
+// (EInvalid) names no user (ENotFound).
+func noSuchUser(err error) error {
+	if portier.ErrorCode(err) == portier.EInvalid {
+		return portier.Errorf(portier.ENotFound, "No such user.")
+	}
+	return err
 }
 
 func (s *server) handleAdminUser() http.Handler {

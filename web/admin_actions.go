@@ -86,7 +86,7 @@ func (s *server) handleAdminUserAction(act func(ctx context.Context, actor porti
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upn := r.PathValue("upn")
 		if err := act(r.Context(), s.adminActor(r), upn); err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, noSuchUser(err))
 			return
 		}
 		backToUser(w, r, upn, done)

@@ -93,6 +93,13 @@ func filterURL(path string, q url.Values, extra ...string) string {
 	return path + "?" + v.Encode()
 }
 
+// badFilter shows the log page name again, its filters d as typed, saying that one of them
+// cannot be read.
+func (s *server) badFilter(w http.ResponseWriter, name string, p *page, d any) {
+	p.Data = d
+	s.formError(w, name, p, portier.Errorf(portier.EInvalid, "%s", p.T.T("admin.filter.invalid")))
+}
+
 func (s *server) handleAdminSignIns() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -100,9 +107,7 @@ func (s *server) handleAdminSignIns() http.Handler {
 		d := &signInsPage{}
 		f, err := signInFilterFrom(q, d)
 		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("admin.filter.invalid")}
-			p.Data = d
-			s.render(w, http.StatusBadRequest, "admin_signins", p)
+			s.badFilter(w, "admin_signins", p, d)
 			return
 		}
 		if q.Get("format") == "csv" {
@@ -110,10 +115,6 @@ func (s *server) handleAdminSignIns() http.Handler {
 			return
 		}
 		entries, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
-		var st portier.Settings
-		if err == nil {
-			st, err = s.Directory.Settings(r.Context())
-		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -121,7 +122,7 @@ func (s *server) handleAdminSignIns() http.Handler {
 		for _, e := range entries {
 			row := signInRow{SignIn: e, Lockout: isLockout(e)}
 			if row.Lockout {
-				if row.Causes, err = s.lockoutCauses(r, e, st); err != nil {
+				if row.Causes, err = s.lockoutCauses(r, e); err != nil {
 					s.fail(w, r, err)
 					return
 				}
@@ -150,7 +151,11 @@ func isLockout(e *portier.SignIn) bool {
 // earlier failures of the same account at the same kind of browser (familiar or not, each has
 // its own count), back to the last right password, the previous lockout, or a gap the count
 // would have decayed in.
-func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Settings) ([]*portier.SignIn, error) {
+func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn) ([]*portier.SignIn, error) {
+	st, err := s.Directory.Settings(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	f := portier.SignInFilter{Before: e.ID, Limit: 4 * st.Lockout.Threshold}
 	if e.UserID != "" {
 		f.UserID = e.UserID
@@ -234,9 +239,7 @@ func (s *server) handleAdminAudit() http.Handler {
 			f.Before, err = strconv.ParseInt(q.Get("before"), 10, 64)
 		}
 		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("admin.filter.invalid")}
-			p.Data = d
-			s.render(w, http.StatusBadRequest, "admin_audit", p)
+			s.badFilter(w, "admin_audit", p, d)
 			return
 		}
 		if q.Get("format") == "csv" {

@@ -199,8 +199,7 @@ func (s *server) handleForcedChange() http.Handler {
 		}
 		p.Username = u.UPN
 		if next != confirm {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("change.mismatch")}
-			s.render(w, http.StatusBadRequest, "change", p)
+			s.formError(w, "change", p, portier.Errorf(portier.EInvalid, "%s", p.T.T("change.mismatch")))
 			return
 		}
 		u, err = s.Engine.CompleteForcedChange(r.Context(), token, next, s.clientIP(r).String(), r.UserAgent())
@@ -261,8 +260,7 @@ func (s *server) csrfFailure(w http.ResponseWriter, r *http.Request) {
 		p.Title = p.T.T("login.title")
 		s.Engine.RecordBadRequest(r.PostFormValue("username"), s.clientIP(r).String(), r.UserAgent(), "CSRF token: "+csrf.FailureReason(r).Error())
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("error.90100")}
-	s.render(w, http.StatusBadRequest, name, p)
+	s.formError(w, name, p, portier.Errorf(portier.EInvalid, "%s", p.T.T("error.90100")))
 }
 
 // clientIP returns the address the request came from: the peer, or the last address of

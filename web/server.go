@@ -1,5 +1,12 @@
 // Package web is Portier's HTTP edge: the sign-in pages, the admin center, the operational
 // endpoints. Handlers decode, call the domain, and encode; the rules live in the domain.
+//
+// NewServer takes its dependencies in Deps: the services (directory, sign-in engine,
+// self-service, OpenID provider), never the store; routes.go lists the whole surface, and
+// middleware (server.go, input.go, timeouts.go) bounds, checks and guards each request before a
+// handler runs. Every domain error a handler does not answer itself goes to one renderer,
+// fail.go: a table from the error's code to its HTTP status and page, plus formError for bad
+// input shown again above the form that sent it.
 package web
 
 import (

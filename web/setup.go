@@ -71,7 +71,7 @@ func (s *server) handleSetup() http.Handler {
 				return
 			}
 			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("setup.mismatch")}
-			s.renderSetup(w, http.StatusBadRequest, p)
+			s.renderSetup(w, failures[portier.EInvalid].status, p)
 			return
 		}
 		source := s.clientIP(r).String()
