@@ -108,8 +108,9 @@ func (s *server) handleMyPassword() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := sessionUser(r)
 		next, confirm := r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
-		// refused shows the page again with the code of the attempt and text, or with err.
-		refused := func(code int, text string, err error) {
+		// again shows the page again with why the change was refused: bad input err, or else
+		// the outcome of the check of the current password.
+		again := func(out signin.Outcome, err error) {
 			p, perr := s.myAccountPage(r)
 			if perr != nil {
 				s.fail(w, r, perr)
@@ -119,11 +120,11 @@ func (s *server) handleMyPassword() http.Handler {
 				s.formError(w, "myaccount", p, err)
 				return
 			}
-			p.Error = &pageError{Code: code, Text: text}
-			s.render(w, outcomeStatus(w, code, http.StatusBadRequest), "myaccount", p)
+			p.Error = loginError(p.T, out)
+			s.render(w, outcomeStatus(w, out.Code, http.StatusBadRequest), "myaccount", p)
 		}
 		if next != confirm {
-			refused(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.T("change.mismatch"), nil)
+			again(signin.Outcome{}, portier.Errorf(portier.EInvalid, "%s", s.newPage(r, "myaccount.title").T.T("change.mismatch")))
 			return
 		}
 		a := signin.Attempt{
@@ -132,14 +133,14 @@ func (s *server) handleMyPassword() http.Handler {
 		}
 		out, err := s.Engine.ChangePassword(r.Context(), a, next)
 		if portier.ErrorCode(err) == portier.EInvalid {
-			refused(0, "", err)
+			again(out, err)
 			return
 		} else if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		if out.Code != portier.CodeSuccess {
-			refused(out.Code, loginError(s.newPage(r, "myaccount.title").T, out).Text, nil)
+			again(out, nil)
 			return
 		}
 		if err := s.Engine.EndOtherSessions(r.Context(), u, sessionToken(r)); err != nil {
