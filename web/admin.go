@@ -51,12 +51,16 @@ var templateFuncs = template.FuncMap{
 func (s *server) requireAdmin(next http.Handler) http.Handler {
 	return s.requireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !portier.IsAdmin(sessionUser(r).Roles) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		next.ServeHTTP(w, r)
 	}))
 }
+
+// errNotAllowed is a page's own refusal of a viewer who may not do what it offers (the
+// directory would refuse it too): the 403 page with its standard text.
+var errNotAllowed = &portier.Error{Code: portier.EForbidden}
 
 // adminActor is the signed-in admin as the directory service sees them.
 func (s *server) adminActor(r *http.Request) portier.Actor {
@@ -78,40 +82,17 @@ func (s *server) adminPage(r *http.Request, titleID, section string) *page {
 	return p
 }
 
-// adminForbidden answers 403 with a page saying the viewer may not do this; text is the
-// directory's reason, when there is one.
-func (s *server) adminForbidden(w http.ResponseWriter, r *http.Request, text string) {
+// forbidden is the page that says the viewer may not do this; text is the directory's
+// reason, when there is one.
+func (s *server) forbidden(r *http.Request, text string) *page {
 	p := s.newPage(r, "admin.forbidden.title")
-	p.User = sessionUser(r)
-	p.IsAdmin = portier.IsAdmin(p.User.Roles)
+	p.User = userOf(r)
+	p.IsAdmin = p.User != nil && portier.IsAdmin(p.User.Roles)
 	if text == "" {
 		text = p.T.T("admin.forbidden.text")
 	}
 	p.Error = &pageError{Text: text}
-	s.render(w, http.StatusForbidden, "admin_forbidden", p)
-}
-
-// adminNotFound answers 404 for a user that does not exist (any more).
-func (s *server) adminNotFound(w http.ResponseWriter, r *http.Request) {
-	p := s.adminPage(r, "admin.notfound.title", "users")
-	p.Error = &pageError{Text: p.T.T("admin.notfound.text")}
-	s.render(w, http.StatusNotFound, "admin_forbidden", p)
-}
-
-// adminFailed maps a directory error to its answer: 403, 404 or 503. It returns false for
-// EInvalid and EConflict, which the caller shows in its form.
-func (s *server) adminFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch portier.ErrorCode(err) {
-	case "", portier.EInvalid, portier.EConflict:
-		return false
-	case portier.EForbidden:
-		s.adminForbidden(w, r, portier.ErrorMessage(err))
-	case portier.ENotFound:
-		s.adminNotFound(w, r)
-	default:
-		s.unavailable(w, r, err)
-	}
-	return true
+	return p
 }
 
 // statusView is one sign-in state of a user, as a badge.
@@ -215,17 +196,15 @@ func (s *server) handleAdminUsers() http.Handler {
 			d.Filters = append(d.Filters, filterLink{Key: key, Label: p.T.T("admin.filter." + key), URL: listURL(key, ""), Current: key == d.Filter})
 		}
 		page, err := s.Directory.ListUsers(r.Context(), f)
-		if err != nil {
-			s.unavailable(w, r, err)
-			return
+		if err == nil {
+			d.Total, err = s.countUsers(r.Context(), f)
 		}
-		if d.Total, err = s.countUsers(r.Context(), f); err != nil {
-			s.unavailable(w, r, err)
-			return
+		var st portier.Settings
+		if err == nil {
+			st, err = s.Directory.Settings(r.Context())
 		}
-		st, err := s.Directory.Settings(r.Context())
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		for _, u := range page.Users {
@@ -324,20 +303,17 @@ func rightPassword(code int) bool {
 	return code == portier.CodeSuccess || code == portier.CodeBlocked || code == portier.CodePasswordChangeNeeded
 }
 
-// loadUserDetails reads the user of the path and what their page shows; it answers 404 or
-// 503 itself and then returns nil.
+// loadUserDetails reads the user of the path and what their page shows; when that fails it
+// has answered (404, 503) and returns nil.
 func (s *server) loadUserDetails(w http.ResponseWriter, r *http.Request, p *page) *userDetails {
 	target, err := s.Directory.User(r.Context(), r.PathValue("upn"))
-	if err != nil {
-		if portier.ErrorCode(err) == portier.EInvalid {
-			err = portier.Errorf(portier.ENotFound, "No such user.")
-		}
-		s.adminFailed(w, r, err)
-		return nil
+	err = noSuchUser(err)
+	var st portier.Settings
+	if err == nil {
+		st, err = s.Directory.Settings(r.Context())
 	}
-	st, err := s.Directory.Settings(r.Context())
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return nil
 	}
 	d := &userDetails{Target: target, Statuses: statusesOf(p.T, target, st.Lockout.Threshold), Can: actionsOn(sessionUser(r).Roles, target),
@@ -348,6 +324,15 @@ func (s *server) loadUserDetails(w http.ResponseWriter, r *http.Request, p *page
 	return d
 }
 
+// noSuchUser is err of a call that named a user by the path: a path that is no user name
+// (EInvalid) names no user (ENotFound).
+func noSuchUser(err error) error {
+	if portier.ErrorCode(err) == portier.EInvalid {
+		return portier.Errorf(portier.ENotFound, "No such user.")
+	}
+	return err
+}
+
 func (s *server) handleAdminUser() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := s.adminPage(r, "admin.user.title", "users")
@@ -356,16 +341,16 @@ func (s *server) handleAdminUser() http.Handler {
 			return
 		}
 		// Enough history to reach back past a lockout's attempts to the last success.
-		entries, err := s.Store.ListSignIns(r.Context(), portier.SignInFilter{UserID: d.Target.ID, Limit: 200})
+		actor := s.adminActor(r)
+		entries, err := s.Directory.SignIns(r.Context(), actor, portier.SignInFilter{UserID: d.Target.ID, Limit: 200})
+		if err == nil {
+			d.Methods, err = s.Directory.Methods(r.Context(), actor, d.Target.ID)
+		}
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		d.SignIns = entries[:min(len(entries), recentSignIns)]
-		if d.Methods, err = s.Store.ListMethods(r.Context(), d.Target.ID); err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
 		if d.Target.Lockout.Locked {
 			d.Failed = failedSinceSuccess(entries)
 		}

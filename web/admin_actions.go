@@ -44,7 +44,7 @@ func (s *server) handleAdminResetPage() http.Handler {
 			return
 		}
 		if !d.Can.Reset {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		p.Data = d
@@ -61,19 +61,8 @@ func (s *server) handleAdminReset() http.Handler {
 			reset.Password = r.PostFormValue("password")
 		}
 		generated, err := s.Directory.ResetPassword(r.Context(), s.adminActor(r), upn, reset)
-		if s.adminFailed(w, r, err) {
-			return
-		}
-		p := s.adminPage(r, "admin.reset.title", "users")
 		if err != nil {
-			d := s.loadUserDetails(w, r, p)
-			if d == nil {
-				return
-			}
-			d.Reset = form
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-			p.Data = d
-			s.render(w, http.StatusBadRequest, "admin_reset", p)
+			s.userFormError(w, r, "admin_reset", "admin.reset.title", err, func(d *userDetails) { d.Reset = form })
 			return
 		}
 		if generated == "" {
@@ -82,9 +71,10 @@ func (s *server) handleAdminReset() http.Handler {
 		}
 		target, err := s.Directory.User(r.Context(), upn)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
+		p := s.adminPage(r, "admin.reset.title", "users")
 		p.Data = &generatedPage{Target: target, Password: generated}
 		s.render(w, http.StatusOK, "admin_generated", p)
 	})
@@ -95,7 +85,8 @@ func (s *server) handleAdminReset() http.Handler {
 func (s *server) handleAdminUserAction(act func(ctx context.Context, actor portier.Actor, upn string) error, done string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upn := r.PathValue("upn")
-		if s.adminFailed(w, r, act(r.Context(), s.adminActor(r), upn)) {
+		if err := act(r.Context(), s.adminActor(r), upn); err != nil {
+			s.fail(w, r, noSuchUser(err))
 			return
 		}
 		backToUser(w, r, upn, done)
@@ -112,7 +103,7 @@ func (s *server) handleAdminActionPage(name, titleID string, allowed func(userAc
 			return
 		}
 		if !allowed(d.Can) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		p.Data = d
@@ -125,11 +116,8 @@ func (s *server) handleAdminSignInStatus() http.Handler {
 		upn := r.PathValue("upn")
 		blocked := r.PostFormValue("blocked") == "on"
 		err := s.Directory.SetSignInStatus(r.Context(), s.adminActor(r), upn, !blocked)
-		if s.adminFailed(w, r, err) {
-			return
-		}
 		if err != nil {
-			s.adminFormError(w, r, "admin_status", "admin.status.title", err)
+			s.userFormError(w, r, "admin_status", "admin.status.title", err, nil)
 			return
 		}
 		done := "unblocked"
@@ -147,11 +135,8 @@ func (s *server) handleAdminRoles() http.Handler {
 		if err == nil {
 			err = s.Directory.SetRoles(r.Context(), s.adminActor(r), upn, roles)
 		}
-		if s.adminFailed(w, r, err) {
-			return
-		}
 		if err != nil {
-			s.adminFormError(w, r, "admin_roles", "admin.roles.title", err)
+			s.userFormError(w, r, "admin_roles", "admin.roles.title", err, nil)
 			return
 		}
 		backToUser(w, r, upn, "roles")
@@ -161,28 +146,32 @@ func (s *server) handleAdminRoles() http.Handler {
 func (s *server) handleAdminDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := s.Directory.DeleteUser(r.Context(), s.adminActor(r), r.PathValue("upn"))
-		if s.adminFailed(w, r, err) {
-			return
-		}
 		if err != nil {
-			s.adminFormError(w, r, "admin_delete", "admin.delete.title", err)
+			s.userFormError(w, r, "admin_delete", "admin.delete.title", err, nil)
 			return
 		}
 		http.Redirect(w, r, "/admin/users?done=deleted", http.StatusSeeOther)
 	})
 }
 
-// adminFormError shows an action's page again with the directory's reason it failed
-// (the last global admin, a bad input).
-func (s *server) adminFormError(w http.ResponseWriter, r *http.Request, name, titleID string, err error) {
+// userFormError answers an action on a user that the directory refused: bad input (the last
+// global admin, a password rule) shows the action's page name again with the reason, filled by
+// fill when not nil; anything else goes to fail.
+func (s *server) userFormError(w http.ResponseWriter, r *http.Request, name, titleID string, err error, fill func(d *userDetails)) {
+	if !inputError(err) {
+		s.fail(w, r, err)
+		return
+	}
 	p := s.adminPage(r, titleID, "users")
 	d := s.loadUserDetails(w, r, p)
 	if d == nil {
 		return
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
+	if fill != nil {
+		fill(d)
+	}
 	p.Data = d
-	s.render(w, http.StatusBadRequest, name, p)
+	s.formError(w, name, p, err)
 }
 
 // rolesFrom reads the role checkboxes of a form.
@@ -233,7 +222,7 @@ func (s *server) handleAdminNewUserPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := sessionUser(r)
 		if !portier.Can(u.Roles, portier.ActionCreate, nil) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		p := s.adminPage(r, "admin.new.title", "new-user")
@@ -270,17 +259,13 @@ func (s *server) handleAdminNewUser() http.Handler {
 				return
 			}
 		}
-		if s.adminFailed(w, r, err) {
+		if !inputError(err) {
+			s.fail(w, r, err)
 			return
 		}
 		p := s.adminPage(r, "admin.new.title", "new-user")
 		form.Roles = grantable(sessionUser(r).Roles, roles)
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
 		p.Data = form
-		status := http.StatusBadRequest
-		if portier.ErrorCode(err) == portier.EConflict {
-			status = http.StatusConflict
-		}
-		s.render(w, status, "admin_new", p)
+		s.formError(w, "admin_new", p, err)
 	})
 }

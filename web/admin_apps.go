@@ -26,23 +26,11 @@ func mayManageApps(r *http.Request) bool {
 func (s *server) appsGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !mayManageApps(r) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// appFailed is adminFailed for the Applications pages: an unknown client id gets the
-// application's own not-found page.
-func (s *server) appFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	if portier.ErrorCode(err) == portier.ENotFound {
-		p := s.adminPage(r, "apps.notfound.title", "apps")
-		p.Error = &pageError{Text: p.T.T("apps.notfound.text")}
-		s.render(w, http.StatusNotFound, "admin_forbidden", p)
-		return true
-	}
-	return s.adminFailed(w, r, err)
 }
 
 // appForm is the state of the Register an application and Edit forms: URIs as typed, one per line.
@@ -89,7 +77,8 @@ type appsList struct {
 func (s *server) handleAdminApps() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apps, err := s.Directory.ListApps(r.Context(), s.adminActor(r))
-		if s.appFailed(w, r, err) {
+		if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		p := s.adminPage(r, "apps.title", "apps")
@@ -123,16 +112,11 @@ func (s *server) handleAdminNewApp() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form := appFormFrom(r)
 		app, secret, err := s.Directory.CreateApp(r.Context(), s.adminActor(r), form.input())
-		if s.appFailed(w, r, err) {
+		if err != nil {
+			s.appFormError(w, r, "apps.new.title", form, err)
 			return
 		}
 		p := s.adminPage(r, "apps.new.title", "apps")
-		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-			p.Data = form
-			s.render(w, http.StatusBadRequest, "admin_app_form", p)
-			return
-		}
 		if secret == "" {
 			http.Redirect(w, r, appURL(app.ID)+"?done=created", http.StatusSeeOther)
 			return
@@ -165,11 +149,12 @@ type appDetails struct {
 func (s *server) loadApp(w http.ResponseWriter, r *http.Request) *appDetails {
 	actor := s.adminActor(r)
 	app, err := s.Directory.App(r.Context(), actor, r.PathValue("id"))
-	if s.appFailed(w, r, err) {
-		return nil
+	var users []*portier.User
+	if err == nil {
+		users, err = s.Directory.ListAppUsers(r.Context(), actor, app.ID)
 	}
-	users, err := s.Directory.ListAppUsers(r.Context(), actor, app.ID)
-	if s.appFailed(w, r, err) {
+	if err != nil {
+		s.fail(w, r, err)
 		return nil
 	}
 	return &appDetails{App: app, Users: users, Discovery: s.discoveryURL()}
@@ -214,15 +199,8 @@ func (s *server) handleAdminEditApp() http.Handler {
 		if err == nil {
 			form.Public, form.App = app.Public, app
 		}
-		_, err = s.Directory.UpdateApp(r.Context(), actor, id, form.input())
-		if s.appFailed(w, r, err) {
-			return
-		}
-		if err != nil {
-			p := s.adminPage(r, "apps.edit.title", "apps")
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-			p.Data = form
-			s.render(w, http.StatusBadRequest, "admin_app_form", p)
+		if _, err = s.Directory.UpdateApp(r.Context(), actor, id, form.input()); err != nil {
+			s.appFormError(w, r, "apps.edit.title", form, err)
 			return
 		}
 		http.Redirect(w, r, appURL(id)+"?done=saved", http.StatusSeeOther)
@@ -254,7 +232,8 @@ func (s *server) handleAdminAppConfirmPage(kind, titleID string) http.Handler {
 
 func (s *server) handleAdminDeleteApp() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.appFailed(w, r, s.Directory.DeleteApp(r.Context(), s.adminActor(r), r.PathValue("id"))) {
+		if err := s.Directory.DeleteApp(r.Context(), s.adminActor(r), r.PathValue("id")); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		http.Redirect(w, r, "/admin/apps?done=deleted", http.StatusSeeOther)
@@ -265,15 +244,13 @@ func (s *server) handleAdminAppSecret() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor := s.adminActor(r)
 		secret, err := s.Directory.NewAppSecret(r.Context(), actor, r.PathValue("id"))
-		if s.appFailed(w, r, err) {
-			return
-		}
-		if err != nil { // a public client: it has no secret to replace
+		if err != nil { // bad input: a public client, which has no secret to replace
 			s.appPageError(w, r, "", err)
 			return
 		}
 		app, err := s.Directory.App(r.Context(), actor, r.PathValue("id"))
-		if s.appFailed(w, r, err) {
+		if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		p := s.adminPage(r, "apps.secret.new", "apps")
@@ -288,40 +265,56 @@ func (s *server) handleAdminAppAssign(assigned bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upn := strings.TrimSpace(r.PostFormValue("upn"))
 		err := s.Directory.SetAppAssigned(r.Context(), s.adminActor(r), r.PathValue("id"), upn, assigned)
-		switch portier.ErrorCode(err) {
-		case "":
-			done := "assigned"
-			if !assigned {
-				done = "unassigned"
+		if err != nil {
+			if portier.ErrorCode(err) == portier.ENotFound {
+				// A user name that names no user is bad input. The application may be what is
+				// missing: appPageError then answers 404.
+				err = portier.Errorf(portier.EInvalid, "%s", portier.ErrorMessage(err))
 			}
-			http.Redirect(w, r, appURL(r.PathValue("id"))+"?done="+done, http.StatusSeeOther)
-		case portier.EInvalid, portier.ENotFound:
-			// The application may be what is missing: appPageError then answers 404.
 			s.appPageError(w, r, upn, err)
-		default:
-			s.appFailed(w, r, err)
+			return
 		}
+		done := "assigned"
+		if !assigned {
+			done = "unassigned"
+		}
+		http.Redirect(w, r, appURL(r.PathValue("id"))+"?done="+done, http.StatusSeeOther)
 	})
 }
 
-// appPageError shows the application's page again with why an action on it failed; upn is
-// the user name typed in the assign form, if that was the action.
+// appFormError answers a register or edit form the directory refused: bad input shows the
+// form again with the reason, anything else goes to fail.
+func (s *server) appFormError(w http.ResponseWriter, r *http.Request, titleID string, form *appForm, err error) {
+	if !inputError(err) {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.adminPage(r, titleID, "apps")
+	p.Data = form
+	s.formError(w, "admin_app_form", p, err)
+}
+
+// appPageError answers an action on an application the directory refused: bad input shows
+// the application's page again with the reason, anything else goes to fail. upn is the user
+// name typed in the assign form, if that was the action.
 func (s *server) appPageError(w http.ResponseWriter, r *http.Request, upn string, err error) {
+	if !inputError(err) {
+		s.fail(w, r, err)
+		return
+	}
 	d := s.loadApp(w, r)
 	if d == nil {
 		return
 	}
 	p := s.adminPage(r, "apps.app.title", "apps")
 	p.Title = d.App.Name
-	text := p.T.Error(err)
 	switch {
 	case upn == "" && r.PostForm.Has("upn"):
-		text = p.T.T("apps.assign.empty")
+		err = portier.Errorf(portier.EInvalid, "%s", p.T.T("apps.assign.empty"))
 	case upn != "":
-		text = p.T.T("apps.assign.nouser", "UPN", upn)
+		err = portier.Errorf(portier.EInvalid, "%s", p.T.T("apps.assign.nouser", "UPN", upn))
 		d.AssignUPN = upn
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: text}
 	p.Data = d
-	s.render(w, http.StatusBadRequest, "admin_app", p)
+	s.formError(w, "admin_app", p, err)
 }

@@ -31,7 +31,7 @@ type importPage struct {
 func (s *server) handleAdminImportPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !portier.Can(sessionUser(r).Roles, portier.ActionCreate, nil) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		p := s.adminPage(r, "admin.import.title", "import")
@@ -54,18 +54,14 @@ func (s *server) handleAdminImport() http.Handler {
 			defer file.Close()
 			src = file
 		case portier.Can(actor.Roles, portier.ActionCreate, nil):
-			s.importFormError(w, r, d, "")
+			s.importFormError(w, r, d, nil)
 			return
 		}
 		// Without a file too: the directory refuses an admin who may not create users and
 		// audits the refusal.
 		results, err := s.Directory.ImportUsers(r.Context(), actor, src, d.ForceChange)
 		if results == nil {
-			if portier.ErrorCode(err) == portier.EInvalid {
-				s.importFormError(w, r, d, portier.ErrorMessage(err))
-			} else if !s.adminFailed(w, r, err) {
-				s.unavailable(w, r, err)
-			}
+			s.importFormError(w, r, d, err)
 			return
 		}
 		// The store failed midway: the rows created so far are shown, passwords and all,
@@ -100,15 +96,20 @@ func (s *server) handleAdminImport() http.Handler {
 	})
 }
 
-// importFormError shows the form again with why the file was not read; text empty means no file.
-func (s *server) importFormError(w http.ResponseWriter, r *http.Request, d *importPage, text string) {
-	p := s.adminPage(r, "admin.import.title", "import")
-	if text == "" {
-		text = p.T.T("admin.import.nofile")
+// importFormError answers an import the directory refused as a whole: bad input (a file it
+// cannot read; err nil: no file) shows the form again with the reason, anything else goes to
+// fail.
+func (s *server) importFormError(w http.ResponseWriter, r *http.Request, d *importPage, err error) {
+	if err != nil && !inputError(err) {
+		s.fail(w, r, err)
+		return
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: text}
+	p := s.adminPage(r, "admin.import.title", "import")
+	if err == nil {
+		err = portier.Errorf(portier.EInvalid, "%s", p.T.T("admin.import.nofile"))
+	}
 	p.Data = d
-	s.render(w, http.StatusBadRequest, "admin_import", p)
+	s.formError(w, "admin_import", p, err)
 }
 
 // handleAdminImportPasswords answers the one download of an import's generated passwords, to

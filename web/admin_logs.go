@@ -93,6 +93,13 @@ func filterURL(path string, q url.Values, extra ...string) string {
 	return path + "?" + v.Encode()
 }
 
+// badFilter shows the log page name again, its filters d as typed, saying that one of them
+// cannot be read.
+func (s *server) badFilter(w http.ResponseWriter, name string, p *page, d any) {
+	p.Data = d
+	s.formError(w, name, p, portier.Errorf(portier.EInvalid, "%s", p.T.T("admin.filter.invalid")))
+}
+
 func (s *server) handleAdminSignIns() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -100,30 +107,23 @@ func (s *server) handleAdminSignIns() http.Handler {
 		d := &signInsPage{}
 		f, err := signInFilterFrom(q, d)
 		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("admin.filter.invalid")}
-			p.Data = d
-			s.render(w, http.StatusBadRequest, "admin_signins", p)
+			s.badFilter(w, "admin_signins", p, d)
 			return
 		}
 		if q.Get("format") == "csv" {
 			s.signInsCSV(w, r, f)
 			return
 		}
-		entries, err := s.Store.ListSignIns(r.Context(), f)
+		entries, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
 		if err != nil {
-			s.unavailable(w, r, err)
-			return
-		}
-		st, err := s.Directory.Settings(r.Context())
-		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		for _, e := range entries {
 			row := signInRow{SignIn: e, Lockout: isLockout(e)}
 			if row.Lockout {
-				if row.Causes, err = s.lockoutCauses(r, e, st); err != nil {
-					s.unavailable(w, r, err)
+				if row.Causes, err = s.lockoutCauses(r, e); err != nil {
+					s.fail(w, r, err)
 					return
 				}
 			}
@@ -151,14 +151,18 @@ func isLockout(e *portier.SignIn) bool {
 // earlier failures of the same account at the same kind of browser (familiar or not, each has
 // its own count), back to the last right password, the previous lockout, or a gap the count
 // would have decayed in.
-func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Settings) ([]*portier.SignIn, error) {
+func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn) ([]*portier.SignIn, error) {
+	st, err := s.Directory.Settings(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	f := portier.SignInFilter{Before: e.ID, Limit: 4 * st.Lockout.Threshold}
 	if e.UserID != "" {
 		f.UserID = e.UserID
 	} else {
 		f.Username = e.Username
 	}
-	earlier, err := s.Store.ListSignIns(r.Context(), f)
+	earlier, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +182,9 @@ func (s *server) lockoutCauses(r *http.Request, e *portier.SignIn, st portier.Se
 
 func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.SignInFilter) {
 	f.Limit = 1000
-	first, err := s.Store.ListSignIns(r.Context(), f)
+	first, err := s.Directory.SignIns(r.Context(), s.adminActor(r), f)
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cw := startCSV(w, "signins.csv")
@@ -196,7 +200,7 @@ func (s *server) signInsCSV(w http.ResponseWriter, r *http.Request, f portier.Si
 			break
 		}
 		f.Before = entries[len(entries)-1].ID
-		if entries, err = s.Store.ListSignIns(r.Context(), f); err != nil {
+		if entries, err = s.Directory.SignIns(r.Context(), s.adminActor(r), f); err != nil {
 			// The header is sent: all that is left is to end the download short and say why in the log.
 			s.Log.Error("sign-in log export cut short", "err", err)
 			break
@@ -235,9 +239,7 @@ func (s *server) handleAdminAudit() http.Handler {
 			f.Before, err = strconv.ParseInt(q.Get("before"), 10, 64)
 		}
 		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("admin.filter.invalid")}
-			p.Data = d
-			s.render(w, http.StatusBadRequest, "admin_audit", p)
+			s.badFilter(w, "admin_audit", p, d)
 			return
 		}
 		if q.Get("format") == "csv" {
@@ -245,7 +247,7 @@ func (s *server) handleAdminAudit() http.Handler {
 			return
 		}
 		if d.Rows, err = s.Directory.ListAudit(r.Context(), f); err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if len(d.Rows) == f.Limit {
@@ -264,7 +266,7 @@ func (s *server) auditCSV(w http.ResponseWriter, r *http.Request, f portier.Audi
 	f.Limit = 1000
 	events, err := s.Directory.ListAudit(r.Context(), f)
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cw := startCSV(w, "audit.csv")

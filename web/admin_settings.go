@@ -121,12 +121,12 @@ func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
 func (s *server) handleAdminSettingsPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !portier.Can(sessionUser(r).Roles, portier.ActionEditSettings, nil) {
-			s.adminForbidden(w, r, "")
+			s.fail(w, r, errNotAllowed)
 			return
 		}
 		st, err := s.Directory.Settings(r.Context())
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		p := s.adminPage(r, "admin.settings.title", "settings")
@@ -147,13 +147,13 @@ func (s *server) handleAdminSettings() http.Handler {
 		_, err := s.Directory.UpdateSettings(r.Context(), s.adminActor(r), func(st *portier.Settings) error {
 			return form.apply(p.T, st)
 		})
-		if s.adminFailed(w, r, err) {
+		if err != nil && !inputError(err) {
+			s.fail(w, r, err)
 			return
 		}
 		if err != nil {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: portier.ErrorMessage(err)}
 			p.Data = form
-			s.render(w, http.StatusBadRequest, "admin_settings", p)
+			s.formError(w, "admin_settings", p, err)
 			return
 		}
 		http.Redirect(w, r, "/admin/settings?done=saved", http.StatusSeeOther)

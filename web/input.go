@@ -95,7 +95,7 @@ func (s *server) badInput(w http.ResponseWriter, r *http.Request, bad *badText) 
 		"in", bad.where, "field", fmt.Sprintf("%q", bad.name), "value", value, "source", s.clientIP(r).String())
 	if csrfExempt[r.URL.Path] {
 		// Other programs (OpenID Connect clients) read errors as JSON.
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "A parameter is not plain text."})
+		writeJSON(w, failures[portier.EInvalid].status, map[string]string{"error": "invalid_request", "error_description": "A parameter is not plain text."})
 		return
 	}
 	name := "error"
@@ -106,6 +106,5 @@ func (s *server) badInput(w http.ResponseWriter, r *http.Request, bad *badText) 
 		p.Title, p.Here = p.T.T("login.title"), "/login"
 		s.Engine.RecordBadRequest(r.PostForm.Get("username"), s.clientIP(r).String(), r.UserAgent(), "not plain text: "+bad.where+" field "+portier.SafeText(bad.name))
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("error.90100")}
-	s.render(w, http.StatusBadRequest, name, p)
+	s.formError(w, name, p, portier.Errorf(portier.EInvalid, "%s", p.T.T("error.90100")))
 }

@@ -94,7 +94,7 @@ func (s *server) handleLogin() http.Handler {
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		switch out.Code {
@@ -152,7 +152,7 @@ func outcomeStatus(w http.ResponseWriter, code, status int) int {
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, u *portier.User, device signin.Device) bool {
 	token, err := s.Engine.StartSession(r.Context(), u, s.clientIP(r).String(), r.UserAgent())
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return false
 	}
 	s.setSessionCookies(w, u, token, device)
@@ -199,22 +199,15 @@ func (s *server) handleForcedChange() http.Handler {
 		}
 		p.Username = u.UPN
 		if next != confirm {
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("change.mismatch")}
-			s.render(w, http.StatusBadRequest, "change", p)
+			s.formError(w, "change", p, portier.Errorf(portier.EInvalid, "%s", p.T.T("change.mismatch")))
 			return
 		}
 		u, err = s.Engine.CompleteForcedChange(r.Context(), token, next, s.clientIP(r).String(), r.UserAgent())
-		switch portier.ErrorCode(err) {
-		case "":
-		case portier.EInvalid:
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-			s.render(w, http.StatusBadRequest, "change", p)
+		if portier.ErrorCode(err) == portier.EInvalid {
+			s.formError(w, "change", p, err)
 			return
-		case portier.ENotFound:
+		} else if err != nil {
 			s.expiredChange(w, r, err)
-			return
-		default:
-			s.unavailable(w, r, err)
 			return
 		}
 		s.setCookie(w, pendingCookie, "", "/change-password", -1)
@@ -228,10 +221,11 @@ func (s *server) handleForcedChange() http.Handler {
 	})
 }
 
-// expiredChange sends a user whose pending change has run out back to sign in.
+// expiredChange sends a user whose pending change has run out (ENotFound) back to sign in;
+// other errors go to fail.
 func (s *server) expiredChange(w http.ResponseWriter, r *http.Request, err error) {
 	if portier.ErrorCode(err) != portier.ENotFound {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	p := s.newPage(r, "login.title")
@@ -248,7 +242,7 @@ func (s *server) handleLogoutPage() http.Handler {
 func (s *server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.Engine.EndSession(r.Context(), cookieValue(r, sessionCookie)); err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		s.setCookie(w, sessionCookie, "", "/", -1)
@@ -266,16 +260,7 @@ func (s *server) csrfFailure(w http.ResponseWriter, r *http.Request) {
 		p.Title = p.T.T("login.title")
 		s.Engine.RecordBadRequest(r.PostFormValue("username"), s.clientIP(r).String(), r.UserAgent(), "CSRF token: "+csrf.FailureReason(r).Error())
 	}
-	p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("error.90100")}
-	s.render(w, http.StatusBadRequest, name, p)
-}
-
-// unavailable answers when the store fails: 503, nothing acknowledged.
-func (s *server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("request failed", "path", r.URL.Path, "err", err)
-	p := s.newPage(r, "error.title")
-	p.Error = &pageError{Code: 0, Text: p.T.T("error.unavailable")}
-	s.render(w, http.StatusServiceUnavailable, "error", p)
+	s.formError(w, name, p, portier.Errorf(portier.EInvalid, "%s", p.T.T("error.90100")))
 }
 
 // clientIP returns the address the request came from: the peer, or the last address of

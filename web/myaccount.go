@@ -24,9 +24,7 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := cookieValue(r, sessionCookie)
 		u, idle, err := s.session(r, token)
-		switch portier.ErrorCode(err) {
-		case "":
-		case portier.ENotFound:
+		if portier.ErrorCode(err) == portier.ENotFound { // not signed in, or no longer
 			s.setCookie(w, sessionCookie, "", "/", -1)
 			target := "/login"
 			if r.Method == http.MethodGet {
@@ -37,8 +35,8 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
-		default:
-			s.unavailable(w, r, err)
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), userKey, u)
@@ -57,6 +55,12 @@ func (s *server) session(r *http.Request, token string) (u *portier.User, idle b
 
 func sessionUser(r *http.Request) *portier.User { return r.Context().Value(userKey).(*portier.User) }
 func sessionToken(r *http.Request) string       { return r.Context().Value(tokenKey).(string) }
+
+// userOf is the signed-in user of r, or nil on a page that needs no session.
+func userOf(r *http.Request) *portier.User {
+	u, _ := r.Context().Value(userKey).(*portier.User)
+	return u
+}
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
@@ -88,7 +92,7 @@ func (s *server) handleMyAccount() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.myAccountPage(r)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if r.URL.Query().Get("done") == "changed" {
@@ -104,17 +108,23 @@ func (s *server) handleMyPassword() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := sessionUser(r)
 		next, confirm := r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
-		fail := func(code int, text string) {
-			p, err := s.myAccountPage(r)
-			if err != nil {
-				s.unavailable(w, r, err)
+		// again shows the page again with why the change was refused: bad input err, or else
+		// the outcome of the check of the current password.
+		again := func(out signin.Outcome, err error) {
+			p, perr := s.myAccountPage(r)
+			if perr != nil {
+				s.fail(w, r, perr)
 				return
 			}
-			p.Error = &pageError{Code: code, Text: text}
-			s.render(w, outcomeStatus(w, code, http.StatusBadRequest), "myaccount", p)
+			if err != nil {
+				s.formError(w, "myaccount", p, err)
+				return
+			}
+			p.Error = loginError(p.T, out)
+			s.render(w, outcomeStatus(w, out.Code, http.StatusBadRequest), "myaccount", p)
 		}
 		if next != confirm {
-			fail(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.T("change.mismatch"))
+			again(signin.Outcome{}, portier.Errorf(portier.EInvalid, "%s", s.newPage(r, "myaccount.title").T.T("change.mismatch")))
 			return
 		}
 		a := signin.Attempt{
@@ -122,21 +132,19 @@ func (s *server) handleMyPassword() http.Handler {
 			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
 		}
 		out, err := s.Engine.ChangePassword(r.Context(), a, next)
-		switch portier.ErrorCode(err) {
-		case "":
-		case portier.EInvalid:
-			fail(portier.CodeBadRequest, s.newPage(r, "myaccount.title").T.Error(err))
+		if portier.ErrorCode(err) == portier.EInvalid {
+			again(out, err)
 			return
-		default:
-			s.unavailable(w, r, err)
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		if out.Code != portier.CodeSuccess {
-			fail(out.Code, loginError(s.newPage(r, "myaccount.title").T, out).Text)
+			again(out, nil)
 			return
 		}
 		if err := s.Engine.EndOtherSessions(r.Context(), u, sessionToken(r)); err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		// The change made every device cookie of the user unfamiliar; this browser, which
@@ -159,7 +167,7 @@ func (s *server) handleEndSession() http.Handler {
 		}
 		err = s.Engine.EndSessionByHash(r.Context(), sessionUser(r), hash)
 		if err != nil && portier.ErrorCode(err) != portier.ENotFound {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		http.Redirect(w, r, "/myaccount", http.StatusSeeOther)
@@ -169,7 +177,7 @@ func (s *server) handleEndSession() http.Handler {
 func (s *server) handleEndAllSessions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.Engine.SignOutEverywhere(r.Context(), sessionUser(r), s.clientIP(r).String()); err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		s.setCookie(w, sessionCookie, "", "/", -1)

@@ -24,24 +24,19 @@ func (s *server) handleOIDCContinue() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, sess, err := s.oidcSession(r)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		step, err := s.OIDC.Resume(r.Context(), r.URL.Query().Get("id"), u, sess)
-		switch portier.ErrorCode(err) {
-		case "":
-		case portier.ENotFound:
-			s.oidcError(w, r, http.StatusBadRequest, portier.CodeBadRequest, "oidc.expired", "")
-			return
-		default:
-			s.unavailable(w, r, err)
+		if err != nil {
+			s.oidcExpired(w, r, err)
 			return
 		}
 		switch step.Kind {
 		case oidc.StepLogin, oidc.StepClientError:
 			http.Redirect(w, r, step.URL, http.StatusFound)
 		case oidc.StepRefuse:
-			s.oidcError(w, r, http.StatusForbidden, step.Code, "oidc.50105", step.App.Name)
+			s.oidcError(w, r, portier.EForbidden, step.Code, "oidc.50105", step.App.Name)
 		case oidc.StepIssue:
 			if r.URL.Query().Get(oidc.ContinueParam) == "" {
 				http.Redirect(w, r, step.URL, http.StatusFound)
@@ -65,18 +60,14 @@ func (s *server) handleOIDCCallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, sess, err := s.oidcSession(r)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
-		err = s.OIDC.CheckCallback(r.Context(), r.URL.Query().Get("id"), sess)
-		switch portier.ErrorCode(err) {
-		case "":
-			s.OIDC.ServeHTTP(w, r)
-		case portier.ENotFound:
-			s.oidcError(w, r, http.StatusBadRequest, portier.CodeBadRequest, "oidc.expired", "")
-		default:
-			s.unavailable(w, r, err)
+		if err := s.OIDC.CheckCallback(r.Context(), r.URL.Query().Get("id"), sess); err != nil {
+			s.oidcExpired(w, r, err)
+			return
 		}
+		s.OIDC.ServeHTTP(w, r)
 	})
 }
 
@@ -93,12 +84,12 @@ func (s *server) handleOIDCLogout() http.Handler {
 		}
 		lo, err := s.OIDC.ParseLogout(r)
 		if err != nil {
-			s.oidcError(w, r, http.StatusBadRequest, portier.CodeBadRequest, "oidc.logout.invalid", "")
+			s.oidcError(w, r, portier.EInvalid, portier.CodeBadRequest, "oidc.logout.invalid", "")
 			return
 		}
 		u, _, err := s.oidcSession(r)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if u != nil {
@@ -107,14 +98,14 @@ func (s *server) handleOIDCLogout() http.Handler {
 				return
 			}
 			if err := s.Engine.EndSession(r.Context(), cookieValue(r, sessionCookie)); err != nil {
-				s.unavailable(w, r, err)
+				s.fail(w, r, err)
 				return
 			}
 			s.setCookie(w, sessionCookie, "", "/", -1)
 		}
 		if lo.UserID != "" && lo.ClientID != "" {
 			if err := s.OIDC.EndTokens(r.Context(), lo.UserID, lo.ClientID); err != nil {
-				s.unavailable(w, r, err)
+				s.fail(w, r, err)
 				return
 			}
 		}
@@ -122,11 +113,23 @@ func (s *server) handleOIDCLogout() http.Handler {
 	})
 }
 
-// oidcError shows the error page of a sign-in to an application that cannot go on.
-func (s *server) oidcError(w http.ResponseWriter, r *http.Request, status, code int, textID, app string) {
+// oidcExpired answers an authorization request that is unknown or has run out (ENotFound): the
+// browser's request is bad, and the page says to start again from the application. Other
+// errors go to fail.
+func (s *server) oidcExpired(w http.ResponseWriter, r *http.Request, err error) {
+	if portier.ErrorCode(err) != portier.ENotFound {
+		s.fail(w, r, err)
+		return
+	}
+	s.oidcError(w, r, portier.EInvalid, portier.CodeBadRequest, "oidc.expired", "")
+}
+
+// oidcError shows the error page of a sign-in to an application that cannot go on: the
+// status is that of the domain code kind (bad input, forbidden), code the sign-in code shown.
+func (s *server) oidcError(w http.ResponseWriter, r *http.Request, kind string, code int, textID, app string) {
 	p := s.newPage(r, "error.title")
 	p.Error = &pageError{Code: code, Text: p.T.T(textID, "App", app)}
-	s.render(w, status, "error", p)
+	s.render(w, failures[kind].status, "error", p)
 }
 
 // loginHint is the user name an application suggested for the sign-in form (login_hint,

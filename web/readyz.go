@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"sync"
@@ -9,9 +8,6 @@ import (
 
 	"github.com/portier-id/portier"
 )
-
-// defaultReadyTimeout bounds the probe's write when Deps.ReadyTimeout is zero.
-const defaultReadyTimeout = 2 * time.Second
 
 // readyFor is how long one probe's answer serves every other: a flood of probes costs one
 // write a second. It is real time: it rations work, it is no policy duration.
@@ -24,14 +20,15 @@ type readiness struct {
 	err error
 }
 
-// handleReadyz answers 200 when a write transaction commits within the timeout (it increments
-// portier.CounterHeartbeat), 503 otherwise: a reachable store that cannot write (a full disk,
+// handleReadyz answers 200 when the directory's store commits a write within Timeouts.Ready
+// (directory.Service.Ready), 503 otherwise: a reachable store that cannot write (a full disk,
 // another process holding SQLite's write lock, a PostgreSQL lock or read-only standby) takes
-// the process out of rotation, since sign-ins write.
+// the process out of rotation, since sign-ins write. The JSON answer is for load balancers and
+// orchestrators; its status is the table's (fail.go) for an unavailable store.
 func (s *server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.probe(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": portier.ErrorMessage(err)})
+			writeJSON(w, failures[portier.EUnavailable].status, map[string]string{"status": "unavailable", "error": portier.ErrorMessage(err)})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -47,14 +44,12 @@ func (s *server) probe(ctx context.Context) error {
 		return s.ready.err
 	}
 	// The answer serves other probes too: a client that hangs up must not cut it short.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(s.ReadyTimeout, defaultReadyTimeout))
+	limit := s.Timeouts.orDefaults().Ready
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
-	err := s.Store.Tx(ctx, func(tx portier.Tx) error {
-		_, err := tx.Increment(ctx, portier.CounterHeartbeat)
-		return err
-	})
+	err := s.Directory.Ready(ctx)
 	if err != nil && ctx.Err() != nil {
-		err = portier.Errorf(portier.EUnavailable, "The store did not commit a write within %v.", cmp.Or(s.ReadyTimeout, defaultReadyTimeout))
+		err = portier.Errorf(portier.EUnavailable, "The store did not commit a write within %v.", limit)
 	}
 	s.ready.at, s.ready.err = time.Now(), err
 	return err

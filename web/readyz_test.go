@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,21 +14,30 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/postgres"
 	"github.com/portier-id/portier/signin"
 	"github.com/portier-id/portier/sqlite"
 	"github.com/portier-id/portier/web"
 )
 
-// readyz starts a server over store whose probe gives up after a short timeout, and returns
-// the status and body of one GET /readyz.
-func readyz(t *testing.T, store portier.Store) (int, string) {
+// readyServers starts n servers over store whose probes give up after a short timeout. Each
+// is probed once (a probe's answer serves the probes of the next second), and all are started
+// before a test takes the write lock, since starting one writes.
+func readyServers(t *testing.T, store portier.Store, n int) []*testserver.Instance {
 	t.Helper()
-	srv := httptest.NewServer(web.NewServer(web.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: store,
-		Metrics: metrics.New(), Now: testenv.NewClock().Now, Secret: []byte("readyz test secret"), ReadyTimeout: 300 * time.Millisecond}))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/readyz")
+	clock := testenv.NewClock()
+	var out []*testserver.Instance
+	for range n {
+		out = append(out, testserver.Start(t, store, testserver.Options{Clock: clock, Timeouts: web.Timeouts{Ready: 300 * time.Millisecond}}))
+	}
+	return out
+}
+
+// readyz returns the status and body of one GET /readyz of in.
+func readyz(t *testing.T, in *testserver.Instance) (int, string) {
+	t.Helper()
+	resp, err := http.Get(in.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +58,8 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer store.Close()
+		t.Cleanup(func() { store.Close() }) // after the servers over it have stopped
+		servers := readyServers(t, store, 2)
 		other, err := sql.Open("sqlite", "file:"+path)
 		if err != nil {
 			t.Fatal(err)
@@ -69,13 +76,13 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if err := store.Ping(ctx); err != nil {
 			t.Fatalf("reads must still work: %v", err)
 		}
-		if status, body := readyz(t, store); status != http.StatusServiceUnavailable {
+		if status, body := readyz(t, servers[0]); status != http.StatusServiceUnavailable {
 			t.Fatalf("write lock held elsewhere: /readyz %d %s, want 503", status, body)
 		}
 		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 			t.Fatal(err)
 		}
-		if status, body := readyz(t, store); status != http.StatusOK {
+		if status, body := readyz(t, servers[1]); status != http.StatusOK {
 			t.Fatalf("lock released: /readyz %d %s, want 200", status, body)
 		}
 	})
@@ -85,8 +92,9 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer store.Close()
-		if status, body := readyz(t, store); status != http.StatusOK {
+		t.Cleanup(func() { store.Close() }) // after the servers over it have stopped
+		servers := readyServers(t, store, 3)
+		if status, body := readyz(t, servers[0]); status != http.StatusOK {
 			t.Fatalf("/readyz %d %s, want 200", status, body)
 		}
 		conn, err := pgx.Connect(ctx, url)
@@ -101,11 +109,11 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if _, err := tx.Exec(ctx, `SELECT value FROM counters WHERE name = $1 FOR UPDATE`, portier.CounterHeartbeat); err != nil {
 			t.Fatal(err)
 		}
-		if status, body := readyz(t, store); status != http.StatusServiceUnavailable {
+		if status, body := readyz(t, servers[1]); status != http.StatusServiceUnavailable {
 			t.Fatalf("heartbeat row locked elsewhere: /readyz %d %s, want 503", status, body)
 		}
 		tx.Rollback(ctx)
-		if status, body := readyz(t, store); status != http.StatusOK {
+		if status, body := readyz(t, servers[2]); status != http.StatusOK {
 			t.Fatalf("lock released: /readyz %d %s, want 200", status, body)
 		}
 	})

@@ -38,22 +38,17 @@ func (s *server) recoverPage(r *http.Request, step string) *page {
 	return p
 }
 
-// recoverFail shows a refusal or an error on the page of step; other errors are a 503.
+// recoverFail shows a refusal or bad input on the page of step; other errors go to fail.
 func (s *server) recoverFail(w http.ResponseWriter, r *http.Request, p *page, err error) {
-	var ref *selfservice.Refusal
-	switch {
-	case errors.As(err, &ref):
-		if ref.Reason == selfservice.ReasonExpired {
-			s.setCookie(w, recoverCookie, "", "/recover", -1)
-		}
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: refusalText(p.T, ref)}
-		s.render(w, http.StatusBadRequest, "recover", p)
-	case portier.ErrorCode(err) == portier.EInvalid:
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-		s.render(w, http.StatusBadRequest, "recover", p)
-	default:
-		s.unavailable(w, r, err)
+	if codeOf(err) != portier.EInvalid {
+		s.fail(w, r, err)
+		return
 	}
+	var ref *selfservice.Refusal
+	if errors.As(err, &ref) && ref.Reason == selfservice.ReasonExpired {
+		s.setCookie(w, recoverCookie, "", "/recover", -1)
+	}
+	s.formError(w, "recover", p, err)
 }
 
 // refusalText says a refusal in the viewer's language.

@@ -45,27 +45,26 @@ func (s *server) securityPage(r *http.Request, name string) (*page, error) {
 	return p, nil
 }
 
-// securityFail shows a refusal or bad input on the page name; other errors are a 503.
+// securityFail shows a refusal or bad input on the page name; other errors go to fail. A
+// method or enrollment that is not the user's (ENotFound) is bad input here: the id came
+// from the form.
 func (s *server) securityFail(w http.ResponseWriter, r *http.Request, name string, err error, fill func(p *page)) {
+	if portier.ErrorCode(err) == portier.ENotFound {
+		err = portier.Errorf(portier.EInvalid, "%s", portier.ErrorMessage(err))
+	}
+	if codeOf(err) != portier.EInvalid {
+		s.fail(w, r, err)
+		return
+	}
 	p, perr := s.securityPage(r, name)
 	if perr != nil {
-		s.unavailable(w, r, perr)
+		s.fail(w, r, perr)
 		return
 	}
 	if fill != nil {
 		fill(p)
 	}
-	var ref *selfservice.Refusal
-	switch {
-	case errors.As(err, &ref):
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: refusalText(p.T, ref)}
-	case portier.ErrorCode(err) == portier.EInvalid || portier.ErrorCode(err) == portier.ENotFound:
-		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-	default:
-		s.unavailable(w, r, err)
-		return
-	}
-	s.render(w, http.StatusBadRequest, name, p)
+	s.formError(w, name, p, err)
 }
 
 // securityURL is the security info page, keeping the registration prompt's state.
@@ -84,7 +83,7 @@ func (s *server) handleSecurityInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.securityPage(r, "securityinfo")
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		switch r.URL.Query().Get("done") {
@@ -147,7 +146,7 @@ func (s *server) confirmPage(w http.ResponseWriter, r *http.Request) (*page, boo
 	}
 	p, err := s.securityPage(r, "securityinfo_confirm")
 	if err != nil {
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 		return nil, false
 	}
 	p.Data.(*securityData).Enrollment = e
@@ -172,7 +171,7 @@ func (s *server) handleSecurityQR() http.Handler {
 		}
 		png, err := e.QRCode(256)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
@@ -196,12 +195,9 @@ func (s *server) handleSecurityConfirm() http.Handler {
 			}
 			http.Redirect(w, r, securityURL(r, "added"), http.StatusSeeOther)
 		case errors.As(err, &ref) && ref.Reason == selfservice.ReasonWrongCode:
-			p, ok := s.confirmPage(w, r)
-			if !ok {
-				return
+			if p, ok := s.confirmPage(w, r); ok {
+				s.formError(w, "securityinfo_confirm", p, err)
 			}
-			p.Error = &pageError{Code: portier.CodeBadRequest, Text: refusalText(p.T, ref)}
-			s.render(w, http.StatusBadRequest, "securityinfo_confirm", p)
 		default:
 			s.securityFail(w, r, "securityinfo", err, nil)
 		}
@@ -219,13 +215,13 @@ func (s *server) handleSecurityRemove() http.Handler {
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		if out.Code != portier.CodeSuccess && out.Code != portier.CodePasswordChangeNeeded {
 			p, err := s.securityPage(r, "securityinfo")
 			if err != nil {
-				s.unavailable(w, r, err)
+				s.fail(w, r, err)
 				return
 			}
 			p.Error = loginError(p.T, out)

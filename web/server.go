@@ -1,5 +1,12 @@
 // Package web is Portier's HTTP edge: the sign-in pages, the admin center, the operational
 // endpoints. Handlers decode, call the domain, and encode; the rules live in the domain.
+//
+// NewServer takes its dependencies in Deps: the services (directory, sign-in engine,
+// self-service, OpenID provider), never the store; routes.go lists the whole surface, and
+// middleware (server.go, input.go, timeouts.go) bounds, checks and guards each request before a
+// handler runs. Every domain error a handler does not answer itself goes to one renderer,
+// fail.go: a table from the error's code to its HTTP status and page, plus formError for bad
+// input shown again above the form that sent it.
 package web
 
 import (
@@ -10,7 +17,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"time"
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,8 +31,9 @@ import (
 
 // Deps are everything the server needs; NewServer takes nothing else.
 type Deps struct {
-	Log       *slog.Logger
-	Store     portier.Store
+	Log *slog.Logger
+	// Directory is the directory service: users, settings, the logs, applications, and the
+	// store's readiness. The web edge reads the store only through the services.
 	Directory *directory.Service
 	Engine    *signin.Engine
 	// SelfService is self-service password reset and security info.
@@ -41,10 +48,8 @@ type Deps struct {
 	Secret []byte
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
 	TrustedProxies []netip.Prefix
-	// ReadyTimeout bounds /readyz's write to the store (zero: 2 s).
-	ReadyTimeout time.Duration
-	// Timeouts are the request deadlines (unset ones at their defaults); pass the same to
-	// HTTPServer for the connection's.
+	// Timeouts are the request deadlines and /readyz's (unset ones at their defaults); pass
+	// the same to HTTPServer for the connection's.
 	Timeouts Timeouts
 }
 

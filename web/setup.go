@@ -29,21 +29,20 @@ func (s *server) renderSetup(w http.ResponseWriter, status int, p *setupPage) {
 	writePage(w, status, buf.Bytes())
 }
 
-// setupRefusal answers a setup request the directory refused before any change: 404 once
-// the directory has users (the page no longer exists), 403 with the reason for a bad token.
-// It reports whether it answered.
+// setupRefusal answers a setup request the directory refused before any change: a bad token
+// (EForbidden) gets the setup page saying so, without the form; the rest goes to fail, which
+// answers a plain 404 once the directory has users (the page no longer exists). It reports
+// whether it answered.
 func (s *server) setupRefusal(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch portier.ErrorCode(err) {
-	case "":
+	switch {
+	case err == nil:
 		return false
-	case portier.ENotFound:
-		http.NotFound(w, r)
-	case portier.EForbidden:
+	case portier.ErrorCode(err) == portier.EForbidden:
 		p := &setupPage{page: s.newPage(r, "setup.title")}
 		p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("setup.invalid")}
-		s.renderSetup(w, http.StatusForbidden, p)
+		s.renderSetup(w, failureOf(err).status, p)
 	default:
-		s.unavailable(w, r, err)
+		s.fail(w, r, err)
 	}
 	return true
 }
@@ -72,27 +71,24 @@ func (s *server) handleSetup() http.Handler {
 				return
 			}
 			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.T("setup.mismatch")}
-			s.renderSetup(w, http.StatusBadRequest, p)
+			s.renderSetup(w, failures[portier.EInvalid].status, p)
 			return
 		}
 		source := s.clientIP(r).String()
 		u, err := s.Directory.CompleteSetup(r.Context(), token, source, directory.NewUser{
 			UPN: p.Username, DisplayName: p.DisplayName, Password: pw,
 		})
-		switch portier.ErrorCode(err) {
-		case "":
-		case portier.EInvalid, portier.EConflict:
+		if inputError(err) {
 			p.Error = &pageError{Code: portier.CodeBadRequest, Text: p.T.Error(err)}
-			s.renderSetup(w, http.StatusBadRequest, p)
+			s.renderSetup(w, failureOf(err).status, p)
 			return
-		default:
-			s.setupRefusal(w, r, err)
+		} else if s.setupRefusal(w, r, err) {
 			return
 		}
 		session, err := s.Engine.StartSession(r.Context(), u, source, r.UserAgent())
 		if err != nil {
 			// The admin exists; only the automatic sign-in failed, and /login still works.
-			s.unavailable(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		s.setCookie(w, sessionCookie, session, "/", 0)

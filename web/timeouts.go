@@ -24,6 +24,8 @@ type Timeouts struct {
 	// Upload replaces Read, Write and Request for the routes that move a lot of data: the CSV
 	// import (up to 16 MiB) and the log exports (up to 100,000 rows).
 	Upload time.Duration
+	// Ready bounds /readyz's write to the store: past it the process is not ready.
+	Ready time.Duration
 }
 
 // DefaultTimeouts returns the defaults the README documents. Upload lets a 16 MiB import
@@ -36,6 +38,7 @@ func DefaultTimeouts() Timeouts {
 		Idle:       120 * time.Second,
 		Request:    30 * time.Second,
 		Upload:     10 * time.Minute,
+		Ready:      2 * time.Second,
 	}
 }
 
@@ -44,7 +47,7 @@ func (t Timeouts) orDefaults() Timeouts {
 	d := DefaultTimeouts()
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read}, {&t.Write, &d.Write},
-		{&t.Idle, &d.Idle}, {&t.Request, &d.Request}, {&t.Upload, &d.Upload},
+		{&t.Idle, &d.Idle}, {&t.Request, &d.Request}, {&t.Upload, &d.Upload}, {&t.Ready, &d.Ready},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def

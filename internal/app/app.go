@@ -102,7 +102,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 		return nil, fmt.Errorf("OpenID Connect provider: %w", err)
 	}
 	a.Handler = web.NewServer(web.Deps{
-		Log: c.Log, Store: c.Store, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Metrics: a.Metrics,
+		Log: c.Log, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Metrics: a.Metrics,
 		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
 	})
 	return a, nil
