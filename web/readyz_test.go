@@ -37,7 +37,7 @@ func readyz(t *testing.T, store portier.Store) (int, string) {
 	}
 	defer resp.Body.Close()
 	var body map[string]string
-	json.NewDecoder(resp.Body).Decode(&body)
+	testenv.NoErr(t, json.NewDecoder(resp.Body).Decode(&body))
 	return resp.StatusCode, body["status"] + ": " + body["error"]
 }
 
@@ -104,7 +104,7 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if status, body := readyz(t, store); status != http.StatusServiceUnavailable {
 			t.Fatalf("heartbeat row locked elsewhere: /readyz %d %s, want 503", status, body)
 		}
-		tx.Rollback(ctx)
+		testenv.NoErr(t, tx.Rollback(ctx))
 		if status, body := readyz(t, store); status != http.StatusOK {
 			t.Fatalf("lock released: /readyz %d %s, want 200", status, body)
 		}

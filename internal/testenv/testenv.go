@@ -52,7 +52,7 @@ func sharedSQLite(t testing.TB) func() portier.Store {
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { closeStore(t, st) })
 		return st
 	}
 }
@@ -68,7 +68,7 @@ func sharedPostgres(t testing.TB) func() portier.Store {
 		if err != nil {
 			t.Fatalf("open postgres: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { closeStore(t, st) })
 		return st
 	}
 }
@@ -102,4 +102,13 @@ func (c *Clock) Advance(d time.Duration) {
 // parameters are measured in BENCHMARKS.md, never lowered outside tests.
 func Hasher() password.Hasher {
 	return password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+}
+
+// closeStore closes a test's store when the test ends; an error there (a connection still
+// held, a write lost) fails the test rather than vanish.
+func closeStore(t testing.TB, st portier.Store) {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Errorf("closing the store: %v", err)
+	}
 }
