@@ -1,5 +1,8 @@
 // Package testenv gives tests of the packages above the stores a real store of each kind:
-// a fresh SQLite file, and a fresh schema on the PostgreSQL server of the machine.
+// a fresh SQLite file, and a fresh schema on the PostgreSQL server of the machine; with it a
+// clock tests move by hand, a cheap password hasher, and NoErr and Must, the one way test
+// code fails on an error it does not expect (test code never discards an error with _).
+// testserver, below it, runs a whole Portier server as `portier serve` builds it.
 package testenv
 
 import (
