@@ -59,7 +59,7 @@ func TestOneTimeCodeReplay(t *testing.T) {
 
 		t.Run("authenticator code", func(t *testing.T) {
 			in.Clock.Advance(30 * time.Second) // past the step used to register the app
-			code := testserver.TOTP(secret, in.Clock.Now())
+			code := testserver.TOTP(t, secret, in.Clock.Now())
 			first := recoverFlow(t, in, "app@example.org")
 			first.Post("/recover/verify", "/recover/totp", url.Values{"code": {code}})
 			if !verified(t, first) {
@@ -76,11 +76,11 @@ func TestOneTimeCodeReplay(t *testing.T) {
 			replay.Post("/recover/verify", "/recover/totp", url.Values{"code": {code}})
 			// A code of the step after this one is used; then this step's, earlier, is refused.
 			later := recoverFlow(t, in, "app@example.org")
-			later.Post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(secret, in.Clock.Now().Add(30*time.Second))}})
+			later.Post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(t, secret, in.Clock.Now().Add(30*time.Second))}})
 			if !verified(t, later) {
 				t.Fatal("the code of the next step (inside the drift window) did not pass")
 			}
-			replay.Post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(secret, in.Clock.Now())}})
+			replay.Post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(t, secret, in.Clock.Now())}})
 			if verified(t, replay) {
 				t.Fatal("a replayed or earlier authenticator code passed")
 			}
@@ -148,7 +148,7 @@ func TestCVE_2025_64102_ZitadelOTPGuessingUncounted(t *testing.T) {
 				t.Fatalf("wrong authenticator codes locked the method after %d tries, want at most the threshold %d (-1: never)", locked, st.Lockout.Threshold)
 			}
 			// The right code is refused now, in this reset and in a fresh one.
-			right := testserver.TOTP(secret, in.Clock.Now())
+			right := testserver.TOTP(t, secret, in.Clock.Now())
 			for _, b := range []*testserver.Browser{attacker, recoverFlow(t, in, upn)} {
 				if _, body := b.Post("/recover/verify", "/recover/totp", url.Values{"code": {right}}); !strings.Contains(body, "Too many wrong authenticator codes") || verified(t, b) {
 					t.Fatal("the right authenticator code passed while the method is locked")

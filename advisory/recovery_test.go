@@ -77,7 +77,7 @@ func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 		in.CreateUser(t, directory.NewUser{UPN: "piet@example.org"})
 		in.CreateUser(t, directory.NewUser{UPN: "kees@example.org"})
 		in.AddEmail(t, in.SignedIn(t, "kees@example.org"), "kees@example.net")
-		st, _ := in.Dir.Settings(t.Context())
+		st := testenv.Must(in.Dir.Settings(t.Context()))(t)
 		lockOut := func(t *testing.T, upn string) {
 			t.Helper()
 			attacker := testserver.NewBrowser(t, in.URL)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portier-id/portier/internal/testenv"
 	portiermail "github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/mail/smtptest"
 )
@@ -42,7 +43,7 @@ func TestSMTPWithSTARTTLSAndAuth(t *testing.T) {
 
 func TestSMTPRefusesWrongPasswordAndPlaintext(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{User: "portier", Password: "s3cret"})
-	s, _ := portiermail.New(portiermail.Config{URL: "smtp://portier:wrong@" + srv.Addr, From: "noreply@example.org", TLS: srv.ClientTLS})
+	s := testenv.Must(portiermail.New(portiermail.Config{URL: "smtp://portier:wrong@" + srv.Addr, From: "noreply@example.org", TLS: srv.ClientTLS}))(t)
 	if err := s.Send(context.Background(), message()); err == nil || strings.Contains(err.Error(), "12345678") {
 		t.Fatalf("wrong password: %v", err)
 	}
@@ -81,11 +82,11 @@ func TestOutboxWritesEML(t *testing.T) {
 	if err := s.Send(context.Background(), message()); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	files := testenv.Must(filepath.Glob(filepath.Join(dir, "*.eml")))(t)
 	if len(files) != 1 {
 		t.Fatalf("%d files in the outbox", len(files))
 	}
-	raw, _ := os.ReadFile(files[0])
+	raw := testenv.Must(os.ReadFile(files[0]))(t)
 	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
 	if err != nil || !strings.Contains(m.Header.Get("To"), "ada@example.org") {
 		t.Fatalf("eml: %v", err)

@@ -62,7 +62,10 @@ func BenchmarkRefreshGrant(b *testing.B) {
 
 func refreshGrant(client *http.Client, base string, app *rp, refresh string) (string, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
-	req, _ := http.NewRequest("POST", base+oidc.PathToken, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", base+oidc.PathToken, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(app.app.ID, app.secret)
 	resp, err := client.Do(req)
@@ -97,8 +100,11 @@ func benchGet(b *testing.B, path string) {
 				if err != nil {
 					return err
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				if err != nil {
+					return err
+				}
 				if resp.StatusCode != http.StatusOK {
 					return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 				}

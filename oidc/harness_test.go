@@ -154,7 +154,7 @@ func (r *rp) refresh(refreshToken string) (*oauth2.Token, error) {
 // introspect asks whether an access token is active (RFC 7662), as the application.
 func (r *rp) introspect(accessToken string) map[string]any {
 	r.t.Helper()
-	req, _ := http.NewRequest("POST", r.issuer+oidc.PathIntrospect, strings.NewReader(url.Values{"token": {accessToken}}.Encode()))
+	req := testenv.Must(http.NewRequest("POST", r.issuer+oidc.PathIntrospect, strings.NewReader(url.Values{"token": {accessToken}}.Encode())))(r.t)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(r.app.ID), url.QueryEscape(r.secret))
 	resp, err := http.DefaultClient.Do(req)
@@ -186,9 +186,8 @@ type browser struct {
 }
 
 func newBrowser(t testing.TB, base string) *browser {
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(base)
-	return &browser{t: t, base: u, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	jar := testenv.Must(cookiejar.New(nil))(t)
+	return &browser{t: t, base: mustParse(t, base), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (b *browser) do(method, target string, form url.Values) (*http.Response, string) {
@@ -198,7 +197,7 @@ func (b *browser) do(method, target string, form url.Values) (*http.Response, st
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, u.String(), body)
+	req := testenv.Must(http.NewRequest(method, u.String(), body))(b.t)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -207,17 +206,14 @@ func (b *browser) do(method, target string, form url.Values) (*http.Response, st
 		b.t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
 	resp.Request.URL = u
 	return resp, string(raw)
 }
 
 func mustParse(t testing.TB, s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	t.Helper()
+	return testenv.Must(url.Parse(s))(t)
 }
 
 var (

@@ -77,7 +77,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 			t.Fatalf("userinfo: %v", err)
 		}
 		var ic claims
-		info.Claims(&ic)
+		testenv.NoErr(t, info.Claims(&ic))
 		if ic.Sub != u.ID || ic.PreferredUsername != "ann@example.org" || !slices.Equal(ic.Roles, want.Roles) {
 			t.Fatalf("userinfo %+v", ic)
 		}
@@ -210,7 +210,7 @@ func TestSessionsValidFromChecked(t *testing.T) {
 		tok := signIn(t, inst, app, "carl@example.org")
 		clock.Advance(time.Second)
 		ctx := context.Background()
-		u, _ := inst.dir.User(ctx, "carl@example.org")
+		u := testenv.Must(inst.dir.User(ctx, "carl@example.org"))(t)
 		// Move SessionsValidFrom without deleting the tokens, as a raced write would leave them.
 		err := inst.store.Tx(ctx, func(tx portier.Tx) error {
 			locked, err := tx.UserForUpdate(ctx, u.ID)
@@ -270,7 +270,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		signedInAt := authTime(id)
+		signedInAt := authTime(t, id)
 
 		// max_age: a sign-in 10 minutes old is too old for 60 s, fine for an hour.
 		clock.Advance(10 * time.Minute)
@@ -278,15 +278,19 @@ func TestPromptAndMaxAge(t *testing.T) {
 		if out = b.authorize(a.url, redirectConfidential, "dora@example.org", goodPassword); out.Callback == nil || out.Logins != 0 {
 			t.Fatalf("max_age=3600: %+v, want no sign-in", out)
 		}
-		if _, id, _ = app.exchange(a, out.Callback); authTime(id) != signedInAt {
-			t.Fatalf("auth_time %v, want the sign-in's %v", authTime(id), signedInAt)
+		_, id, err = app.exchange(a, out.Callback)
+		testenv.NoErr(t, err)
+		if authTime(t, id) != signedInAt {
+			t.Fatalf("auth_time %v, want the sign-in's %v", authTime(t, id), signedInAt)
 		}
 		a = app.authURL(oauth2.SetAuthURLParam("max_age", "60"))
 		if out = b.authorize(a.url, redirectConfidential, "dora@example.org", goodPassword); out.Callback == nil || out.Logins != 1 {
 			t.Fatalf("max_age=60: %+v, want a sign-in", out)
 		}
-		if _, id, _ = app.exchange(a, out.Callback); authTime(id) <= signedInAt {
-			t.Fatalf("auth_time %v not after the earlier sign-in %v", authTime(id), signedInAt)
+		_, id, err = app.exchange(a, out.Callback)
+		testenv.NoErr(t, err)
+		if authTime(t, id) <= signedInAt {
+			t.Fatalf("auth_time %v not after the earlier sign-in %v", authTime(t, id), signedInAt)
 		}
 		// prompt=none with max_age too old: login_required.
 		clock.Advance(10 * time.Minute)
@@ -297,11 +301,12 @@ func TestPromptAndMaxAge(t *testing.T) {
 	})
 }
 
-func authTime(id *gooidc.IDToken) int64 {
+func authTime(t testing.TB, id *gooidc.IDToken) int64 {
+	t.Helper()
 	var c struct {
 		AuthTime int64 `json:"auth_time"`
 	}
-	id.Claims(&c)
+	testenv.NoErr(t, id.Claims(&c))
 	return c.AuthTime
 }
 
@@ -416,7 +421,7 @@ func TestRefusals(t *testing.T) {
 		t.Run("locked user", func(t *testing.T) {
 			createUser(t, inst.dir, "locked@example.org")
 			b := newBrowser(t, inst.srv.URL)
-			st, _ := inst.dir.Settings(ctx)
+			st := testenv.Must(inst.dir.Settings(ctx))(t)
 			for i := 0; i < st.Lockout.Threshold; i++ {
 				b.authorize(app.authURL().url, redirectConfidential, "locked@example.org", "wrong password number "+string(rune('a'+i)))
 			}
@@ -507,7 +512,7 @@ func TestRevocationAndLogout(t *testing.T) {
 
 		// RFC 7009: revoking the refresh token ends its grant, the access token with it.
 		revoke := func(token string) int {
-			req, _ := http.NewRequest("POST", inst.srv.URL+oidc.PathRevoke, strings.NewReader(url.Values{"token": {token}}.Encode()))
+			req := testenv.Must(http.NewRequest("POST", inst.srv.URL+oidc.PathRevoke, strings.NewReader(url.Values{"token": {token}}.Encode())))(t)
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth(app.app.ID, app.secret)
 			resp, err := http.DefaultClient.Do(req)
@@ -567,7 +572,7 @@ func TestDiscovery(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var d map[string]any
-		json.NewDecoder(resp.Body).Decode(&d)
+		testenv.NoErr(t, json.NewDecoder(resp.Body).Decode(&d))
 		checks := map[string]any{
 			"issuer":                 inst.srv.URL,
 			"authorization_endpoint": inst.srv.URL + oidc.PathAuthorize,
@@ -620,11 +625,11 @@ func TestKeyRotation(t *testing.T) {
 					t.Fatal(err)
 				}
 				raw, _ := tok.Extra("id_token").(string)
-				header, _ := base64Decode(strings.Split(raw, ".")[0])
+				header := testenv.Must(base64Decode(strings.Split(raw, ".")[0]))(t)
 				var h struct {
 					Kid string `json:"kid"`
 				}
-				json.Unmarshal(header, &h)
+				testenv.NoErr(t, json.Unmarshal(header, &h))
 				return h.Kid
 			}
 			jwks := func(inst *instance) []string {
@@ -639,7 +644,7 @@ func TestKeyRotation(t *testing.T) {
 						Kid string `json:"kid"`
 					} `json:"keys"`
 				}
-				json.NewDecoder(resp.Body).Decode(&set)
+				testenv.NoErr(t, json.NewDecoder(resp.Body).Decode(&set))
 				var ids []string
 				for _, k := range set.Keys {
 					ids = append(ids, k.Kid)
@@ -738,7 +743,10 @@ func TestKeyCreationRace(t *testing.T) {
 							Kid string `json:"kid"`
 						} `json:"keys"`
 					}
-					json.NewDecoder(resp.Body).Decode(&set)
+					if err := json.NewDecoder(resp.Body).Decode(&set); err != nil { // off the test's goroutine
+						kids <- err.Error()
+						return
+					}
 					var ids []string
 					for _, k := range set.Keys {
 						ids = append(ids, k.Kid)

@@ -6,6 +6,8 @@ package oidc_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,7 +27,7 @@ import (
 // post sends a form to a Portier endpoint as the application (HTTP Basic with its secret).
 func (r *rp) post(path string, form url.Values) (*http.Response, map[string]any) {
 	r.t.Helper()
-	req, _ := http.NewRequest("POST", r.issuer+path, strings.NewReader(form.Encode()))
+	req := testenv.Must(http.NewRequest("POST", r.issuer+path, strings.NewReader(form.Encode())))(r.t)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(r.app.ID), url.QueryEscape(r.secret))
 	resp, err := http.DefaultClient.Do(req)
@@ -34,7 +36,9 @@ func (r *rp) post(path string, form url.Values) (*http.Response, map[string]any)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && !errors.Is(err, io.EOF) { // revocation answers with no body
+		r.t.Fatalf("POST %s answered %d, not JSON: %v", path, resp.StatusCode, err)
+	}
 	return resp, out
 }
 
@@ -119,7 +123,7 @@ func TestTokenResponsesNotCached(t *testing.T) {
 // userinfo asks the userinfo endpoint with the Authorization header auth ("" for none).
 func userinfo(t *testing.T, inst *instance, auth string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest("GET", inst.srv.URL+oidc.PathUserinfo, nil)
+	req := testenv.Must(http.NewRequest("GET", inst.srv.URL+oidc.PathUserinfo, nil))(t)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -187,13 +191,13 @@ func TestUserinfoBearerErrors(t *testing.T) {
 		challenge("revoked token", userinfo(t, inst, "Bearer "+revoked.AccessToken), "invalid_token")
 
 		// Expired.
-		st, _ := inst.dir.Settings(ctx)
+		st := testenv.Must(inst.dir.Settings(ctx))(t)
 		clock.Advance(st.AccessTokenLifetime + time.Second)
 		challenge("expired token", userinfo(t, inst, "Bearer "+live.AccessToken), "invalid_token")
 
 		// A token in two places at once is a bad request (RFC 6750, section 2).
 		fresh := signIn(t, inst, app, "otto@example.org")
-		req, _ := http.NewRequest("POST", inst.srv.URL+oidc.PathUserinfo, strings.NewReader(url.Values{"access_token": {fresh.AccessToken}}.Encode()))
+		req := testenv.Must(http.NewRequest("POST", inst.srv.URL+oidc.PathUserinfo, strings.NewReader(url.Values{"access_token": {fresh.AccessToken}}.Encode())))(t)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", "Bearer "+fresh.AccessToken)
 		resp, err := http.DefaultClient.Do(req)
@@ -205,16 +209,16 @@ func TestUserinfoBearerErrors(t *testing.T) {
 			t.Errorf("token in header and body: %d %q, want 400 invalid_request", resp.StatusCode, h)
 		}
 		// In the body alone it is accepted (RFC 6750, section 2.2).
-		req, _ = http.NewRequest("POST", inst.srv.URL+oidc.PathUserinfo, strings.NewReader(url.Values{"access_token": {fresh.AccessToken}}.Encode()))
+		req = testenv.Must(http.NewRequest("POST", inst.srv.URL+oidc.PathUserinfo, strings.NewReader(url.Values{"access_token": {fresh.AccessToken}}.Encode())))(t)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if resp, err = http.DefaultClient.Do(req); err != nil {
 			t.Fatal(err)
 		}
 		var c claims
-		json.NewDecoder(resp.Body).Decode(&c)
+		err = json.NewDecoder(resp.Body).Decode(&c)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || c.PreferredUsername != "otto@example.org" {
-			t.Errorf("token in the body: %d %+v", resp.StatusCode, c)
+		if err != nil || resp.StatusCode != http.StatusOK || c.PreferredUsername != "otto@example.org" {
+			t.Errorf("token in the body: %d %+v %v", resp.StatusCode, c, err)
 		}
 	})
 }
@@ -329,7 +333,7 @@ func TestRefreshWithoutOfflineAccess(t *testing.T) {
 
 		// Used every half hour for longer than the session's idle limit, the refresh token keeps
 		// working: the application's use is the user's activity.
-		st, _ := inst.dir.Settings(ctx)
+		st := testenv.Must(inst.dir.Settings(ctx))(t)
 		for elapsed := time.Duration(0); elapsed <= st.SessionIdle+time.Hour; elapsed += 30 * time.Minute {
 			clock.Advance(30 * time.Minute)
 			next, err := proxy.refresh(tok.RefreshToken)
@@ -479,7 +483,7 @@ func TestCORSOnOwnEndpoints(t *testing.T) {
 		const origin = "https://spa.example.org"
 		a, code := spa.code(inst, "uma@example.org")
 
-		pre, _ := http.NewRequest("OPTIONS", inst.srv.URL+oidc.PathToken, nil)
+		pre := testenv.Must(http.NewRequest("OPTIONS", inst.srv.URL+oidc.PathToken, nil))(t)
 		pre.Header.Set("Origin", origin)
 		pre.Header.Set("Access-Control-Request-Method", "POST")
 		pre.Header.Set("Access-Control-Request-Headers", "content-type")
@@ -494,20 +498,20 @@ func TestCORSOnOwnEndpoints(t *testing.T) {
 
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectPublic},
 			"code_verifier": {a.verifier}, "client_id": {spa.app.ID}}
-		req, _ := http.NewRequest("POST", inst.srv.URL+oidc.PathToken, strings.NewReader(form.Encode()))
+		req := testenv.Must(http.NewRequest("POST", inst.srv.URL+oidc.PathToken, strings.NewReader(form.Encode())))(t)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", origin)
 		if resp, err = http.DefaultClient.Do(req); err != nil {
 			t.Fatal(err)
 		}
 		var tok map[string]any
-		json.NewDecoder(resp.Body).Decode(&tok)
+		err = json.NewDecoder(resp.Body).Decode(&tok)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
-			t.Fatalf("code exchange from a browser: %d %v, Access-Control-Allow-Origin %q", resp.StatusCode, tok, resp.Header.Get("Access-Control-Allow-Origin"))
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("code exchange from a browser: %d %v %v, Access-Control-Allow-Origin %q", resp.StatusCode, tok, err, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
 
-		req, _ = http.NewRequest("GET", inst.srv.URL+oidc.PathUserinfo, nil)
+		req = testenv.Must(http.NewRequest("GET", inst.srv.URL+oidc.PathUserinfo, nil))(t)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
 		if resp, err = http.DefaultClient.Do(req); err != nil {

@@ -90,12 +90,15 @@ func TestVerify(t *testing.T) {
 	if wrong.Fingerprint == (lockout.Fingerprint{}) || wrong.Fingerprint == right.Fingerprint {
 		t.Fatalf("wrong password's fingerprint %x is zero or the right one's", wrong.Fingerprint)
 	}
-	again, _ := h.Verify(enc, "correct horse battery stapler")
-	if again.Fingerprint != wrong.Fingerprint {
-		t.Fatal("one wrong password tried twice gives two fingerprints: the lockout would count it twice")
+	again, err := h.Verify(enc, "correct horse battery stapler")
+	if err != nil || again.Fingerprint != wrong.Fingerprint {
+		t.Fatalf("one wrong password tried twice gives two fingerprints (%v): the lockout would count it twice", err)
 	}
 	// The fingerprint is the argon2id key itself: no extra work, no weaker than the hash.
-	_, salt, _, _ := decode(enc)
+	_, salt, _, err := decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := argon2.IDKey([]byte("correct horse battery stapler"), salt, cheap.Time, cheap.Memory, cheap.Threads, cheap.KeyLen)
 	if string(wrong.Fingerprint[:]) != string(key) {
 		t.Fatal("fingerprint is not the computed key")
@@ -115,7 +118,10 @@ func TestFingerprintOtherKeyLength(t *testing.T) {
 	if err != nil || r.OK {
 		t.Fatalf("Verify() = %+v, %v", r, err)
 	}
-	_, salt, _, _ := decode(enc)
+	_, salt, _, err := decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := argon2.IDKey([]byte("something else entirely"), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	if r.Fingerprint != sha256.Sum256(key) {
 		t.Fatal("a 64-byte key's fingerprint is not its SHA-256")
@@ -142,9 +148,12 @@ func TestNFKCEquivalence(t *testing.T) {
 		}
 	}
 	// Case is not folded for hashing: NFKC only.
-	enc, _ := h.Hash("Password Correct Horse")
-	if r, _ := h.Verify(enc, "password correct horse"); r.OK {
-		t.Error("hash verifies a password that differs in case")
+	enc, err := h.Hash("Password Correct Horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := h.Verify(enc, "password correct horse"); err != nil || r.OK {
+		t.Errorf("hash verifies a password that differs in case: %+v, %v", r, err)
 	}
 }
 
@@ -173,13 +182,13 @@ func TestNeedsRehash(t *testing.T) {
 		if err != nil || !r.OK || r.NeedsRehash != tc.want {
 			t.Errorf("%s: %+v, %v; want OK, NeedsRehash %v", tc.name, r, err, tc.want)
 		}
-		if r, _ := (Hasher{Params: tc.now}).Verify(enc, "not the password at all"); r.NeedsRehash {
-			t.Errorf("%s: NeedsRehash on a wrong password", tc.name)
+		if r, err := (Hasher{Params: tc.now}).Verify(enc, "not the password at all"); err != nil || r.NeedsRehash {
+			t.Errorf("%s: NeedsRehash on a wrong password (%v)", tc.name, err)
 		}
 	}
 	// The zero Hasher compares against the defaults.
-	if r, _ := (Hasher{}).Verify(enc, "correct horse battery staple"); !r.OK || !r.NeedsRehash {
-		t.Errorf("zero Hasher: %+v; want OK and NeedsRehash", r)
+	if r, err := (Hasher{}).Verify(enc, "correct horse battery staple"); err != nil || !r.OK || !r.NeedsRehash {
+		t.Errorf("zero Hasher: %+v, %v; want OK and NeedsRehash", r, err)
 	}
 }
 

@@ -115,7 +115,7 @@ func TestAdminAppsCreateShowsSecretOnce(t *testing.T) {
 		if resp.StatusCode != 200 || m == nil || m[1] == secret {
 			t.Fatalf("new secret: status %d, no new secret shown", resp.StatusCode)
 		}
-		app, _ = in.dir.App(context.Background(), appsOperator, app.ID)
+		app = testenv.Must(in.dir.App(context.Background(), appsOperator, app.ID))(t)
 		if directory.CheckClientSecret(app, secret) || !directory.CheckClientSecret(app, m[1]) {
 			t.Fatal("the old secret still works, or the new one does not")
 		}
@@ -184,7 +184,7 @@ func TestAdminAppsRefusedToOtherAdmins(t *testing.T) {
 		if err != nil || got.Name != "Wiki" || got.RedirectURIs[0] != "https://wiki.example.org/cb" {
 			t.Fatalf("the application changed: %+v, %v", got, err)
 		}
-		if users, _ := in.dir.ListAppUsers(context.Background(), appsOperator, app.ID); len(users) != 0 {
+		if users := testenv.Must(in.dir.ListAppUsers(context.Background(), appsOperator, app.ID))(t); len(users) != 0 {
 			t.Fatalf("a refused assignment assigned %d users", len(users))
 		}
 		if len(appsNamed(t, in.dir, "Sneaky")) != 0 {
@@ -229,7 +229,7 @@ func TestAdminAppsBadRedirectURI(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html.UnescapeString(body), "ftp://crm.example.org/cb") {
 			t.Fatalf("edit to a bad URI: status %d", resp.StatusCode)
 		}
-		if got, _ := in.dir.App(context.Background(), appsOperator, app.ID); got.Name != "CRM" || got.RedirectURIs[0] != "https://crm.example.org/cb" {
+		if got := testenv.Must(in.dir.App(context.Background(), appsOperator, app.ID))(t); got.Name != "CRM" || got.RedirectURIs[0] != "https://crm.example.org/cb" {
 			t.Fatalf("a failed edit changed the application: %+v", got)
 		}
 	})
@@ -252,7 +252,7 @@ func TestAdminAppsEditAndDelete(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path+"?done=saved" {
 			t.Fatalf("edit: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		got, _ := in.dir.App(context.Background(), appsOperator, app.ID)
+		got := testenv.Must(in.dir.App(context.Background(), appsOperator, app.ID))(t)
 		if got.Name != "Intranet 2" || len(got.RedirectURIs) != 2 || !got.AssignedOnly || got.Public {
 			t.Fatalf("after edit: %+v", got)
 		}

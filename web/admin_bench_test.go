@@ -30,7 +30,7 @@ func BenchmarkActiveUsers(b *testing.B) {
 			b.Logf("seeded %d users in %v", n, time.Since(start).Round(time.Millisecond))
 			in := newInstance(b, store, clock)
 			addUser(b, in.dir, "bench.admin@example.org", "Bench Admin", portier.RoleGlobalAdmin)
-			u, _ := url.Parse(in.srv.URL)
+			u := testenv.Must(url.Parse(in.srv.URL))(b)
 			cookies := signedIn(b, in, "bench.admin@example.org").c.Jar.Cookies(u)
 			handler := in.srv.Config.Handler
 			prefixes := storetest.SearchPrefixes(seeded.UPNs)

@@ -26,18 +26,18 @@ func (b *browser) postFile(path string, file []byte, fields map[string]string) (
 		mw.WriteField(k, v)
 	}
 	if file != nil {
-		fw, _ := mw.CreateFormFile("file", "users.csv")
+		fw := testenv.Must(mw.CreateFormFile("file", "users.csv"))(b.t)
 		fw.Write(file)
 	}
 	mw.Close()
-	req, _ := http.NewRequest("POST", b.base+path, &body)
+	req := testenv.Must(http.NewRequest("POST", b.base+path, &body))(b.t)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatalf("POST %s: %v", path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
 	return resp, string(raw)
 }
 
@@ -109,7 +109,7 @@ func TestAdminImportUsers(t *testing.T) {
 		}
 		for _, row := range rows {
 			var line int
-			fmt.Sscan(row[1], &line)
+			testenv.Must(fmt.Sscan(row[1], &line))(t)
 			want, isBad := bad[line]
 			if isBad != (row[2] == "failed") || (isBad && !strings.Contains(row[0], want)) {
 				t.Errorf("line %d: %s, want bad=%v with %q:\n%s", line, row[2], isBad, want, row[0])
@@ -154,7 +154,7 @@ func TestAdminImportUsers(t *testing.T) {
 			t.Fatalf("sign-in with an imported password: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		// Neither the audit log nor anything else the store keeps holds a password.
-		events, _ := in.dir.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionCreate, Limit: 1000})
+		events := testenv.Must(in.dir.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionCreate, Limit: 1000}))(t)
 		if len(events) < 500 {
 			t.Fatalf("%d create entries in the audit log, want every row", len(events))
 		}

@@ -51,7 +51,7 @@ func lock(t testing.TB, in *instance, upn string) {
 	if code(body) != "50053" {
 		t.Fatalf("%s after 10 wrong passwords: code %s, want 50053", upn, code(body))
 	}
-	in.rec.Flush(context.Background())
+	testenv.NoErr(t, in.rec.Flush(context.Background()))
 }
 
 // post sends a form with the CSRF token of the page at from.
@@ -509,7 +509,7 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 		if resp, _ := b.post("/admin/settings", "/admin/settings", form); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("save settings: %d", resp.StatusCode)
 		}
-		st, _ := in.dir.Settings(context.Background())
+		st := testenv.Must(in.dir.Settings(context.Background()))(t)
 		if st.Lockout.Threshold != 3 || st.Lockout.Duration != time.Minute || st.AdminSessionIdle != 30*time.Minute {
 			t.Fatalf("settings after save: %+v", st)
 		}
@@ -533,7 +533,7 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 		if resp, _ := ua.post("/myaccount", "/admin/settings", form); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("user admin POST settings: %d, want 403", resp.StatusCode)
 		}
-		if st, _ := in.dir.Settings(context.Background()); st.Lockout.Threshold != 3 {
+		if st := testenv.Must(in.dir.Settings(context.Background()))(t); st.Lockout.Threshold != 3 {
 			t.Fatal("a user admin changed the settings")
 		}
 		evs := audited(t, in.dir, portier.ActionEditSettings, "settings")
@@ -573,7 +573,7 @@ func TestAdminCenterInDutch(t *testing.T) {
 
 func TestLocaleCataloguesHaveTheSameKeys(t *testing.T) {
 	keys := func(lang string) map[string]string {
-		paths, _ := filepath.Glob("locales/*" + lang + ".json")
+		paths := testenv.Must(filepath.Glob("locales/*" + lang + ".json"))(t)
 		m := map[string]string{}
 		for _, path := range paths {
 			raw, err := os.ReadFile(path)
@@ -621,7 +621,7 @@ func TestLogExportsAreCSV(t *testing.T) {
 		newBrowser(t, in.srv.URL).login("=sum(a1)@example.org", "wrong password here", nil)
 		newBrowser(t, in.srv.URL).login("csv@example.org", "wrong password here", nil)
 		b := signedIn(t, in, "boss@example.org")
-		in.rec.Flush(context.Background())
+		testenv.NoErr(t, in.rec.Flush(context.Background()))
 		b.post("/admin/users/csv@example.org", "/admin/users/csv@example.org/unlock", nil)
 
 		parse := func(path string) [][]string {

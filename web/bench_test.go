@@ -25,7 +25,7 @@ func BenchmarkLockedAnswer(b *testing.B) {
 				br.login("locked@example.org", "wrong guess "+string(rune('a'+i)), nil)
 			}
 			token := br.token("/login")
-			u, _ := url.Parse(in.srv.URL)
+			u := testenv.Must(url.Parse(in.srv.URL))(b)
 			form := url.Values{"username": {"locked@example.org"}, "password": {"still guessing"}, "csrf_token": {token}}.Encode()
 			handler := in.srv.Config.Handler
 			cookies := br.c.Jar.Cookies(u)
@@ -45,7 +45,7 @@ func BenchmarkLockedAnswer(b *testing.B) {
 					}
 				}
 			})
-			in.rec.Flush(context.Background())
+			testenv.NoErr(b, in.rec.Flush(context.Background()))
 		})
 	}
 }

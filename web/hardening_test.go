@@ -47,7 +47,7 @@ func TestNULInLoginIsBadRequest(t *testing.T) {
 			t.Fatalf("the sign-in log cannot be written after NUL names: %v", err)
 		}
 		for _, want := range []string{`"nul\x00@example.org"`, `"csrf\x00@example.org"`} {
-			if got, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: want}); len(got) != 1 || got[0].Code != portier.CodeBadRequest {
+			if got := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Username: want}))(t); len(got) != 1 || got[0].Code != portier.CodeBadRequest {
 				t.Fatalf("sign-in log entries for %s: %d, want one 90100", want, len(got))
 			}
 		}
@@ -58,7 +58,7 @@ func TestNULInLoginIsBadRequest(t *testing.T) {
 		if err := in.rec.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: "nul@example.org", Code: ptr(portier.CodeSuccess)}); len(got) != 1 {
+		if got := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Username: "nul@example.org", Code: ptr(portier.CodeSuccess)}))(t); len(got) != 1 {
 			t.Fatalf("the success after the NUL names is not in the log: %d", len(got))
 		}
 	})
@@ -103,7 +103,7 @@ func TestBusySignInIs503WithRetryAfter(t *testing.T) {
 		clock := testenv.NewClock()
 		in := newInstanceWith(t, store, clock, signin.Config{SaturatedWait: 50 * time.Millisecond})
 		createUser(t, in.dir, "stall@example.org", false)
-		u, _ := in.dir.User(ctx, "stall@example.org")
+		u := testenv.Must(in.dir.User(ctx, "stall@example.org"))(t)
 		inFlight := lockout.State{Failures: 10, LastFailure: clock.Now()}
 		if err := store.Tx(ctx, func(tx portier.Tx) error { return tx.PutLockout(ctx, u.ID, "", inFlight) }); err != nil {
 			t.Fatal(err)
@@ -151,15 +151,15 @@ func TestLoginWhoseSessionCannotBeWrittenIsOne503(t *testing.T) {
 		if strings.Count(body, "</html>") != 1 {
 			t.Fatal("the answer is not one page")
 		}
-		u, _ := in.dir.User(ctx, "fail@example.org")
-		sessions, _ := store.ListSessions(ctx, u.ID)
+		u := testenv.Must(in.dir.User(ctx, "fail@example.org"))(t)
+		sessions := testenv.Must(store.ListSessions(ctx, u.ID))(t)
 		if u.LastSignIn != nil || u.Language == "nl" || len(sessions) != 0 {
 			t.Fatalf("a failed sign-in left last sign-in %v, language %q, %d sessions", u.LastSignIn, u.Language, len(sessions))
 		}
 		if resp, _ := b.login("fail@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign-in once the store works: status %d", resp.StatusCode)
 		}
-		u, _ = in.dir.User(ctx, "fail@example.org")
+		u = testenv.Must(in.dir.User(ctx, "fail@example.org"))(t)
 		if u.LastSignIn == nil || u.Language != "nl" {
 			t.Fatalf("after the sign-in: last sign-in %v language %q", u.LastSignIn, u.Language)
 		}

@@ -43,7 +43,7 @@ func readyz(t *testing.T, in *testserver.Instance) (int, string) {
 	}
 	defer resp.Body.Close()
 	var body map[string]string
-	json.NewDecoder(resp.Body).Decode(&body)
+	testenv.NoErr(t, json.NewDecoder(resp.Body).Decode(&body))
 	return resp.StatusCode, body["status"] + ": " + body["error"]
 }
 
@@ -112,7 +112,7 @@ func TestReadyzNeedsWrites(t *testing.T) {
 		if status, body := readyz(t, servers[1]); status != http.StatusServiceUnavailable {
 			t.Fatalf("heartbeat row locked elsewhere: /readyz %d %s, want 503", status, body)
 		}
-		tx.Rollback(ctx)
+		testenv.NoErr(t, tx.Rollback(ctx))
 		if status, body := readyz(t, servers[2]); status != http.StatusOK {
 			t.Fatalf("lock released: /readyz %d %s, want 200", status, body)
 		}

@@ -31,7 +31,7 @@ func BenchmarkRecoverSteps(b *testing.B) {
 				b.Run(c.name, func(b *testing.B) {
 					br := newBrowser(b, in.srv.URL)
 					token := br.token("/recover")
-					u, _ := url.Parse(in.srv.URL)
+					u := testenv.Must(url.Parse(in.srv.URL))(b)
 					var flow *http.Cookie // the portier_recover cookie of the reset in progress
 					post := func(path string, form url.Values) *httptest.ResponseRecorder {
 						form.Set("csrf_token", token)

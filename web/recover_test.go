@@ -1,56 +1,30 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
-	"github.com/portier-id/portier/mail/smtptest"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 )
 
 // received is a mail as a person reads it: decoded subject and body.
-type received struct {
-	To, Subject, Body string
-}
-
-// readMail parses what the SMTP server received.
-func readMail(t testing.TB, r smtptest.Received) received {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(r.Data))
-	if err != nil {
-		t.Fatalf("parsing a mail: %v", err)
-	}
-	var body io.Reader = m.Body
-	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(body)
-	}
-	raw, _ := io.ReadAll(body)
-	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	return received{To: strings.Join(r.To, ","), Subject: subject, Body: string(raw)}
-}
+type received = testserver.Mail
 
 // mailsTo waits for n mails in all and returns those to addr.
 func mailsTo(t testing.TB, in *instance, n int, addr string) []received {
 	t.Helper()
 	var out []received
 	for _, r := range in.mail.Wait(t, n) {
-		if m := readMail(t, r); m.To == addr {
+		if m := testserver.ReadMail(t, r); m.To == addr {
 			out = append(out, m)
 		}
 	}
@@ -64,7 +38,7 @@ func codesTo(t testing.TB, in *instance, addr string) []string {
 	t.Helper()
 	var out []string
 	for _, r := range in.mail.Messages() {
-		m := readMail(t, r)
+		m := testserver.ReadMail(t, r)
 		if c := eightDigits.FindStringSubmatch(m.Subject); m.To == addr && c != nil {
 			out = append(out, c[1])
 		}
@@ -124,8 +98,7 @@ func addAuthenticator(t testing.TB, in *instance, b *browser, now time.Time) str
 	if m == nil {
 		t.Fatalf("no authenticator key on %s", page)
 	}
-	code, _ := totp.GenerateCodeCustom(m[1], now, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	resp, body = b.post(page, page, url.Values{"code": {code}})
+	resp, body = b.post(page, page, url.Values{"code": {testserver.TOTP(t, m[1], now)}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirming the app: status %d %s", resp.StatusCode, body)
 	}
@@ -250,7 +223,7 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 		if resp, body := owner.login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign-in at the owner's browser: %d code %s", resp.StatusCode, code(body))
 		}
-		in.rec.Flush(ctx)
+		testenv.NoErr(t, in.rec.Flush(ctx))
 		if last, err := store.ListSignIns(ctx, portier.SignInFilter{Limit: 1}); err != nil || len(last) != 1 || last[0].FamiliarDevice {
 			t.Fatalf("the owner's browser still familiar after a self-service reset: %+v, %v", last, err)
 		}
@@ -395,10 +368,7 @@ func TestSelfServiceAuthenticatorApp(t *testing.T) {
 		}
 		owner := signedIn(t, in, "eve@example.org")
 		secret := addAuthenticator(t, in, owner, clock.Now())
-		at := func(t time.Time) string {
-			c, _ := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-			return c
-		}
+		at := func(when time.Time) string { return testserver.TOTP(t, secret, when) }
 
 		// An admin needs two methods: the app alone is not enough.
 		clock.Advance(time.Minute)
@@ -469,7 +439,7 @@ func TestLockoutReport(t *testing.T) {
 		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/recover?reported=1&username=kim%40example.org") {
 			t.Fatalf("after the report: %d %q", resp.StatusCode, loc)
 		}
-		entries, _ := store.ListSignIns(ctx, portier.SignInFilter{UserID: mustUserID(t, in, "kim@example.org")})
+		entries := testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{UserID: mustUserID(t, in, "kim@example.org")}))(t)
 		flagged := 0
 		for _, e := range entries {
 			if e.Reported {
@@ -579,8 +549,7 @@ func TestSelfServiceSettings(t *testing.T) {
 			known := codesTo(t, in, "help@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
 			b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "help@example.net", known)}})
-			c, _ := totp.GenerateCodeCustom(secret, clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-			b.post("/recover/verify", "/recover/totp", url.Values{"code": {c}})
+			b.post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(t, secret, clock.Now())}})
 			const next = "orange tractor sings at midnight"
 			_, body := b.post("/recover/choose", "/recover/password", url.Values{"new_password": {next}, "confirm_password": {next}})
 			if step(body) != "reset" {
@@ -668,7 +637,7 @@ func TestAdminRequiresReRegistration(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("re-register: %d", resp.StatusCode)
 		}
-		if ms, _ := store.ListMethods(ctx, mustUserID(t, in, "lost@example.org")); len(ms) != 0 {
+		if ms := testenv.Must(store.ListMethods(ctx, mustUserID(t, in, "lost@example.org")))(t); len(ms) != 0 {
 			t.Fatalf("%d methods left after re-register", len(ms))
 		}
 		// A helpdesk admin may not do it to a global admin: refused, audited, nothing removed.
@@ -676,7 +645,7 @@ func TestAdminRequiresReRegistration(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("helpdesk re-register of a global admin: %d", resp.StatusCode)
 		}
-		if ms, _ := store.ListMethods(ctx, mustUserID(t, in, "root@example.org")); len(ms) != 1 {
+		if ms := testenv.Must(store.ListMethods(ctx, mustUserID(t, in, "root@example.org")))(t); len(ms) != 1 {
 			t.Fatal("a refused re-register removed methods")
 		}
 		outcomes := map[string]int{}
@@ -702,10 +671,7 @@ func TestOTPGuessingIsCountedAndLocks(t *testing.T) {
 		}
 		secret := addAuthenticator(t, in, signedIn(t, in, "otto@example.org"), clock.Now())
 		clock.Advance(time.Minute)
-		at := func(t time.Time) string {
-			c, _ := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-			return c
-		}
+		at := func(when time.Time) string { return testserver.TOTP(t, secret, when) }
 		right := map[string]bool{}
 		for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
 			right[at(clock.Now().Add(d))] = true
@@ -763,7 +729,7 @@ func TestOTPReplayInDriftWindow(t *testing.T) {
 		secret := addAuthenticator(t, in, owner, clock.Now())
 		addEmail(t, in, owner, "rita@example.net")
 		clock.Advance(time.Minute)
-		code, _ := totp.GenerateCodeCustom(secret, clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		code := testserver.TOTP(t, secret, clock.Now())
 
 		b := newBrowser(t, in.srv.URL)
 		recoverAs(t, b, "rita@example.org")

@@ -115,7 +115,7 @@ func TestSetupRefusesWrongAndExpiredTokens(t *testing.T) {
 		if resp, _ := b.do("POST", "/setup", form); resp.StatusCode != 403 {
 			t.Fatalf("POST with an expired token: %d, want 403", resp.StatusCode)
 		}
-		if n, _ := in.dir.CountUsers(context.Background(), portier.UserFilter{}); n != 0 {
+		if n := testenv.Must(in.dir.CountUsers(context.Background(), portier.UserFilter{}))(t); n != 0 {
 			t.Fatalf("%d users after refused setups, want 0", n)
 		}
 	})
@@ -194,7 +194,10 @@ func setupLastAudit(t *testing.T, store portier.Store) *portier.AuditEvent {
 
 // setupPost sends a form without failing the test itself, for use off the test's goroutine.
 func setupPost(b *browser, path string, form url.Values) (int, error) {
-	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := b.c.Do(req)
 	if err != nil {

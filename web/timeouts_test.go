@@ -27,7 +27,7 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	addUser(t, in.dir, "admin@example.org", "User Admin", portier.RoleUserAdmin)
 	admin := signedIn(t, in, "admin@example.org")
 	token := admin.token("/admin/users/import")
-	base, _ := url.Parse(in.srv.URL)
+	base := testenv.Must(url.Parse(in.srv.URL))(t)
 	var cookies []string
 	for _, c := range admin.c.Jar.Cookies(base) {
 		cookies = append(cookies, c.Name+"="+c.Value)
@@ -50,11 +50,11 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		io.WriteString(c, head+fmt.Sprintf("Content-Length: %d\r\nCookie: %s\r\n\r\n", len(body), strings.Join(cookies, "; ")))
-		c.Write(body[:len(body)/2])
+		testenv.Must(io.WriteString(c, head+fmt.Sprintf("Content-Length: %d\r\nCookie: %s\r\n\r\n", len(body), strings.Join(cookies, "; "))))(t)
+		testenv.Must(c.Write(body[:len(body)/2]))(t)
 		time.Sleep(3 * readTimeout)
-		c.Write(body[len(body)/2:])
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		c.Write(body[len(body)/2:]) // may fail: the server is allowed to have cut the connection by now
+		testenv.NoErr(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			return nil
@@ -65,7 +65,7 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("csrf_token", token)
-	fw, _ := mw.CreateFormFile("file", "users.csv")
+	fw := testenv.Must(mw.CreateFormFile("file", "users.csv"))(t)
 	io.WriteString(fw, "User name\nslow.upload@example.org\n")
 	mw.Close()
 	resp := send("POST /admin/users/import HTTP/1.1\r\nHost: "+ln.Addr().String()+"\r\nContent-Type: "+mw.FormDataContentType()+"\r\n", buf.Bytes())

@@ -56,7 +56,7 @@ type browser struct {
 }
 
 func newBrowser(t testing.TB, base string) *browser {
-	jar, _ := cookiejar.New(nil)
+	jar := testenv.Must(cookiejar.New(nil))(t)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -66,7 +66,7 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, b.base+path, body)
+	req := testenv.Must(http.NewRequest(method, b.base+path, body))(b.t)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -78,7 +78,7 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
 	return resp, string(raw)
 }
 
@@ -175,7 +175,7 @@ func TestLoginPages(t *testing.T) {
 			b := newBrowser(t, in.srv.URL)
 			b.token("/login")
 			before := testutil.ToFloat64(in.m.PasswordVerifications)
-			u0, _ := in.dir.User(context.Background(), "web@example.org")
+			u0 := testenv.Must(in.dir.User(context.Background(), "web@example.org"))(t)
 			for _, tok := range []string{"", "forged-token-value"} {
 				form := url.Values{"username": {"web@example.org"}, "password": {"wrong wrong wrong wrong"}}
 				if tok != "" {
@@ -189,12 +189,12 @@ func TestLoginPages(t *testing.T) {
 			if testutil.ToFloat64(in.m.PasswordVerifications) != before {
 				t.Fatal("a hash was computed for a request with a bad CSRF token")
 			}
-			u, _ := in.dir.User(context.Background(), "web@example.org")
+			u := testenv.Must(in.dir.User(context.Background(), "web@example.org"))(t)
 			if u.Lockout.FailedAttempts != u0.Lockout.FailedAttempts {
 				t.Fatalf("failed attempts went from %d to %d", u0.Lockout.FailedAttempts, u.Lockout.FailedAttempts)
 			}
-			in.rec.Flush(context.Background())
-			entries, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Code: ptr(portier.CodeBadRequest)})
+			testenv.NoErr(t, in.rec.Flush(context.Background()))
+			entries := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Code: ptr(portier.CodeBadRequest)}))(t)
 			if len(entries) < 2 {
 				t.Fatalf("%d sign-in log entries with 90100, want 2", len(entries))
 			}

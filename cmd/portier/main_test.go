@@ -47,16 +47,18 @@ func must(t *testing.T, db, stdin string, args ...string) string {
 	return out
 }
 
-// refused runs the command line, expects it to fail with one line on stderr containing want.
-func refused(t *testing.T, db, stdin, want string, args ...string) {
+// refused runs the command line, expects it to fail with one line on stderr containing want,
+// and returns what it wrote on stdout.
+func refused(t *testing.T, db, stdin, want string, args ...string) string {
 	t.Helper()
-	_, errOut, err := cli(t, db, stdin, args...)
+	out, errOut, err := cli(t, db, stdin, args...)
 	if err == nil {
 		t.Fatalf("portier %s succeeded, want a refusal", strings.Join(args, " "))
 	}
 	if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
 		t.Fatalf("portier %s: stderr %q, want one line containing %q", strings.Join(args, " "), errOut, want)
 	}
+	return out
 }
 
 // databases are the stores every CLI test runs against.
@@ -93,7 +95,7 @@ func TestCLIRoundTrip(t *testing.T) {
 			if len(generated) < 16 || strings.Contains(generated, " ") {
 				t.Fatalf("generated password %q, want at least 16 characters on one line", generated)
 			}
-			json.Unmarshal([]byte(must(t, db, "", "users", "show", "ada@example.org", "--json")), &u)
+			testenv.NoErr(t, jsonUnmarshal(must(t, db, "", "users", "show", "ada@example.org", "--json"), &u))
 			if !u.AccountEnabled || !u.PasswordProfile.Force {
 				t.Fatalf("after unblock and reset: %+v", u)
 			}
@@ -162,7 +164,7 @@ func TestCLIRefusesBadInput(t *testing.T) {
 			// Nothing half-written: still one user, and every refusal that reached the service is audited.
 			out := must(t, db, "", "users", "list", "--json")
 			var list struct{ Value []map[string]any }
-			json.Unmarshal([]byte(out), &list)
+			testenv.NoErr(t, jsonUnmarshal(out, &list))
 			if len(list.Value) != 1 {
 				t.Fatalf("%d users after refusals, want 1", len(list.Value))
 			}
@@ -173,7 +175,7 @@ func TestCLIRefusesBadInput(t *testing.T) {
 func TestCLIStoreErrors(t *testing.T) {
 	// A path below a regular file cannot be created, not even by root.
 	file := filepath.Join(t.TempDir(), "a-file")
-	os.WriteFile(file, nil, 0o600)
+	testenv.NoErr(t, os.WriteFile(file, nil, 0o600))
 	refused(t, "sqlite:"+filepath.Join(file, "p.db"), "", "p.db", "users", "list")
 	refused(t, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "", "127.0.0.1:1", "users", "list")
 	refused(t, "mysql://x", "", "--db must be", "users", "list")
@@ -193,19 +195,19 @@ func osUser() string {
 func TestCLISettings(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "portier.db")
 	var shown map[string]string
-	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	testenv.NoErr(t, jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown))
 	if shown["lockout-threshold"] != "10" || shown["lockout-duration"] != "1m0s" || shown["password-min-length"] != "15" {
 		t.Fatalf("defaults: %v", shown)
 	}
 	must(t, db, "", "settings", "set", "lockout-threshold=5", "lockout-duration=2m", "org-name=Gemeente Voorbeeld")
-	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	testenv.NoErr(t, jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown))
 	if shown["lockout-threshold"] != "5" || shown["lockout-duration"] != "2m0s" || shown["org-name"] != "Gemeente Voorbeeld" {
 		t.Fatalf("after set: %v", shown)
 	}
 	refused(t, db, "", "may not be below 8", "settings", "set", "password-min-length=6")
 	refused(t, db, "", "Unknown setting", "settings", "set", "colour=blue")
 	refused(t, db, "", "takes a duration", "settings", "set", "lockout-decay=soon")
-	jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown)
+	testenv.NoErr(t, jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown))
 	if shown["password-min-length"] != "15" {
 		t.Fatal("a refused change was stored")
 	}
@@ -228,9 +230,7 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 		{"help", "users", "frobnicate"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			out, _, _ := cli(t, db, "", args...)
-			refused(t, db, "", `unknown command "frobnicate"`, args...)
-			if out != "" {
+			if out := refused(t, db, "", `unknown command "frobnicate"`, args...); out != "" {
 				t.Fatalf("stdout %q, want nothing", out)
 			}
 		})

@@ -143,8 +143,7 @@ func metric(t *testing.T, base, name string) float64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), name+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(sc.Text(), name)), 64)
-			return v
+			return testenv.Must(strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(sc.Text(), name)), 64))(t)
 		}
 	}
 	return 0
@@ -176,14 +175,14 @@ func TestThreeProcessesHoldTheLockout(t *testing.T) {
 	procs := []*process{startServe(t, db), startServe(t, db), startServe(t, db)}
 
 	// One browser: its CSRF cookie and token are valid on every process, which share the secret.
-	jar, _ := cookiejar.New(nil)
+	jar := testenv.Must(cookiejar.New(nil))(t)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
 	resp, err := client.Get(procs[0].url + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
+	page := testenv.Must(io.ReadAll(resp.Body))(t)
 	resp.Body.Close()
 	token := tokenField.FindStringSubmatch(string(page))[1]
 
@@ -193,27 +192,13 @@ func TestThreeProcessesHoldTheLockout(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			p := procs[i%3]
 			form := url.Values{"username": {"shared@example.org"}, "password": {fmt.Sprintf("wrong guess %d", i)}, "csrf_token": {token}}
-			req, _ := http.NewRequest("POST", p.url+"/login", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			u, _ := url.Parse(p.url)
-			for _, c := range jar.Cookies(u) {
-				req.AddCookie(c)
-			}
-			resp, err := http.DefaultTransport.RoundTrip(req)
-			if err != nil {
+			code, err := postLogin(procs[i%3].url, jar, form)
+			if err != nil { // off the test's goroutine: report, do not stop
 				t.Errorf("POST /login: %v", err)
 				return
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			m := regexp.MustCompile(`data-error-code="(\d+)"`).FindStringSubmatch(string(body))
-			if m == nil {
-				t.Errorf("no error code in the answer (status %d)", resp.StatusCode)
-				return
-			}
-			codes <- m[1]
+			codes <- code
 		}(i)
 	}
 	wg.Wait()
@@ -242,3 +227,36 @@ func TestThreeProcessesHoldTheLockout(t *testing.T) {
 		t.Fatalf("account not locked after the flood: %v", err)
 	}
 }
+
+// postLogin posts a sign-in form with the jar's cookies and returns the error code on the
+// answer. It fails no test itself, for use off the test's goroutine.
+func postLogin(base string, jar http.CookieJar, form url.Values) (string, error) {
+	req, err := http.NewRequest("POST", base+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := errorCode.FindStringSubmatch(string(body))
+	if m == nil {
+		return "", fmt.Errorf("no error code in the answer (status %d)", resp.StatusCode)
+	}
+	return m[1], nil
+}
+
+var errorCode = regexp.MustCompile(`data-error-code="(\d+)"`)

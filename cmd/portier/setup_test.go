@@ -11,13 +11,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/portier-id/portier/internal/testenv"
 )
 
 var setupURL = regexp.MustCompile(`(http://\S+)/setup\?token=(\S+)`)
 
 // client is a browser that keeps cookies and does not follow redirects.
-func client() *http.Client {
-	jar, _ := cookiejar.New(nil)
+func client(t *testing.T) *http.Client {
+	t.Helper()
+	jar := testenv.Must(cookiejar.New(nil))(t)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -28,7 +31,7 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := testenv.Must(io.ReadAll(resp.Body))(t)
 	return resp.StatusCode, string(b)
 }
 
@@ -70,7 +73,7 @@ func TestServeSetupLinkWorksOnceOnAnyProcess(t *testing.T) {
 				t.Fatalf("no CLI hint on stderr:\n%s", one.stderr.String())
 			}
 
-			c := client()
+			c := client(t)
 			resp := completeSetup(t, c, two.url, two.url+"/setup?token="+link1[2], link1[2], "root@example.org")
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin" {
 				t.Fatalf("setup with process 1's link on process 2: %d %q, want 303 to /admin", resp.StatusCode, resp.Header.Get("Location"))
@@ -80,7 +83,7 @@ func TestServeSetupLinkWorksOnceOnAnyProcess(t *testing.T) {
 			}
 
 			for _, link := range [][]string{link1, link2} {
-				other := client()
+				other := client(t)
 				if status, _ := get(t, other, link[0]); status != http.StatusNotFound {
 					t.Fatalf("GET %s after setup: %d, want 404", link[0], status)
 				}
@@ -181,7 +184,7 @@ func TestServeDemoFillsAnEmptyDirectoryOnly(t *testing.T) {
 	}
 
 	// The printed password signs the demo admin in.
-	c := client()
+	c := client(t)
 	_, page := get(t, c, p.url+"/login")
 	form := url.Values{"csrf_token": {tokenField.FindStringSubmatch(page)[1]}, "username": {admin[1]}, "password": {admin[2]}}
 	resp, err := c.PostForm(p.url+"/login", form)

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portier-id/portier/internal/testenv"
 )
 
 // closedByServer reads from c until the server closes it, and fails the test if the read
 // ends on the test's own (generous) deadline instead: the server kept the connection.
 func closedByServer(t *testing.T, c net.Conn, r io.Reader, what string) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	testenv.NoErr(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
 	_, err := io.Copy(io.Discard, r)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -38,7 +40,7 @@ func TestServeClosesStalledAndIdleConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		io.WriteString(c, "POST /login HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=stall")
+		testenv.Must(io.WriteString(c, "POST /login HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=stall"))(t)
 		closedByServer(t, c, c, "a request whose body stalled")
 	})
 
@@ -51,13 +53,13 @@ func TestServeClosesStalledAndIdleConnections(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+			testenv.Must(io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"))(t)
 			r := bufio.NewReader(c)
 			resp, err := http.ReadResponse(r, nil)
 			if err != nil || resp.StatusCode != 200 || resp.Close {
 				t.Fatalf("GET /healthz on connection %d: %v %v", i, err, resp)
 			}
-			io.Copy(io.Discard, resp.Body)
+			testenv.Must(io.Copy(io.Discard, resp.Body))(t)
 			resp.Body.Close()
 			conns[i], readers[i] = c, r
 		}

@@ -1,6 +1,9 @@
-// Package testenv gives tests a real store of each kind: a fresh SQLite file, and a fresh
-// schema on the PostgreSQL server of the machine (PostgresURL, also used by the postgres
-// package's own tests, so no test helper lives in a production package).
+// Package testenv gives tests of the packages above the stores a real store of each kind:
+// a fresh SQLite file, and a fresh schema on the PostgreSQL server of the machine (PostgresURL,
+// also used by the postgres package's own tests, so no test helper lives in a production
+// package); with it a clock tests move by hand, a cheap password hasher, and NoErr and Must,
+// the one way test code fails on an error it does not expect (test code never discards an
+// error with _). testserver, below it, runs a whole Portier server as `portier serve` builds it.
 package testenv
 
 import (
@@ -53,7 +56,7 @@ func sharedSQLite(t testing.TB) func() portier.Store {
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { closeStore(t, st) })
 		return st
 	}
 }
@@ -69,7 +72,7 @@ func sharedPostgres(t testing.TB) func() portier.Store {
 		if err != nil {
 			t.Fatalf("open postgres: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { closeStore(t, st) })
 		return st
 	}
 }
@@ -103,4 +106,13 @@ func (c *Clock) Advance(d time.Duration) {
 // parameters are measured in BENCHMARKS.md, never lowered outside tests.
 func Hasher() password.Hasher {
 	return password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+}
+
+// closeStore closes a test's store when the test ends; an error there (a connection still
+// held, a write lost) fails the test rather than vanish.
+func closeStore(t testing.TB, st portier.Store) {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Errorf("closing the store: %v", err)
+	}
 }

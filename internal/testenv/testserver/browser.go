@@ -13,6 +13,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/portier-id/portier/internal/testenv"
 )
 
 // Browser is a cookie-keeping HTTP client that does not follow redirects, so that a test
@@ -29,11 +31,8 @@ type Browser struct {
 
 // NewBrowser returns a browser with an empty cookie jar, talking to base.
 func NewBrowser(t testing.TB, base string) *Browser {
-	jar, _ := cookiejar.New(nil)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jar := testenv.Must(cookiejar.New(nil))(t)
+	u := testenv.Must(url.Parse(base))(t)
 	return &Browser{T: t, Base: u, Header: http.Header{},
 		Client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -140,12 +139,9 @@ func RecoverStep(body string) string {
 }
 
 // TOTP returns an authenticator app's code for secret at a time.
-func TOTP(secret string, at time.Time) string {
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		panic(err)
-	}
-	return c
+func TOTP(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	return testenv.Must(totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}))(t)
 }
 
 var refreshTo = regexp.MustCompile(`^0; url=(.+)$`)
@@ -158,8 +154,7 @@ func (b *Browser) Authorize(start, redirectURI, upn, pw string) *url.URL {
 	next := start
 	for hops := 0; hops < 20; hops++ {
 		if strings.HasPrefix(next, redirectURI) {
-			u, _ := url.Parse(next)
-			return u
+			return testenv.Must(url.Parse(next))(b.T)
 		}
 		resp, body := b.Do("GET", next, nil)
 		at := resp.Request.URL

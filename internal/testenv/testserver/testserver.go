@@ -86,11 +86,12 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	if o.Keys.SignFor == 0 {
 		o.Keys = testKeys
 	}
-	ctx, stop := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
 	srv := httptest.NewUnstartedServer(nil)
-	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	t.Cleanup(srv.Close) // closing an unstarted or already closed server is harmless
+	base := testenv.Must(url.Parse("http://" + srv.Listener.Addr().String()))(t)
+	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
 		Mail:    pmail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
@@ -106,7 +107,13 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		t.Fatal(err)
 	}
 	srv.Start()
-	t.Cleanup(func() { stop(); srv.Close(); a.Close(context.Background()) })
+	t.Cleanup(func() {
+		stop()
+		srv.Close()
+		if err := a.Close(context.Background()); err != nil {
+			t.Errorf("closing the application: %v", err)
+		}
+	})
 	return &Instance{URL: base.String(), Store: store, Dir: a.Directory, Clock: o.Clock, Mail: smtp, Server: srv, Metrics: a.Metrics, Recorder: a.Recorder, App: a}
 }
 
@@ -160,19 +167,25 @@ func (in *Instance) Mails(t testing.TB) []Mail {
 	t.Helper()
 	var out []Mail
 	for _, r := range in.Mail.Messages() {
-		m, err := mail.ReadMessage(bytes.NewReader(r.Data))
-		if err != nil {
-			t.Fatalf("parsing a mail: %v", err)
-		}
-		var body io.Reader = m.Body
-		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			body = quotedprintable.NewReader(body)
-		}
-		raw, _ := io.ReadAll(body)
-		subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-		out = append(out, Mail{To: strings.Join(r.To, ","), Subject: subject, Body: string(raw)})
+		out = append(out, ReadMail(t, r))
 	}
 	return out
+}
+
+// ReadMail decodes one message the SMTP server received, as a person reads it.
+func ReadMail(t testing.TB, r smtptest.Received) Mail {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(r.Data))
+	if err != nil {
+		t.Fatalf("parsing a mail: %v", err)
+	}
+	var body io.Reader = m.Body
+	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	raw := testenv.Must(io.ReadAll(body))(t)
+	subject := testenv.Must(new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")))(t)
+	return Mail{To: strings.Join(r.To, ","), Subject: subject, Body: string(raw)}
 }
 
 // WaitMail waits for a mail to addr whose subject or body contains want and returns it.
@@ -257,7 +270,7 @@ func (in *Instance) AddAuthenticator(t testing.TB, b *Browser) string {
 	if m == nil {
 		t.Fatalf("no authenticator key on %s", page)
 	}
-	resp, body = b.Post(page, page, url.Values{"code": {TOTP(m[1], in.Clock.Now())}})
+	resp, body = b.Post(page, page, url.Values{"code": {TOTP(t, m[1], in.Clock.Now())}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirming the app: status %d %s", resp.StatusCode, body)
 	}
