@@ -125,11 +125,12 @@ func userName(typed string) (name string, plain bool) {
 }
 
 // answerFromMemory answers a flood at a locked account from memory, but only while no lockout
-// was cleared since the memory was made: one read of a counter, so an unlock committed by any
-// process is honoured from its commit on. Read before the counters below, it dates them.
+// was cleared since the memory was made: one read of a counter (begun after the attempt
+// arrived, shared with the attempts that arrive with it), so an unlock committed by any process
+// is honoured from its commit on. Read before the counters below, it dates them.
 func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
 	var err error
-	if t.cleared, err = t.e.store.Counter(ctx, portier.CounterLockoutCleared); err != nil {
+	if t.cleared, err = t.e.cleared.get(ctx); err != nil {
 		return nil, err
 	}
 	hit, ok := t.e.locks.lookup(t.name, t.in.Device.ID, t.entry.Time, t.cleared)

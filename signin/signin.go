@@ -68,6 +68,9 @@ type Engine struct {
 	record  *Recorder
 	onLock  func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
 	locks   *lockCache
+	// cleared reads portier.CounterLockoutCleared for every attempt that may be answered from
+	// memory, one read shared by the attempts that arrive together.
+	cleared *freshRead
 	// saturatedWait bounds how long an attempt waits for the checks in flight on its counter,
 	// or for a core to hash on, before it is answered CodeBusy.
 	saturatedWait time.Duration
@@ -105,11 +108,15 @@ type Config struct {
 // New returns an engine. It hears of unlocks through the store once Listen runs; until then,
 // and between a commit and its message, the lock memory's counter keeps it honest.
 func New(c Config) *Engine {
-	return &Engine{
+	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
 		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(cmp.Or(c.LockMemory, lockCacheTTL)), onLock: c.OnLock,
 		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), saturatedWait: cmp.Or(c.SaturatedWait, maxSaturatedWait),
 	}
+	e.cleared = &freshRead{timeout: maxSaturatedWait, read: func(ctx context.Context) (int64, error) {
+		return e.store.Counter(ctx, portier.CounterLockoutCleared)
+	}}
+	return e
 }
 
 // Listen makes the engine forget a lock as soon as an unlock or reset on any process sharing
