@@ -17,6 +17,7 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	portierapp "github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/password"
 )
 
@@ -175,7 +176,7 @@ func (a *app) open(ctx context.Context) error {
 	a.store = st
 	params := password.DefaultParams()
 	params.Memory, params.Time = a.argon2Memory, a.argon2Time
-	a.dir = directory.New(st, password.Hasher{Params: params}, a.now, a.log)
+	a.dir = portierapp.NewDirectory(portierapp.Config{Store: st, Hasher: password.Hasher{Params: params}, Now: a.now, Log: a.log})
 	return nil
 }
 

@@ -77,7 +77,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 		return nil, fmt.Errorf("app: Store, Now, Log and BaseURL are required")
 	}
 	a := &App{Store: c.Store, now: c.Now, log: c.Log, Metrics: metrics.New()}
-	a.Directory = directory.New(c.Store, c.Hasher, c.Now, c.Log)
+	a.Directory = NewDirectory(c)
 	var err error
 	if a.Secret, err = signin.LoadSecret(ctx, c.Store); err != nil {
 		return nil, err
@@ -106,6 +106,12 @@ func New(ctx context.Context, c Config) (*App, error) {
 		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
 	})
 	return a, nil
+}
+
+// NewDirectory builds the directory service alone over c's store, hasher, clock and log: for
+// the commands that act on the directory without serving.
+func NewDirectory(c Config) *directory.Service {
+	return directory.New(c.Store, c.Hasher, c.Now, c.Log)
 }
 
 // Start begins the background work of a serving process until ctx ends: the engine hears of
