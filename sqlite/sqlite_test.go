@@ -186,13 +186,20 @@ func TestTxPanicReleasesWriter(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	func() {
-		defer func() { recover() }()
-		s.Tx(ctx, func(tx portier.Tx) error {
-			tx.PutSetting(ctx, "panicked", []byte("x"))
+	var err error
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		err = s.Tx(ctx, func(tx portier.Tx) error {
+			if err := tx.PutSetting(ctx, "panicked", []byte("x")); err != nil {
+				return err
+			}
 			panic("boom")
 		})
+		return nil
 	}()
+	if recovered != "boom" {
+		t.Fatalf("Tx returned %v instead of passing the panic on", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Tx(ctx, func(tx portier.Tx) error { return tx.PutSetting(ctx, "after", []byte("y")) }); err != nil {
