@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/signin"
@@ -175,7 +176,7 @@ func TestRepeatedWrongPasswordsAreChargedToTheSource(t *testing.T) {
 func TestStalledChecksAnswerBusyNotLocked(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		clock := testenv.NewClock()
-		e := newEnvWithConfig(t, store, clock, signin.Config{SaturatedWait: 50 * time.Millisecond})
+		e := newEnvWithConfig(t, store, clock, app.Config{SaturatedWait: 50 * time.Millisecond})
 		u := e.createUser(t, "stall@example.org")
 		ctx := context.Background()
 		// Ten checks in flight on a process whose database stalled: charged, never settled.

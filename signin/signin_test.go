@@ -1,12 +1,14 @@
 package signin_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,8 +20,11 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/oidc"
 	"github.com/portier-id/portier/password"
 	"github.com/portier-id/portier/signin"
 )
@@ -33,6 +38,7 @@ type env struct {
 	clock *testenv.Clock
 	m     *metrics.Metrics
 	rec   *signin.Recorder
+	app   *app.App
 }
 
 func newEnv(t *testing.T, store portier.Store) *env {
@@ -42,23 +48,28 @@ func newEnv(t *testing.T, store portier.Store) *env {
 
 func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *env {
 	t.Helper()
-	return newEnvWithConfig(t, store, clock, signin.Config{})
+	return newEnvWithConfig(t, store, clock, app.Config{})
 }
 
-// newEnvWithConfig is newEnvWithClock with engine settings (SaturatedWait) of the test's choosing.
-func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra signin.Config) *env {
+// testKeys are small OpenID Connect signing keys, which app.New makes: cheap, and not what
+// these tests look at.
+var testKeys = oidc.KeyPolicy{SignFor: 30 * 24 * time.Hour, PublishAhead: 48 * time.Hour, KeepAfter: 48 * time.Hour, Bits: 1024}
+
+// newEnvWithConfig builds the application over store, as `portier serve` does, with the
+// engine settings of extra (Process, LockMemory, SaturatedWait) that the test chooses. The
+// engine does not listen for other processes' unlocks unless the test calls e.app.Start.
+func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra app.Config) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatalf("LoadSecret: %v", err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
-	t.Cleanup(func() { rec.Close(context.Background()) })
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, SaturatedWait: extra.SaturatedWait})
-	return &env{store: store, dir: dir, eng: eng, clock: clock, m: m, rec: rec}
+	a := testenv.Must(app.New(context.Background(), app.Config{
+		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log,
+		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(t),
+		Mail:    mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
+		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
+		OIDCKeys: testKeys,
+	}))(t)
+	t.Cleanup(func() { testenv.NoErr(t, a.Close(context.Background())) })
+	return &env{store: store, dir: a.Directory, eng: a.Engine, clock: clock, m: a.Metrics, rec: a.Recorder, app: a}
 }
 
 func (e *env) createUser(t *testing.T, upn string, roles ...portier.Role) *portier.User {
@@ -598,9 +609,7 @@ func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
 			open := b.OpenShared(t)
 			ctx := context.Background()
 			clock := testenv.NewClock()
-			one := newEnvWithClock(t, open(), clock)
-			one.eng = signin.New(signin.Config{Store: one.store, Directory: one.dir, Secret: secretOf(t, one.store), Now: clock.Now,
-				Metrics: one.m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Process: "one", Recorder: one.rec, LockMemory: time.Hour})
+			one := newEnvWithConfig(t, open(), clock, app.Config{Process: "one", LockMemory: time.Hour})
 			cli := newEnvWithClock(t, open(), clock)
 			for _, upn := range []string{"held@example.org", "reset@example.org"} {
 				one.createUser(t, upn)
@@ -628,15 +637,6 @@ func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-func secretOf(t *testing.T, store portier.Store) []byte {
-	t.Helper()
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
 }
 
 // Issue 11 item 5: ChangePassword takes the sign-in's steps (lockout, hash, settlement) and
