@@ -29,7 +29,7 @@ func TestMailerKeepsWhatItCannotSend(t *testing.T) {
 		// A port nothing listens on: the first process cannot deliver.
 		ln := testenv.Must(net.Listen("tcp", "127.0.0.1:0"))(t)
 		dead := ln.Addr().String()
-		ln.Close()
+		testenv.NoErr(t, ln.Close())
 		down := testenv.Must(mail.New(mail.Config{URL: "smtp://" + dead + "?tls=none", From: "portier@example.org", Log: log}))(t)
 		first := selfservice.NewMailer(store, down, secret, clock.Now, log)
 		msg := mail.Message{To: "ann@example.net", Subject: "Your code", Text: "Your code is 31415926."}
