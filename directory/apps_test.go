@@ -82,7 +82,7 @@ func TestAppsOnlyForGlobalAdminsAndAudited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := d.App(ctx, portier.CLIActor("op"), app.ID)
+		got := testenv.Must(d.App(ctx, portier.CLIActor("op"), app.ID))(t)
 		if directory.CheckClientSecret(got, secret) || !directory.CheckClientSecret(got, newSecret) {
 			t.Fatal("the new secret did not replace the old one")
 		}

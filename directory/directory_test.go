@@ -52,12 +52,12 @@ func TestRefusedActionsChangeNothingAndAreAudited(t *testing.T) {
 		global := create(t, d, "boss@example.org", portier.RoleGlobalAdmin)
 		create(t, d, "plain@example.org")
 
-		before, _ := d.User(ctx, "boss@example.org")
+		before := testenv.Must(d.User(ctx, "boss@example.org"))(t)
 		_, err := d.ResetPassword(ctx, actor(helpdesk), "boss@example.org", directory.PasswordReset{Generate: true})
 		if portier.ErrorCode(err) != portier.EForbidden {
 			t.Fatalf("helpdesk resets global admin: %v, want forbidden", err)
 		}
-		after, _ := d.User(ctx, "boss@example.org")
+		after := testenv.Must(d.User(ctx, "boss@example.org"))(t)
 		if after.PasswordHash != before.PasswordHash {
 			t.Fatal("a refused reset changed the password")
 		}
@@ -134,21 +134,21 @@ func TestResetClearsLockoutAndSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := d.User(ctx, "locked@example.org"); !got.Lockout.Locked {
+		if got := testenv.Must(d.User(ctx, "locked@example.org"))(t); !got.Lockout.Locked {
 			t.Fatal("setup: not locked")
 		}
 		generated, err := d.ResetPassword(ctx, portier.CLIActor("op"), "locked@example.org", directory.PasswordReset{Generate: true, ForceChange: true})
 		if err != nil || len(generated) < 16 {
 			t.Fatalf("reset: %v (%q)", err, generated)
 		}
-		got, _ := d.User(ctx, "locked@example.org")
+		got := testenv.Must(d.User(ctx, "locked@example.org"))(t)
 		if got.Lockout.Locked || !got.PasswordProfile.ForceChangePasswordNextSignIn {
 			t.Fatalf("after reset: %+v", got.Lockout)
 		}
-		if ok, _ := d.Hasher().Verify(got.PasswordHash, generated); !ok.OK {
+		if ok := testenv.Must(d.Hasher().Verify(got.PasswordHash, generated))(t); !ok.OK {
 			t.Fatal("the generated password does not verify")
 		}
-		if sessions, _ := store.ListSessions(ctx, u.ID); len(sessions) != 0 {
+		if sessions := testenv.Must(store.ListSessions(ctx, u.ID))(t); len(sessions) != 0 {
 			t.Fatalf("%d sessions after reset, want 0", len(sessions))
 		}
 		if ev := lastAudit(t, store); strings.Contains(ev.Detail, generated) {
@@ -166,7 +166,7 @@ func TestSettingsReachEveryProcess(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			one := directory.New(open(), testenv.Hasher(), clock.Now, log)
 			two := directory.New(open(), testenv.Hasher(), clock.Now, log)
-			if st, _ := two.Settings(ctx); st.Lockout.Threshold != 10 {
+			if st := testenv.Must(two.Settings(ctx))(t); st.Lockout.Threshold != 10 {
 				t.Fatalf("default threshold %d", st.Lockout.Threshold)
 			}
 			_, err := one.UpdateSettings(ctx, portier.CLIActor("op"), func(st *portier.Settings) error {
@@ -176,11 +176,11 @@ func TestSettingsReachEveryProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st, _ := one.Settings(ctx); st.Lockout.Threshold != 4 {
+			if st := testenv.Must(one.Settings(ctx))(t); st.Lockout.Threshold != 4 {
 				t.Fatal("the changing process does not see its own change")
 			}
 			clock.Advance(2 * time.Second)
-			if st, _ := two.Settings(ctx); st.Lockout.Threshold != 4 {
+			if st := testenv.Must(two.Settings(ctx))(t); st.Lockout.Threshold != 4 {
 				t.Fatalf("the other process still sees threshold %d after 2 s", st.Lockout.Threshold)
 			}
 			_, err = one.UpdateSettings(ctx, portier.Actor{Name: "ua@example.org", Roles: []portier.Role{portier.RoleUserAdmin}}, func(st *portier.Settings) error {

@@ -27,10 +27,10 @@ func TestMailerKeepsWhatItCannotSend(t *testing.T) {
 		secret := bytes.Repeat([]byte{7}, 32)
 
 		// A port nothing listens on: the first process cannot deliver.
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ln := testenv.Must(net.Listen("tcp", "127.0.0.1:0"))(t)
 		dead := ln.Addr().String()
-		ln.Close()
-		down, _ := mail.New(mail.Config{URL: "smtp://" + dead + "?tls=none", From: "portier@example.org", Log: log})
+		testenv.NoErr(t, ln.Close())
+		down := testenv.Must(mail.New(mail.Config{URL: "smtp://" + dead + "?tls=none", From: "portier@example.org", Log: log}))(t)
 		first := selfservice.NewMailer(store, down, secret, clock.Now, log)
 		msg := mail.Message{To: "ann@example.net", Subject: "Your code", Text: "Your code is 31415926."}
 		audit := &portier.AuditEvent{Actor: "portier", Action: portier.ActionNotifyUser, Target: "ann@example.org", Outcome: portier.OutcomeSuccess, Detail: "test notice"}
@@ -47,15 +47,15 @@ func TestMailerKeepsWhatItCannotSend(t *testing.T) {
 		if bytes.Contains(queued[0].Data, []byte("31415926")) || bytes.Contains(queued[0].Data, []byte("ann@example.net")) {
 			t.Fatal("the queued mail is readable in the store")
 		}
-		if evs, _ := store.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionNotifyUser}); len(evs) != 0 {
+		if evs := testenv.Must(store.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionNotifyUser}))(t); len(evs) != 0 {
 			t.Fatal("a notice was audited as sent before it was")
 		}
 
 		// Another process, with a working server, takes it over once the retry is due.
 		srv := smtptest.Start(t, smtptest.Options{})
-		up, _ := mail.New(mail.Config{URL: "smtp://" + srv.Addr, From: "portier@example.org", TLS: srv.ClientTLS, Log: log})
+		up := testenv.Must(mail.New(mail.Config{URL: "smtp://" + srv.Addr, From: "portier@example.org", TLS: srv.ClientTLS, Log: log}))(t)
 		second := selfservice.NewMailer(store, up, secret, clock.Now, log)
-		if n, _ := second.Flush(ctx); n != 0 {
+		if n := testenv.Must(second.Flush(ctx))(t); n != 0 {
 			t.Fatal("a mail was sent again before its retry was due")
 		}
 		clock.Advance(10 * time.Minute)
@@ -65,13 +65,13 @@ func TestMailerKeepsWhatItCannotSend(t *testing.T) {
 		if got := srv.Wait(t, 1); !bytes.Contains(got[0].Data, []byte("31415926")) {
 			t.Fatal("the delivered mail lost its content")
 		}
-		if left, _ := store.ListTokens(ctx, portier.TokenFilter{Kinds: []string{portier.TokenMail}}); len(left) != 0 {
+		if left := testenv.Must(store.ListTokens(ctx, portier.TokenFilter{Kinds: []string{portier.TokenMail}}))(t); len(left) != 0 {
 			t.Fatalf("%d mails still queued after delivery", len(left))
 		}
-		if evs, _ := store.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionNotifyUser}); len(evs) != 1 || evs[0].Detail != "test notice" {
+		if evs := testenv.Must(store.ListAudit(ctx, portier.AuditFilter{Action: portier.ActionNotifyUser}))(t); len(evs) != 1 || evs[0].Detail != "test notice" {
 			t.Fatalf("audit after delivery: %+v", evs)
 		}
-		if n, _ := second.Flush(ctx); n != 0 {
+		if n := testenv.Must(second.Flush(ctx))(t); n != 0 {
 			t.Fatal("a delivered mail was sent twice")
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/signin"
@@ -34,7 +35,7 @@ func TestRecorderDropsOnlyTheEntryTheStoreRefuses(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		var logged bytes.Buffer
 		rec := signin.NewRecorder(store, slog.New(slog.NewTextHandler(&logged, nil)))
-		t.Cleanup(func() { rec.Close(context.Background()) })
+		t.Cleanup(func() { testenv.NoErr(t, rec.Close(context.Background())) })
 		at := testenv.NewClock().Now()
 		add := func(name string) {
 			rec.Add(&portier.SignIn{Time: at, Username: name, Source: "192.0.2.1", Code: portier.CodeInvalidCredentials, Process: "test"})
@@ -75,7 +76,7 @@ func TestRecorderDropsOnlyTheEntryTheStoreRefuses(t *testing.T) {
 		if err := rec.Flush(context.Background()); err != nil {
 			t.Fatalf("flush after the refused entry: %v", err)
 		}
-		if after, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: "after@example.org"}); len(after) != 1 {
+		if after := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Username: "after@example.org"}))(t); len(after) != 1 {
 			t.Fatalf("the entry after the refused one: %d written, want 1", len(after))
 		}
 	})
@@ -87,7 +88,7 @@ func TestRecorderKeepsEverythingWhileTheStoreIsDown(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		faults := testenv.NewFaults(store)
 		rec := signin.NewRecorder(faults, slog.New(slog.DiscardHandler))
-		t.Cleanup(func() { rec.Close(context.Background()) })
+		t.Cleanup(func() { testenv.NoErr(t, rec.Close(context.Background())) })
 		faults.FailWhen(func(method, _ string) error { return testenv.Unavailable() })
 		at := testenv.NewClock().Now()
 		for i := range 20 {
@@ -102,7 +103,7 @@ func TestRecorderKeepsEverythingWhileTheStoreIsDown(t *testing.T) {
 		if err := rec.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if entries, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Limit: 100}); len(entries) != 20 {
+		if entries := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Limit: 100}))(t); len(entries) != 20 {
 			t.Fatalf("%d of 20 entries written after the outage, want all", len(entries))
 		}
 	})
@@ -129,7 +130,7 @@ func TestControlCharactersInUserNameAreBadRequests(t *testing.T) {
 			t.Fatalf("the sign-in log cannot be written: %v", err)
 		}
 		for _, want := range []string{`"nul\x00@example.org"`, `"csrf\x00user@example.org"`} {
-			got, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: want})
+			got := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Username: want}))(t)
 			if len(got) != 1 || got[0].Code != portier.CodeBadRequest {
 				t.Fatalf("sign-in log entries for %s: %d, want one 90100", want, len(got))
 			}
@@ -175,7 +176,7 @@ func TestRepeatedWrongPasswordsAreChargedToTheSource(t *testing.T) {
 func TestStalledChecksAnswerBusyNotLocked(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		clock := testenv.NewClock()
-		e := newEnvWithConfig(t, store, clock, signin.Config{SaturatedWait: 50 * time.Millisecond})
+		e := newEnvWithConfig(t, store, clock, app.Config{SaturatedWait: 50 * time.Millisecond})
 		u := e.createUser(t, "stall@example.org")
 		ctx := context.Background()
 		// Ten checks in flight on a process whose database stalled: charged, never settled.
@@ -190,7 +191,7 @@ func TestStalledChecksAnswerBusyNotLocked(t *testing.T) {
 		if v := e.verifications(); v != 0 {
 			t.Fatalf("%d hashes while busy, want 0", v)
 		}
-		if st, _ := store.Lockout(ctx, u.ID, ""); st.Failures != 10 || !st.LockedUntil.IsZero() {
+		if st := testenv.Must(store.Lockout(ctx, u.ID, ""))(t); st.Failures != 10 || !st.LockedUntil.IsZero() {
 			t.Fatalf("counter after a busy answer = %+v, want the 10 in flight and no lock", st)
 		}
 		// The stalled checks settle (right passwords): the very next attempt gets in, with
@@ -202,7 +203,7 @@ func TestStalledChecksAnswerBusyNotLocked(t *testing.T) {
 			t.Fatalf("right password after the stall: code %d, want success", out.Code)
 		}
 		flushAll(t, e.rec, 1)
-		logged, _ := store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID})
+		logged := testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID}))(t)
 		if len(logged) != 2 || logged[1].Code != portier.CodeBusy || logged[1].HashComputed {
 			t.Fatalf("sign-in log: %d entries, want the busy answer (99503, no hash) then the success", len(logged))
 		}
@@ -239,11 +240,11 @@ func TestStoreErrorIsNoFailedAttempt(t *testing.T) {
 			if portier.ErrorCode(err) != portier.EUnavailable {
 				t.Fatalf("%s: err %v, want EUnavailable", c.name, err)
 			}
-			if st, _ := store.Lockout(ctx, u.ID, ""); st.Failures != 0 {
+			if st := testenv.Must(store.Lockout(ctx, u.ID, ""))(t); st.Failures != 0 {
 				t.Fatalf("%s: %d charges left after the store error, want 0", c.name, st.Failures)
 			}
 		}
-		fresh, _ := store.UserByID(ctx, u.ID)
+		fresh := testenv.Must(store.UserByID(ctx, u.ID))(t)
 		if fresh.LastSignIn != nil {
 			t.Fatal("a sign-in whose settlement failed set the last sign-in time")
 		}
@@ -253,7 +254,7 @@ func TestStoreErrorIsNoFailedAttempt(t *testing.T) {
 			t.Fatalf("right password after the errors: code %d", out.Code)
 		}
 		flushAll(t, e.rec, 1)
-		logged, _ := store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Code: ptr(portier.CodeServerError)})
+		logged := testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Code: ptr(portier.CodeServerError)}))(t)
 		if len(logged) != 2 || !strings.Contains(logged[0].Detail, "cannot be reached") {
 			t.Fatalf("%d sign-ins logged as 99500, want 2 with the store's reason", len(logged))
 		}
@@ -281,10 +282,10 @@ func TestHangingUpAfterTheHashStillCounts(t *testing.T) {
 		if err != nil || out.Code != portier.CodeInvalidCredentials {
 			t.Fatalf("wrong password whose client hung up: code %d err %v, want 50126 settled", out.Code, err)
 		}
-		if st, _ := store.Lockout(context.Background(), u.ID, ""); st.Failures != 1 {
+		if st := testenv.Must(store.Lockout(context.Background(), u.ID, ""))(t); st.Failures != 1 {
 			t.Fatalf("account counter: %d failures, want 1", st.Failures)
 		}
-		if st, _ := store.Lockout(context.Background(), lockout.Source(source).Key, ""); st.Failures != 1 {
+		if st := testenv.Must(store.Lockout(context.Background(), lockout.Source(source).Key, ""))(t); st.Failures != 1 {
 			t.Fatalf("source counter: %d failures, want 1", st.Failures)
 		}
 	})
@@ -309,8 +310,8 @@ func TestSignInSessionIsOneTransaction(t *testing.T) {
 			t.Fatalf("sign-in whose session cannot be written: err %v, want EUnavailable", err)
 		}
 		faults.FailWhen(nil)
-		fresh, _ := store.UserByID(ctx, u.ID)
-		sessions, _ := store.ListSessions(ctx, u.ID)
+		fresh := testenv.Must(store.UserByID(ctx, u.ID))(t)
+		sessions := testenv.Must(store.ListSessions(ctx, u.ID))(t)
 		if fresh.LastSignIn != nil || fresh.Language == "nl" || len(sessions) != 0 {
 			t.Fatalf("after a failed sign-in: last sign-in %v, language %q, %d sessions; want none of them", fresh.LastSignIn, fresh.Language, len(sessions))
 		}

@@ -1,12 +1,14 @@
 package signin_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,8 +20,11 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
+	"github.com/portier-id/portier/oidc"
 	"github.com/portier-id/portier/password"
 	"github.com/portier-id/portier/signin"
 )
@@ -33,6 +38,7 @@ type env struct {
 	clock *testenv.Clock
 	m     *metrics.Metrics
 	rec   *signin.Recorder
+	app   *app.App
 }
 
 func newEnv(t *testing.T, store portier.Store) *env {
@@ -42,23 +48,28 @@ func newEnv(t *testing.T, store portier.Store) *env {
 
 func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *env {
 	t.Helper()
-	return newEnvWithConfig(t, store, clock, signin.Config{})
+	return newEnvWithConfig(t, store, clock, app.Config{})
 }
 
-// newEnvWithConfig is newEnvWithClock with engine settings (SaturatedWait) of the test's choosing.
-func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra signin.Config) *env {
+// testKeys are small OpenID Connect signing keys, which app.New makes: cheap, and not what
+// these tests look at.
+var testKeys = oidc.KeyPolicy{SignFor: 30 * 24 * time.Hour, PublishAhead: 48 * time.Hour, KeepAfter: 48 * time.Hour, Bits: 1024}
+
+// newEnvWithConfig builds the application over store, as `portier serve` does, with the
+// engine settings of extra (Process, LockMemory, SaturatedWait) that the test chooses. The
+// engine does not listen for other processes' unlocks unless the test calls e.app.Start.
+func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra app.Config) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := directory.New(store, testenv.Hasher(), clock.Now, log)
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatalf("LoadSecret: %v", err)
-	}
-	m := metrics.New()
-	rec := signin.NewRecorder(store, log)
-	t.Cleanup(func() { rec.Close(context.Background()) })
-	eng := signin.New(signin.Config{Store: store, Directory: dir, Secret: secret, Now: clock.Now, Metrics: m, Log: log, Process: "test", Recorder: rec, SaturatedWait: extra.SaturatedWait})
-	return &env{store: store, dir: dir, eng: eng, clock: clock, m: m, rec: rec}
+	a := testenv.Must(app.New(context.Background(), app.Config{
+		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log,
+		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(t),
+		Mail:    mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
+		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
+		OIDCKeys: testKeys,
+	}))(t)
+	t.Cleanup(func() { testenv.NoErr(t, a.Close(context.Background())) })
+	return &env{store: store, dir: a.Directory, eng: a.Engine, clock: clock, m: a.Metrics, rec: a.Recorder, app: a}
 }
 
 func (e *env) createUser(t *testing.T, upn string, roles ...portier.Role) *portier.User {
@@ -101,7 +112,7 @@ func TestSignIn(t *testing.T) {
 			if out.Code != portier.CodeSuccess || out.User == nil {
 				t.Fatalf("code = %d, want success", out.Code)
 			}
-			u, _ := e.dir.User(context.Background(), "ada@example.org")
+			u := testenv.Must(e.dir.User(context.Background(), "ada@example.org"))(t)
 			if u.LastSignIn == nil || !u.LastSignIn.Equal(e.clock.Now()) {
 				t.Fatalf("last sign-in = %v, want %v", u.LastSignIn, e.clock.Now())
 			}
@@ -131,13 +142,13 @@ func TestSignIn(t *testing.T) {
 				t.Fatalf("locked rejections = %v, want 5", n)
 			}
 			// Answers from the engine's memory of the lock are logged against the user too.
-			e.rec.Flush(context.Background())
-			bob, _ := e.dir.User(context.Background(), "bob@example.org")
-			logged, _ := store.ListSignIns(context.Background(), portier.SignInFilter{UserID: bob.ID})
+			testenv.NoErr(t, e.rec.Flush(context.Background()))
+			bob := testenv.Must(e.dir.User(context.Background(), "bob@example.org"))(t)
+			logged := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{UserID: bob.ID}))(t)
 			if len(logged) != 15 || logged[0].Code != portier.CodeLocked || logged[0].HashComputed {
 				t.Fatalf("%d sign-ins logged for bob, want 15 with the newest locked and unhashed", len(logged))
 			}
-			u, _ := e.dir.User(context.Background(), "bob@example.org")
+			u := testenv.Must(e.dir.User(context.Background(), "bob@example.org"))(t)
 			if !u.Lockout.Locked || u.Lockout.LockedUntil == nil {
 				t.Fatalf("user lockout view = %+v, want locked", u.Lockout)
 			}
@@ -166,7 +177,7 @@ func TestSignIn(t *testing.T) {
 			for i := 0; i < 30; i++ {
 				e.try(t, "rep@example.org", "the same old wrong password")
 			}
-			u, _ := e.dir.User(context.Background(), "rep@example.org")
+			u := testenv.Must(e.dir.User(context.Background(), "rep@example.org"))(t)
 			if u.Lockout.Locked || u.Lockout.FailedAttempts != 1 {
 				t.Fatalf("lockout = %+v, want 1 failure and unlocked", u.Lockout)
 			}
@@ -265,7 +276,7 @@ func TestSignIn(t *testing.T) {
 					t.Errorf("%s: a hash was computed", c.name)
 				}
 			}
-			u, _ := e.dir.User(context.Background(), "bad@example.org")
+			u := testenv.Must(e.dir.User(context.Background(), "bad@example.org"))(t)
 			if u.Lockout.FailedAttempts != 0 {
 				t.Fatalf("bad requests counted as failures: %d", u.Lockout.FailedAttempts)
 			}
@@ -299,7 +310,7 @@ func TestSignIn(t *testing.T) {
 			if entries[0].Code != 0 || entries[1].Code != portier.CodeInvalidCredentials || !entries[1].HashComputed || entries[1].Source != source.String() {
 				t.Fatalf("entries = %+v %+v", entries[0], entries[1])
 			}
-			unknown, _ := store.ListSignIns(context.Background(), portier.SignInFilter{Username: "nobody@example.org"})
+			unknown := testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{Username: "nobody@example.org"}))(t)
 			if len(unknown) != 1 || unknown[0].UserID != "" {
 				t.Fatalf("unknown-name entries = %d", len(unknown))
 			}
@@ -404,7 +415,7 @@ func TestConcurrentAttempts(t *testing.T) {
 			if v := e.verifications(); v > 10 {
 				t.Fatalf("%d password verifications, want at most 10", v)
 			}
-			u, _ := e.dir.User(context.Background(), "target@example.org")
+			u := testenv.Must(e.dir.User(context.Background(), "target@example.org"))(t)
 			if !u.Lockout.Locked {
 				t.Fatalf("not locked after 200 wrong attempts: %+v", u.Lockout)
 			}
@@ -455,15 +466,15 @@ func TestSessions(t *testing.T) {
 		if _, _, err := e.eng.Session(ctx, token); portier.ErrorCode(err) != portier.ENotFound {
 			t.Fatalf("idle session still valid: %v", err)
 		}
-		token, _ = e.eng.StartSession(ctx, u, "192.0.2.1", "ua")
+		token = testenv.Must(e.eng.StartSession(ctx, u, "192.0.2.1", "ua"))(t)
 		if err := e.dir.SetSignInStatus(ctx, portier.CLIActor("test"), "sess@example.org", false); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := e.eng.Session(ctx, token); portier.ErrorCode(err) != portier.ENotFound {
 			t.Fatalf("blocked user's session still valid: %v", err)
 		}
-		e.dir.SetSignInStatus(ctx, portier.CLIActor("test"), "sess@example.org", true)
-		token, _ = e.eng.StartSession(ctx, u, "192.0.2.1", "ua")
+		testenv.NoErr(t, e.dir.SetSignInStatus(ctx, portier.CLIActor("test"), "sess@example.org", true))
+		token = testenv.Must(e.eng.StartSession(ctx, u, "192.0.2.1", "ua"))(t)
 		e.clock.Advance(time.Second)
 		if err := e.dir.RevokeSessions(ctx, portier.CLIActor("test"), "sess@example.org"); err != nil {
 			t.Fatal(err)
@@ -480,16 +491,19 @@ func TestRehashUpgradesWeakHash(t *testing.T) {
 		e := newEnv(t, store)
 		u := e.createUser(t, "old@example.org")
 		weak := password.Hasher{Params: password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
-		h, _ := weak.Hash(goodPassword)
-		store.Tx(ctx, func(tx portier.Tx) error {
-			fresh, _ := tx.UserForUpdate(ctx, u.ID)
+		h := testenv.Must(weak.Hash(goodPassword))(t)
+		testenv.NoErr(t, store.Tx(ctx, func(tx portier.Tx) error {
+			fresh, err := tx.UserForUpdate(ctx, u.ID)
+			if err != nil {
+				return err
+			}
 			fresh.PasswordHash = h
 			return tx.UpdateUser(ctx, fresh)
-		})
+		}))
 		if out := e.try(t, "old@example.org", goodPassword); out.Code != portier.CodeSuccess {
 			t.Fatalf("code %d", out.Code)
 		}
-		after, _ := store.UserByID(ctx, u.ID)
+		after := testenv.Must(store.UserByID(ctx, u.ID))(t)
 		if after.PasswordHash == h || !strings.Contains(after.PasswordHash, "m=64,") {
 			t.Fatalf("hash not upgraded: %s", after.PasswordHash)
 		}
@@ -560,7 +574,7 @@ func TestDeviceCookieEndsWithCredentialsAndTime(t *testing.T) {
 					t.Fatalf("after: code %d familiar %v, want an unfamiliar success", out.Code, out.Familiar)
 				}
 				// The browser that signs in again is familiar again, with a fresh cookie.
-				fresh, _ := e.dir.User(ctx, u.UPN)
+				fresh := testenv.Must(e.dir.User(ctx, u.UPN))(t)
 				renewed := e.eng.DeviceToken(e.eng.RenewDevice(e.eng.ParseDevice(token), fresh))
 				if out := e.tryFrom(t, u.UPN, pw, source, e.eng.ParseDevice(renewed)); out.Code != portier.CodeSuccess || !out.Familiar {
 					t.Fatalf("renewed: code %d familiar %v, want a familiar success", out.Code, out.Familiar)
@@ -595,9 +609,7 @@ func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
 			open := b.OpenShared(t)
 			ctx := context.Background()
 			clock := testenv.NewClock()
-			one := newEnvWithClock(t, open(), clock)
-			one.eng = signin.New(signin.Config{Store: one.store, Directory: one.dir, Secret: secretOf(t, one.store), Now: clock.Now,
-				Metrics: one.m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Process: "one", Recorder: one.rec, LockMemory: time.Hour})
+			one := newEnvWithConfig(t, open(), clock, app.Config{Process: "one", LockMemory: time.Hour})
 			cli := newEnvWithClock(t, open(), clock)
 			for _, upn := range []string{"held@example.org", "reset@example.org"} {
 				one.createUser(t, upn)
@@ -625,15 +637,6 @@ func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-func secretOf(t *testing.T, store portier.Store) []byte {
-	t.Helper()
-	secret, err := signin.LoadSecret(context.Background(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secret
 }
 
 // Issue 11 item 5: ChangePassword takes the sign-in's steps (lockout, hash, settlement) and
@@ -704,7 +707,7 @@ func TestChangePasswordComposesTheSignInSteps(t *testing.T) {
 		if err := e.rec.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		logged, _ := store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Code: ptr(portier.CodeSuccess)})
+		logged := testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Code: ptr(portier.CodeSuccess)}))(t)
 		changed := 0
 		for _, l := range logged {
 			if l.Detail == "password changed" {

@@ -24,7 +24,11 @@ func openAt(tb testing.TB, path string) portier.Store {
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
-	tb.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
 	return s
 }
 
@@ -62,7 +66,9 @@ func TestOpenUnwritablePath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(t.Context(), tc.path)
 			if err == nil {
-				s.Close()
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
 				t.Fatalf("Open(%s) succeeded", tc.path)
 			}
 			if msg := err.Error(); !strings.Contains(msg, tc.path) || !strings.Contains(msg, tc.reason) {
@@ -111,7 +117,9 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 		if applied != len(all) || versions != len(all) {
 			t.Fatalf("reopen %d: %d migrations recorded up to version %d; want each of %d once", i, applied, versions, len(all))
 		}
-		s.Close()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -146,12 +154,12 @@ func TestLockedFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer holder.Close()
+	defer closeOrFail(t, holder)
 	other, err := open(ctx, path, 100*time.Millisecond)
 	if err != nil {
 		t.Fatalf("second Open of an up-to-date file: %v", err)
 	}
-	defer other.Close()
+	defer closeOrFail(t, other)
 
 	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
@@ -186,13 +194,20 @@ func TestTxPanicReleasesWriter(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	func() {
-		defer func() { recover() }()
-		s.Tx(ctx, func(tx portier.Tx) error {
-			tx.PutSetting(ctx, "panicked", []byte("x"))
+	var err error
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		err = s.Tx(ctx, func(tx portier.Tx) error {
+			if err := tx.PutSetting(ctx, "panicked", []byte("x")); err != nil {
+				return err
+			}
 			panic("boom")
 		})
+		return nil
 	}()
+	if recovered != "boom" {
+		t.Fatalf("Tx returned %v instead of passing the panic on", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Tx(ctx, func(tx portier.Tx) error { return tx.PutSetting(ctx, "after", []byte("y")) }); err != nil {
@@ -215,10 +230,14 @@ func TestOpenNewerSchema(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (999, '0999_future.sql', 0)`); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s, err = Open(ctx, path)
 	if err == nil {
-		s.Close()
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 		t.Fatalf("Open of a newer schema succeeded")
 	}
 	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "newer") {
@@ -226,5 +245,13 @@ func TestOpenNewerSchema(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("a refused Open removed an existing database: %v", err)
+	}
+}
+
+// closeOrFail closes s when the test's function returns, failing the test if it cannot.
+func closeOrFail(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

@@ -301,7 +301,9 @@ func testInsertUsersConflict(t *testing.T, s portier.Store) {
 			err := s.Tx(ctx, func(tx portier.Tx) error { return tx.InsertUsers(ctx, tc.users) })
 			wantCode(t, "InsertUsers", err, portier.EConflict)
 			// Even a caller that swallows the error and commits gets none of the batch.
-			// (PostgreSQL may then refuse the commit; only what is stored matters here.)
+			// Tx's own error is discarded on purpose: PostgreSQL may refuse the commit of a
+			// transaction in which a statement failed, SQLite does not, and either is right;
+			// only what is stored matters here.
 			var inner error
 			_ = s.Tx(ctx, func(tx portier.Tx) error {
 				inner = tx.InsertUsers(ctx, tc.users)
