@@ -72,7 +72,7 @@ func TestCVE_2023_39522_AuthentikRecoveryRevealsUsers(t *testing.T) {
 func TestKeycloak45388_ResetClearsLockout(t *testing.T) {
 	eachStore(t, func(t *testing.T, b testenv.Backend) {
 		// An hour of lock memory: the reset must reach the engine, not wait for it to expire.
-		in := testserver.Start(t, b.Open(t), testserver.Options{LockMemory: time.Hour})
+		in := testserver.Start(t, b.Open(t), testserver.Options{LockMemory: time.Hour, UnlockSeenWithin: -1})
 		in.CreateUser(t, directory.NewUser{UPN: "desk@example.org", Roles: []portier.Role{portier.RoleHelpdeskAdmin}})
 		in.CreateUser(t, directory.NewUser{UPN: "piet@example.org"})
 		in.CreateUser(t, directory.NewUser{UPN: "kees@example.org"})

@@ -59,3 +59,25 @@ func TestFreshReadGivesUpWithItsCaller(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestFreshReadServesWithinMaxAge: a read serves the callers of maxAge after it began, and
+// with no maxAge every caller waits for a read of its own.
+func TestFreshReadServesWithinMaxAge(t *testing.T) {
+	for _, c := range []struct {
+		maxAge time.Duration
+		reads  int64
+	}{{time.Hour, 1}, {0, 3}} {
+		var reads atomic.Int64
+		f := &freshRead{timeout: time.Minute, maxAge: c.maxAge, read: func(context.Context) (int64, error) {
+			return reads.Add(1), nil
+		}}
+		for range 3 {
+			if _, err := f.get(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := reads.Load(); n != c.reads {
+			t.Errorf("maxAge %v: %d reads for 3 callers in a row, want %d", c.maxAge, n, c.reads)
+		}
+	}
+}

@@ -96,6 +96,11 @@ type Config struct {
 	// LockMemory is how long a "locked" answer is given from memory before the store is asked
 	// again (zero: 1 s). Tests of the cross-process messages lengthen it.
 	LockMemory time.Duration
+	// UnlockSeenWithin bounds how late an unlock committed by another process may be seen by an
+	// attempt that would otherwise be answered "locked" from memory: one read of the store's
+	// lockout-cleared counter serves the attempts of that long (zero: 5 ms; negative: every
+	// attempt waits for a read begun after it arrived). Messages (Listen) usually tell sooner.
+	UnlockSeenWithin time.Duration
 	// SaturatedWait is how long an attempt waits for the checks in flight on its counter, or
 	// for a core to hash on, before it is turned away with CodeBusy (zero: 5 s). Tests of a
 	// stall shorten it.
@@ -113,7 +118,8 @@ func New(c Config) *Engine {
 		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(cmp.Or(c.LockMemory, lockCacheTTL)), onLock: c.OnLock,
 		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), saturatedWait: cmp.Or(c.SaturatedWait, maxSaturatedWait),
 	}
-	e.cleared = &freshRead{timeout: maxSaturatedWait, read: func(ctx context.Context) (int64, error) {
+	maxAge := cmp.Or(c.UnlockSeenWithin, unlockSeenWithin)
+	e.cleared = &freshRead{timeout: maxSaturatedWait, maxAge: max(maxAge, 0), read: func(ctx context.Context) (int64, error) {
 		return e.store.Counter(ctx, portier.CounterLockoutCleared)
 	}}
 	return e
@@ -236,6 +242,10 @@ func (e *Engine) withHashSlot(ctx context.Context, fn func()) error {
 	fn()
 	return nil
 }
+
+// unlockSeenWithin is the default of Config.UnlockSeenWithin: no person or script acts within
+// 5 ms of an unlock's commit, and a flood then costs at most about 200 store reads a second.
+const unlockSeenWithin = 5 * time.Millisecond
 
 // maxSaturatedWait is the default of Config.SaturatedWait.
 const maxSaturatedWait = 5 * time.Second

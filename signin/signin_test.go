@@ -66,7 +66,10 @@ func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, e
 		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(t),
 		Mail:    mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
 		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
-		OIDCKeys: testKeys,
+		// Without Listen only the store counter tells this engine of an unlock, so unless a
+		// test says otherwise every answer from memory reads it afresh.
+		UnlockSeenWithin: cmp.Or(extra.UnlockSeenWithin, -1),
+		OIDCKeys:         testKeys,
 	}))(t)
 	t.Cleanup(func() { testenv.NoErr(t, a.Close(context.Background())) })
 	return &env{store: store, dir: a.Directory, eng: a.Engine, clock: clock, m: a.Metrics, rec: a.Recorder, app: a}
@@ -609,7 +612,7 @@ func TestUnlockFromAnotherProcessSeenAtOnce(t *testing.T) {
 			open := b.OpenShared(t)
 			ctx := context.Background()
 			clock := testenv.NewClock()
-			one := newEnvWithConfig(t, open(), clock, app.Config{Process: "one", LockMemory: time.Hour})
+			one := newEnvWithConfig(t, open(), clock, app.Config{Process: "one", LockMemory: time.Hour, UnlockSeenWithin: -1})
 			cli := newEnvWithClock(t, open(), clock)
 			for _, upn := range []string{"held@example.org", "reset@example.org"} {
 				one.createUser(t, upn)

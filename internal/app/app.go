@@ -42,6 +42,9 @@ type Config struct {
 	Process string
 	// LockMemory is how long the engine answers "locked" from memory (zero: its default).
 	LockMemory time.Duration
+	// UnlockSeenWithin bounds how late another process's unlock may be seen by an answer from
+	// memory (zero: the engine's 5 ms; negative: never late, one store read per such answer).
+	UnlockSeenWithin time.Duration
 	// SaturatedWait bounds how long an attempt waits for a hash slot or for the checks in
 	// flight on its counter before it is answered "busy" (zero: the engine's default).
 	SaturatedWait time.Duration
@@ -93,7 +96,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	a.Recorder = signin.NewRecorder(c.Store, c.Log)
 	a.Engine = signin.New(signin.Config{
 		Store: c.Store, Directory: a.Directory, Secret: a.Secret, Now: c.Now, Metrics: a.Metrics, Log: c.Log,
-		Process: cmp.Or(c.Process, "portier"), Recorder: a.Recorder, OnLock: a.SelfService.LockoutNotice, LockMemory: c.LockMemory,
+		Process: cmp.Or(c.Process, "portier"), Recorder: a.Recorder, OnLock: a.SelfService.LockoutNotice, LockMemory: c.LockMemory, UnlockSeenWithin: c.UnlockSeenWithin,
 		SaturatedWait: c.SaturatedWait,
 	})
 	a.OIDC, err = oidc.New(ctx, oidc.Config{Issuer: c.BaseURL.String(), Store: c.Store, Directory: a.Directory, Now: c.Now, Log: c.Log, Keys: c.OIDCKeys})

@@ -48,6 +48,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// LockMemory is how long the engine answers "locked" from memory (zero: its default).
 	LockMemory time.Duration
+	// UnlockSeenWithin is the engine's bound on seeing another process's unlock late (zero: 5 ms).
+	UnlockSeenWithin time.Duration
 	// SaturatedWait bounds the engine's waits before it answers "busy" (zero: its default).
 	SaturatedWait time.Duration
 	// Timeouts are the request deadlines (zero: serve's defaults).
@@ -95,7 +97,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
 		Mail:    pmail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
-		Process: "test", LockMemory: o.LockMemory, SaturatedWait: o.SaturatedWait, Timeouts: o.Timeouts, OIDCKeys: o.Keys,
+		Process: "test", LockMemory: o.LockMemory, UnlockSeenWithin: o.UnlockSeenWithin, SaturatedWait: o.SaturatedWait, Timeouts: o.Timeouts, OIDCKeys: o.Keys,
 	})
 	if err != nil {
 		stop()
