@@ -31,8 +31,6 @@ func mailsTo(t testing.TB, in *instance, n int, addr string) []received {
 	return out
 }
 
-var eightDigits = regexp.MustCompile(`\b(\d{8})\b`)
-
 // delivered waits until the outbox is empty: every mail queued so far (in the transaction of
 // the request that caused it, so before its answer) has reached the SMTP server.
 func delivered(t testing.TB, in *instance) {
