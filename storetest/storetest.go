@@ -244,6 +244,16 @@ func sameTime(got, want time.Time) bool {
 	return got.IsZero() || got.Location() == time.UTC
 }
 
+// checkUserByUPN reads the user named upn outside a transaction and compares it with want.
+func checkUserByUPN(t testing.TB, s portier.Store, upn string, want *portier.User) {
+	t.Helper()
+	got, err := s.UserByUPN(t.Context(), upn)
+	if err != nil {
+		t.Fatalf("UserByUPN(%q): %v", upn, err)
+	}
+	checkUser(t, got, want)
+}
+
 // checkUser compares every stored field of a user, LockoutState included.
 func checkUser(t testing.TB, got, want *portier.User) {
 	t.Helper()
