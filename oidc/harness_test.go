@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -176,39 +174,21 @@ func (r *rp) userinfo(accessToken string) (*gooidc.UserInfo, error) {
 	return r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
 }
 
-// browser is a cookie-keeping client that does not follow redirects.
+// browser is testserver's browser that, walking an authorization, also gets through the
+// forced change-password page.
 type browser struct {
-	t    testing.TB
-	c    *http.Client
-	base *url.URL
+	*testserver.Browser
 	// newPassword is chosen when the forced change-password page (50055) comes up.
 	newPassword string
 }
 
 func newBrowser(t testing.TB, base string) *browser {
-	jar := testenv.Must(cookiejar.New(nil))(t)
-	return &browser{t: t, base: mustParse(t, base), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{Browser: testserver.NewBrowser(t, base)}
 }
 
 func (b *browser) do(method, target string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	u := b.base.ResolveReference(mustParse(b.t, target))
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := testenv.Must(http.NewRequest(method, u.String(), body))(b.t)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
-	resp.Request.URL = u
-	return resp, string(raw)
+	b.T.Helper()
+	return b.Do(method, target, form)
 }
 
 func mustParse(t testing.TB, s string) *url.URL {
@@ -218,7 +198,6 @@ func mustParse(t testing.TB, s string) *url.URL {
 
 var (
 	csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-	errorCode = regexp.MustCompile(`data-error-code="(\d+)"`)
 	refreshTo = regexp.MustCompile(`^0; url=(.+)$`)
 )
 
@@ -240,59 +219,57 @@ type outcome struct {
 // every sign-in form on the way (none when upn is empty), until the application's redirect
 // URI is reached or Portier shows a page that does not go on.
 func (b *browser) authorize(start, redirectURI, upn, pw string) outcome {
-	b.t.Helper()
+	b.T.Helper()
 	var out outcome
 	next := start
 	for hops := 0; hops < 20; hops++ {
 		if strings.HasPrefix(next, redirectURI) {
-			out.Callback = mustParse(b.t, next)
+			out.Callback = mustParse(b.T, next)
 			return out
 		}
 		resp, body := b.do("GET", next, nil)
 		loc := resp.Header.Get("Location")
 		switch {
 		case resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther:
-			next = resp.Request.URL.ResolveReference(mustParse(b.t, loc)).String()
+			next = resp.Request.URL.ResolveReference(mustParse(b.T, loc)).String()
 			continue
 		case resp.StatusCode == http.StatusOK && resp.Header.Get("Refresh") != "":
 			m := refreshTo.FindStringSubmatch(resp.Header.Get("Refresh"))
 			if m == nil {
-				b.t.Fatalf("Refresh header %q", resp.Header.Get("Refresh"))
+				b.T.Fatalf("Refresh header %q", resp.Header.Get("Refresh"))
 			}
 			out.Continued = true
-			next = resp.Request.URL.ResolveReference(mustParse(b.t, m[1])).String()
+			next = resp.Request.URL.ResolveReference(mustParse(b.T, m[1])).String()
 			continue
 		case resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/login" && upn != "":
 			m := csrfField.FindStringSubmatch(body)
 			if m == nil {
-				b.t.Fatal("no csrf_token on /login")
+				b.T.Fatal("no csrf_token on /login")
 			}
 			out.Logins++
 			form := url.Values{"username": {upn}, "password": {pw}, "csrf_token": {m[1]}, "return_to": {resp.Request.URL.Query().Get("return_to")}}
 			resp, body = b.do("POST", "/login", form)
 			if resp.StatusCode == http.StatusSeeOther {
-				next = resp.Request.URL.ResolveReference(mustParse(b.t, resp.Header.Get("Location"))).String()
+				next = resp.Request.URL.ResolveReference(mustParse(b.T, resp.Header.Get("Location"))).String()
 				continue
 			}
 		case resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/change-password" && b.newPassword != "":
 			m := csrfField.FindStringSubmatch(body)
 			if m == nil {
-				b.t.Fatal("no csrf_token on /change-password")
+				b.T.Fatal("no csrf_token on /change-password")
 			}
 			form := url.Values{"new_password": {b.newPassword}, "confirm_password": {b.newPassword}, "csrf_token": {m[1]},
 				"return_to": {resp.Request.URL.Query().Get("return_to")}}
 			resp, body = b.do("POST", "/change-password", form)
 			if resp.StatusCode == http.StatusSeeOther {
-				next = resp.Request.URL.ResolveReference(mustParse(b.t, resp.Header.Get("Location"))).String()
+				next = resp.Request.URL.ResolveReference(mustParse(b.T, resp.Header.Get("Location"))).String()
 				continue
 			}
 		}
 		out.Status, out.Body = resp.StatusCode, body
-		if m := errorCode.FindStringSubmatch(body); m != nil {
-			out.Code = m[1]
-		}
+		out.Code = testserver.ErrorCode(body)
 		return out
 	}
-	b.t.Fatalf("authorization of %s did not end after 20 hops", start)
+	b.T.Fatalf("authorization of %s did not end after 20 hops", start)
 	return out
 }

@@ -40,23 +40,12 @@ func checkApp(t testing.TB, got, want *portier.App) {
 }
 
 func appIDs(apps []*portier.App) []string {
-	var ids []string
-	for _, a := range apps {
-		ids = append(ids, a.ID)
-	}
-	return ids
+	return idsOf(apps, func(a *portier.App) string { return a.ID })
 }
 
 func insertApps(t testing.TB, s portier.Store, apps ...*portier.App) {
 	t.Helper()
-	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
-		for _, a := range apps {
-			if err := tx.InsertApp(ctx, a); err != nil {
-				return fmt.Errorf("InsertApp %s: %w", a.ID, err)
-			}
-		}
-		return nil
-	})
+	insertEach(t, s, apps, func(a *portier.App) string { return "app " + a.ID }, portier.Tx.InsertApp)
 }
 
 func testApps(t *testing.T, s portier.Store) {

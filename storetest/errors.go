@@ -25,11 +25,7 @@ func testUserByUPNFoldsCase(t *testing.T, s portier.Store) {
 	alice.UPN = "alice@example.org"
 	insertUsers(t, s, alice)
 	for _, upn := range []string{"alice@example.org", "ALICE@EXAMPLE.ORG", "Alice@Example.org"} {
-		got, err := s.UserByUPN(ctx, upn)
-		if err != nil {
-			t.Fatalf("UserByUPN(%q): %v", upn, err)
-		}
-		checkUser(t, got, alice)
+		checkUserByUPN(t, s, upn, alice)
 		inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
 			got, err := tx.UserByUPN(ctx, upn)
 			if err == nil {

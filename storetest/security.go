@@ -41,11 +41,7 @@ func equalMethods(a, b portier.AuthMethod) bool {
 }
 
 func methodIDs(ms []*portier.AuthMethod) []string {
-	var ids []string
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	return ids
+	return idsOf(ms, func(m *portier.AuthMethod) string { return m.ID })
 }
 
 func testMethods(t *testing.T, s portier.Store) {
@@ -193,23 +189,12 @@ func checkToken(t testing.TB, got, want *portier.Token) {
 }
 
 func tokenIDs(ts []*portier.Token) []string {
-	var ids []string
-	for _, tk := range ts {
-		ids = append(ids, tk.ID)
-	}
-	return ids
+	return idsOf(ts, func(tk *portier.Token) string { return tk.ID })
 }
 
 func insertTokens(t testing.TB, s portier.Store, tokens ...*portier.Token) {
 	t.Helper()
-	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
-		for _, tk := range tokens {
-			if err := tx.InsertToken(ctx, tk); err != nil {
-				return fmt.Errorf("InsertToken %s/%s: %w", tk.Kind, tk.ID, err)
-			}
-		}
-		return nil
-	})
+	insertEach(t, s, tokens, func(tk *portier.Token) string { return "token " + tk.Kind + "/" + tk.ID }, portier.Tx.InsertToken)
 }
 
 func testTokens(t *testing.T, s portier.Store) {

@@ -187,17 +187,33 @@ func inTx(t testing.TB, s portier.Store, fn func(ctx context.Context, tx portier
 	}
 }
 
-// insertUsers adds users in one transaction.
-func insertUsers(t testing.TB, s portier.Store, users ...*portier.User) {
+// idsOf lists the IDs of items, in their order; nil for none.
+func idsOf[T any](items []T, id func(T) string) []string {
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, id(it))
+	}
+	return ids
+}
+
+// insertEach adds items in one transaction with insert (a Tx method); name says which item
+// failed.
+func insertEach[T any](t testing.TB, s portier.Store, items []T, name func(T) string, insert func(portier.Tx, context.Context, T) error) {
 	t.Helper()
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
-		for _, u := range users {
-			if err := tx.InsertUser(ctx, u); err != nil {
-				return fmt.Errorf("insert %s: %w", u.UPN, err)
+		for _, it := range items {
+			if err := insert(tx, ctx, it); err != nil {
+				return fmt.Errorf("insert %s: %w", name(it), err)
 			}
 		}
 		return nil
 	})
+}
+
+// insertUsers adds users in one transaction.
+func insertUsers(t testing.TB, s portier.Store, users ...*portier.User) {
+	t.Helper()
+	insertEach(t, s, users, func(u *portier.User) string { return "user " + u.UPN }, portier.Tx.InsertUser)
 }
 
 // putLockout writes one counter in its own transaction.
@@ -242,6 +258,16 @@ func sameTime(got, want time.Time) bool {
 		return false
 	}
 	return got.IsZero() || got.Location() == time.UTC
+}
+
+// checkUserByUPN reads the user named upn outside a transaction and compares it with want.
+func checkUserByUPN(t testing.TB, s portier.Store, upn string, want *portier.User) {
+	t.Helper()
+	got, err := s.UserByUPN(t.Context(), upn)
+	if err != nil {
+		t.Fatalf("UserByUPN(%q): %v", upn, err)
+	}
+	checkUser(t, got, want)
 }
 
 // checkUser compares every stored field of a user, LockoutState included.

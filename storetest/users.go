@@ -37,11 +37,7 @@ func testUserRoundTrip(t *testing.T, s portier.Store) {
 				t.Fatalf("UserByID: %v", err)
 			}
 			checkUser(t, got, want)
-			got, err = s.UserByUPN(ctx, want.UPN)
-			if err != nil {
-				t.Fatalf("UserByUPN: %v", err)
-			}
-			checkUser(t, got, want)
+			checkUserByUPN(t, s, want.UPN, want)
 			inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
 				got, err := tx.UserForUpdate(ctx, want.ID)
 				if err != nil {
@@ -120,11 +116,7 @@ func testUserUPNUnique(t *testing.T, s portier.Store) {
 			}
 		})
 	}
-	got, err := s.UserByUPN(ctx, "alice@example.org")
-	if err != nil {
-		t.Fatalf("UserByUPN: %v", err)
-	}
-	checkUser(t, got, first)
+	checkUserByUPN(t, s, "alice@example.org", first)
 }
 
 func testUserUpdate(t *testing.T, s portier.Store) {
@@ -153,11 +145,7 @@ func testUserUpdate(t *testing.T, s portier.Store) {
 	update.LockoutState = lockout.State{Failures: 7}
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.UpdateUser(ctx, &update) })
 
-	got, err := s.UserByUPN(ctx, "renamed@example.org")
-	if err != nil {
-		t.Fatalf("UserByUPN after rename: %v", err)
-	}
-	checkUser(t, got, &want)
+	checkUserByUPN(t, s, "renamed@example.org", &want)
 	if _, err := s.UserByUPN(ctx, u.UPN); portier.ErrorCode(err) != portier.ENotFound {
 		t.Fatalf("old UPN still found after rename: %v", err)
 	}
@@ -181,11 +169,7 @@ func testUserUpdate(t *testing.T, s portier.Store) {
 		clash.UPN = other.UPN
 		err := s.Tx(ctx, func(tx portier.Tx) error { return tx.UpdateUser(ctx, &clash) })
 		wantCode(t, "UpdateUser", err, portier.EConflict)
-		got, err := s.UserByUPN(ctx, other.UPN)
-		if err != nil {
-			t.Fatalf("UserByUPN: %v", err)
-		}
-		checkUser(t, got, other)
+		checkUserByUPN(t, s, other.UPN, other)
 	})
 }
 

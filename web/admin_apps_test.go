@@ -12,6 +12,7 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 )
 
 // appsOperator is the operator at the command line: a global admin.
@@ -208,8 +209,8 @@ func TestAdminAppsBadRedirectURI(t *testing.T) {
 			{"\r\n", "at least one redirect URI"},
 		} {
 			resp, body := b.post("/admin/apps/new", "/admin/apps/new", url.Values{"name": {"CRM"}, "redirect_uris": {tc.uris}, "assigned_only": {"on"}})
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html.UnescapeString(body), tc.want) || code(body) != "90100" {
-				t.Errorf("redirect URI %q: status %d code %s, want 400 saying %q", tc.uris, resp.StatusCode, code(body), tc.want)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(html.UnescapeString(body), tc.want) || testserver.ErrorCode(body) != "90100" {
+				t.Errorf("redirect URI %q: status %d code %s, want 400 saying %q", tc.uris, resp.StatusCode, testserver.ErrorCode(body), tc.want)
 			}
 			// The form keeps what was typed.
 			if !strings.Contains(body, `value="CRM"`) || !strings.Contains(body, `id="assigned-only" name="assigned_only" value="on" checked`) {

@@ -31,7 +31,7 @@ func BenchmarkActiveUsers(b *testing.B) {
 			in := newInstance(b, store, clock)
 			addUser(b, in.dir, "bench.admin@example.org", "Bench Admin", portier.RoleGlobalAdmin)
 			u := testenv.Must(url.Parse(in.srv.URL))(b)
-			cookies := signedIn(b, in, "bench.admin@example.org").c.Jar.Cookies(u)
+			cookies := signedIn(b, in, "bench.admin@example.org").Client.Jar.Cookies(u)
 			handler := in.srv.Config.Handler
 			prefixes := storetest.SearchPrefixes(seeded.UPNs)
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"regexp"
@@ -15,30 +14,29 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 )
 
 // postFile sends a multipart form with a CSV file (none when file is nil) and the given fields.
 func (b *browser) postFile(path string, file []byte, fields map[string]string) (*http.Response, string) {
-	b.t.Helper()
+	b.T.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
 		mw.WriteField(k, v)
 	}
 	if file != nil {
-		fw := testenv.Must(mw.CreateFormFile("file", "users.csv"))(b.t)
+		fw := testenv.Must(mw.CreateFormFile("file", "users.csv"))(b.T)
 		fw.Write(file)
 	}
 	mw.Close()
-	req := testenv.Must(http.NewRequest("POST", b.base+path, &body))(b.t)
+	req := testenv.Must(http.NewRequest("POST", b.Base.String()+path, &body))(b.T)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := b.c.Do(req)
+	resp, raw, err := b.Send(req)
 	if err != nil {
-		b.t.Fatalf("POST %s: %v", path, err)
+		b.T.Fatalf("POST %s: %v", path, err)
 	}
-	defer resp.Body.Close()
-	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
-	return resp, string(raw)
+	return resp, raw
 }
 
 // importFile is a bulk-add file of n users in Microsoft 365's columns, with a Notes column
@@ -93,11 +91,11 @@ func TestAdminImportUsers(t *testing.T) {
 			!regexp.MustCompile(`id="import-force-change" name="force_change" value="on" checked`).MatchString(form) {
 			t.Fatalf("GET /admin/users/import: status %d, or no file input, or force change not ticked by default", resp.StatusCode)
 		}
-		token := csrfField.FindStringSubmatch(form)[1]
+		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(form)[1]
 
 		resp, body := admin.postFile("/admin/users/import", file, map[string]string{"csrf_token": token, "force_change": "on"})
 		if resp.StatusCode != 200 {
-			t.Fatalf("POST /admin/users/import: status %d code %s", resp.StatusCode, code(body))
+			t.Fatalf("POST /admin/users/import: status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		sum := importSummary.FindStringSubmatch(body)
 		if sum == nil || sum[1] != "497" || sum[2] != "3" || strings.TrimSpace(sum[3]) != "497 created, 3 not created" {
@@ -198,8 +196,8 @@ func TestAdminImportUsers(t *testing.T) {
 			one := []byte("User name\nforged@example.org\n")
 			for _, fields := range []map[string]string{{}, {"csrf_token": "forged-token-value"}} {
 				resp, body := admin.postFile("/admin/users/import", one, fields)
-				if resp.StatusCode != http.StatusBadRequest || code(body) != "90100" {
-					t.Fatalf("token %v: status %d code %s, want 400 and 90100", fields, resp.StatusCode, code(body))
+				if resp.StatusCode != http.StatusBadRequest || testserver.ErrorCode(body) != "90100" {
+					t.Fatalf("token %v: status %d code %s, want 400 and 90100", fields, resp.StatusCode, testserver.ErrorCode(body))
 				}
 			}
 			if _, err := in.dir.User(ctx, "forged@example.org"); portier.ErrorCode(err) != portier.ENotFound {
@@ -249,7 +247,7 @@ func TestImportPasswordsDownloadEscapesFormulas(t *testing.T) {
 		_, body := admin.postFile("/admin/users/import", file, map[string]string{"csrf_token": admin.token("/admin/users/import")})
 		dl := downloadForm.FindStringSubmatch(body)
 		if dl == nil {
-			t.Fatalf("no download: %s", code(body))
+			t.Fatalf("no download: %s", testserver.ErrorCode(body))
 		}
 		_, csvBody := admin.post("/admin/users/import", dl[1], nil)
 		records, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()

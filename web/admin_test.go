@@ -18,6 +18,7 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 )
 
 // addUser creates a user with roles and the test password, as the operator's CLI would.
@@ -33,11 +34,7 @@ func addUser(t testing.TB, dir *directory.Service, upn, name string, roles ...po
 // signedIn returns a browser signed in as upn.
 func signedIn(t testing.TB, in *instance, upn string) *browser {
 	t.Helper()
-	b := newBrowser(t, in.srv.URL)
-	if resp, body := b.login(upn, goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in of %s: status %d code %s", upn, resp.StatusCode, code(body))
-	}
-	return b
+	return &browser{Browser: in.ts.SignedIn(t, upn)}
 }
 
 // lock makes wrong sign-ins at upn from a fresh browser until the account locks.
@@ -48,20 +45,17 @@ func lock(t testing.TB, in *instance, upn string) {
 	for i := 0; i < 10; i++ {
 		_, body = b.login(upn, fmt.Sprintf("wrong guess number %d", i), nil)
 	}
-	if code(body) != "50053" {
-		t.Fatalf("%s after 10 wrong passwords: code %s, want 50053", upn, code(body))
+	if testserver.ErrorCode(body) != "50053" {
+		t.Fatalf("%s after 10 wrong passwords: code %s, want 50053", upn, testserver.ErrorCode(body))
 	}
 	testenv.NoErr(t, in.rec.Flush(context.Background()))
 }
 
 // post sends a form with the CSRF token of the page at from.
 func (b *browser) post(from, path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	form.Set("csrf_token", b.token(from))
-	return b.do("POST", path, form)
+	b.T.Helper()
+	b.withLang()
+	return b.Post(from, path, form)
 }
 
 var userRow = regexp.MustCompile(`<tr data-user="([^"]+)" data-status="([^"]+)"`)
@@ -306,7 +300,7 @@ func TestHelpdeskResetsPasswordAndUnlocks(t *testing.T) {
 		// The reset unlocked the account, and the user must choose a new password.
 		resp, body = newBrowser(t, in.srv.URL).login("piet@example.org", generated, nil)
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/change-password") {
-			t.Fatalf("sign-in with the generated password: status %d code %s location %q", resp.StatusCode, code(body), resp.Header.Get("Location"))
+			t.Fatalf("sign-in with the generated password: status %d code %s location %q", resp.StatusCode, testserver.ErrorCode(body), resp.Header.Get("Location"))
 		}
 		evs := audited(t, in.dir, portier.ActionResetPassword, "piet@example.org")
 		if len(evs) != 1 || evs[0].Outcome != portier.OutcomeSuccess || evs[0].Actor != "help@example.org" || evs[0].Source != "127.0.0.1" || strings.Contains(evs[0].Detail, generated) {
@@ -339,7 +333,7 @@ func TestHelpdeskResetsPasswordAndUnlocks(t *testing.T) {
 			t.Fatalf("unlock: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if resp, body := newBrowser(t, in.srv.URL).login("kees@example.org", "a typed passphrase for this one", nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-in after unlock: code %s", code(body))
+			t.Fatalf("sign-in after unlock: code %s", testserver.ErrorCode(body))
 		}
 		if _, body := b.do("GET", "/admin/users/kees@example.org", nil); strings.Contains(body, `data-action="unlock"`) {
 			t.Fatal("Unlock is offered on an account that is not locked")
@@ -417,8 +411,8 @@ func TestUserAdminBlocksAndUnblocks(t *testing.T) {
 		if resp, _ := jan.do("GET", "/myaccount", nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatal("the blocked user's open session still works")
 		}
-		if _, body := jan.login("jan@example.org", goodPassword, nil); code(body) != "50057" {
-			t.Fatalf("sign-in of the blocked user: code %s, want 50057", code(body))
+		if _, body := jan.login("jan@example.org", goodPassword, nil); testserver.ErrorCode(body) != "50057" {
+			t.Fatalf("sign-in of the blocked user: code %s, want 50057", testserver.ErrorCode(body))
 		}
 		_, list := b.do("GET", "/admin/users?filter=blocked", nil)
 		if listed(list)["jan@example.org"] != "blocked" {
@@ -429,7 +423,7 @@ func TestUserAdminBlocksAndUnblocks(t *testing.T) {
 			t.Fatalf("unblock: %d", resp.StatusCode)
 		}
 		if resp, body := jan.login("jan@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-in after unblock: code %s", code(body))
+			t.Fatalf("sign-in after unblock: code %s", testserver.ErrorCode(body))
 		}
 		if evs := audited(t, in.dir, portier.ActionBlock, "jan@example.org"); len(evs) != 1 || evs[0].Outcome != portier.OutcomeSuccess {
 			t.Fatalf("audit of the block: %+v", evs)
@@ -521,8 +515,8 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			_, body = stranger.login("target@example.org", fmt.Sprintf("wrong guess %d", i), nil)
 		}
-		if code(body) != "50053" {
-			t.Fatalf("after 3 wrong passwords with threshold 3: code %s, want 50053", code(body))
+		if testserver.ErrorCode(body) != "50053" {
+			t.Fatalf("after 3 wrong passwords with threshold 3: code %s, want 50053", testserver.ErrorCode(body))
 		}
 
 		ua := signedIn(t, in, "useradmin@example.org")

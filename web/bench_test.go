@@ -28,7 +28,7 @@ func BenchmarkLockedAnswer(b *testing.B) {
 			u := testenv.Must(url.Parse(in.srv.URL))(b)
 			form := url.Values{"username": {"locked@example.org"}, "password": {"still guessing"}, "csrf_token": {token}}.Encode()
 			handler := in.srv.Config.Handler
-			cookies := br.c.Jar.Cookies(u)
+			cookies := br.Client.Jar.Cookies(u)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

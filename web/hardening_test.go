@@ -12,6 +12,7 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/signin"
 )
@@ -33,8 +34,8 @@ func TestNULInLoginIsBadRequest(t *testing.T) {
 			"no CSRF token":       {"username": {"csrf\x00@example.org"}, "password": {""}},
 		} {
 			resp, body := b.do("POST", "/login", form)
-			if resp.StatusCode != http.StatusBadRequest || code(body) != "90100" {
-				t.Errorf("%s: status %d code %s, want 400 and 90100", name, resp.StatusCode, code(body))
+			if resp.StatusCode != http.StatusBadRequest || testserver.ErrorCode(body) != "90100" {
+				t.Errorf("%s: status %d code %s, want 400 and 90100", name, resp.StatusCode, testserver.ErrorCode(body))
 			}
 			if resp.Header.Get("Location") != "" || len(resp.Cookies()) > 1 {
 				t.Errorf("%s: signed in anyway", name)
@@ -77,8 +78,8 @@ func TestControlCharactersInAdminQueriesAreBadRequests(t *testing.T) {
 			"/admin/users/root%00@example.org",
 		} {
 			resp, body := b.do("GET", path, nil)
-			if resp.StatusCode != http.StatusBadRequest || code(body) != "90100" {
-				t.Errorf("GET %s: status %d code %s, want 400 and 90100", path, resp.StatusCode, code(body))
+			if resp.StatusCode != http.StatusBadRequest || testserver.ErrorCode(body) != "90100" {
+				t.Errorf("GET %s: status %d code %s, want 400 and 90100", path, resp.StatusCode, testserver.ErrorCode(body))
 			}
 		}
 		// Plain text and a textarea's line breaks still pass.
@@ -86,11 +87,11 @@ func TestControlCharactersInAdminQueriesAreBadRequests(t *testing.T) {
 			t.Fatalf("plain search: status %d", resp.StatusCode)
 		}
 		resp, body := b.post("/admin/apps/new", "/admin/apps/new", url.Values{"name": {"Wiki"}, "redirect_uris": {"https://wiki.example.org/cb\r\nhttps://wiki.example.org/cb2"}})
-		if resp.StatusCode != http.StatusOK || code(body) != "" {
-			t.Fatalf("an application with two redirect URIs on two lines: status %d code %s", resp.StatusCode, code(body))
+		if resp.StatusCode != http.StatusOK || testserver.ErrorCode(body) != "" {
+			t.Fatalf("an application with two redirect URIs on two lines: status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
-		if resp, body := b.post("/admin/apps/new", "/admin/apps/new", url.Values{"name": {"Wi\x00ki"}, "redirect_uris": {"https://wiki.example.org/cb"}}); resp.StatusCode != http.StatusBadRequest || code(body) != "90100" {
-			t.Fatalf("an application name with NUL: status %d code %s", resp.StatusCode, code(body))
+		if resp, body := b.post("/admin/apps/new", "/admin/apps/new", url.Values{"name": {"Wi\x00ki"}, "redirect_uris": {"https://wiki.example.org/cb"}}); resp.StatusCode != http.StatusBadRequest || testserver.ErrorCode(body) != "90100" {
+			t.Fatalf("an application name with NUL: status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 	})
 }
@@ -110,14 +111,14 @@ func TestBusySignInIs503WithRetryAfter(t *testing.T) {
 		}
 		b := newBrowser(t, in.srv.URL)
 		resp, body := b.login("stall@example.org", goodPassword, nil)
-		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || code(body) != "99503" {
-			t.Fatalf("busy sign-in: status %d Retry-After %q code %s, want 503, a Retry-After and 99503", resp.StatusCode, resp.Header.Get("Retry-After"), code(body))
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || testserver.ErrorCode(body) != "99503" {
+			t.Fatalf("busy sign-in: status %d Retry-After %q code %s, want 503, a Retry-After and 99503", resp.StatusCode, resp.Header.Get("Retry-After"), testserver.ErrorCode(body))
 		}
 		if err := store.Tx(ctx, func(tx portier.Tx) error { return tx.PutLockout(ctx, u.ID, "", lockout.State{}) }); err != nil {
 			t.Fatal(err)
 		}
 		if resp, body := b.login("stall@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("after the stall: status %d code %s, want a sign-in", resp.StatusCode, code(body))
+			t.Fatalf("after the stall: status %d code %s, want a sign-in", resp.StatusCode, testserver.ErrorCode(body))
 		}
 	})
 }

@@ -38,7 +38,7 @@ func BenchmarkRecoverSteps(b *testing.B) {
 						req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
 						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 						req.RemoteAddr = "192.0.2.7:1234"
-						for _, ck := range br.c.Jar.Cookies(u) {
+						for _, ck := range br.Client.Jar.Cookies(u) {
 							req.AddCookie(ck)
 						}
 						if flow != nil {

@@ -31,87 +31,28 @@ func mailsTo(t testing.TB, in *instance, n int, addr string) []received {
 	return out
 }
 
-var eightDigits = regexp.MustCompile(`\b(\d{8})\b`)
-
-// codesTo returns the verification codes mailed to addr so far, oldest first.
-func codesTo(t testing.TB, in *instance, addr string) []string {
-	t.Helper()
-	var out []string
-	for _, r := range in.mail.Messages() {
-		m := testserver.ReadMail(t, r)
-		if c := eightDigits.FindStringSubmatch(m.Subject); m.To == addr && c != nil {
-			out = append(out, c[1])
-		}
-	}
-	return out
-}
-
-// nextCode waits for a code mailed to addr beyond the known ones and returns it.
-func nextCode(t testing.TB, in *instance, addr string, known []string) string {
-	t.Helper()
-	var code string
-	waitFor(t, "a new code mailed to "+addr, func() bool {
-		codes := codesTo(t, in, addr)
-		if len(codes) > len(known) {
-			code = codes[len(codes)-1]
-		}
-		return code != ""
-	})
-	return code
-}
-
 // delivered waits until the outbox is empty: every mail queued so far (in the transaction of
 // the request that caused it, so before its answer) has reached the SMTP server.
 func delivered(t testing.TB, in *instance) {
 	t.Helper()
-	waitFor(t, "the outbox to empty", func() bool {
+	testserver.WaitFor(t, "the outbox to empty", func() bool {
 		queued, err := in.store.ListTokens(context.Background(), portier.TokenFilter{Kinds: []string{portier.TokenMail}})
 		return err == nil && len(queued) == 0
 	})
 }
 
-var totpSecret = regexp.MustCompile(`data-totp-secret>([A-Z2-7]+)<`)
-
 // addEmail registers an alternate address for the signed-in user, with the code that arrives.
 func addEmail(t testing.TB, in *instance, b *browser, addr string) {
 	t.Helper()
-	known := codesTo(t, in, addr)
-	resp, _ := b.post("/myaccount/security-info", "/myaccount/security-info/email", url.Values{"address": {addr}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("adding %s: status %d", addr, resp.StatusCode)
-	}
-	page := resp.Header.Get("Location")
-	code := nextCode(t, in, addr, known)
-	resp, body := b.post(page, strings.SplitN(page, "?", 2)[0], url.Values{"code": {code}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("confirming %s: status %d %s", addr, resp.StatusCode, body)
-	}
+	b.withLang()
+	in.ts.AddEmail(t, b.Browser, addr)
 }
 
 // addAuthenticator registers an authenticator app and returns its secret.
-func addAuthenticator(t testing.TB, in *instance, b *browser, now time.Time) string {
+func addAuthenticator(t testing.TB, in *instance, b *browser) string {
 	t.Helper()
-	resp, _ := b.post("/myaccount/security-info", "/myaccount/security-info/totp", url.Values{})
-	page := resp.Header.Get("Location")
-	_, body := b.do("GET", page, nil)
-	m := totpSecret.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no authenticator key on %s", page)
-	}
-	resp, body = b.post(page, page, url.Values{"code": {testserver.TOTP(t, m[1], now)}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("confirming the app: status %d %s", resp.StatusCode, body)
-	}
-	return m[1]
-}
-
-var recoverStep = regexp.MustCompile(`data-recover-step="([a-z]+)"`)
-
-func step(body string) string {
-	if m := recoverStep.FindStringSubmatch(body); m != nil {
-		return m[1]
-	}
-	return ""
+	b.withLang()
+	return in.ts.AddAuthenticator(t, b.Browser)
 }
 
 // recoverAs starts a self-service reset for name in b and returns the verify page.
@@ -166,19 +107,19 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 
 		// The owner unlocks without a new password.
 		b := newBrowser(t, in.srv.URL)
-		if s := step(recoverAs(t, b, "Ann@Example.org")); s != "verify" {
+		if s := testserver.RecoverStep(recoverAs(t, b, "Ann@Example.org")); s != "verify" {
 			t.Fatalf("step %q, want verify", s)
 		}
-		known := codesTo(t, in, "ann.private@example.net")
+		known := in.ts.Codes(t, "ann.private@example.net")
 		resp, _ := b.post("/recover/verify", "/recover/email", url.Values{"address": {"ann.private@example.net"}})
 		if resp.Header.Get("Location") != "/recover/verify?sent=1" {
 			t.Fatalf("send: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		emailed := nextCode(t, in, "ann.private@example.net", known)
+		emailed := in.ts.NextCode(t, "ann.private@example.net", known)
 		b.post("/recover/verify", "/recover/code", url.Values{"code": {emailed}})
 		_, body := b.do("GET", "/recover/choose", nil)
-		if step(body) != "choose" || !strings.Contains(body, `data-action="unlock"`) {
-			t.Fatalf("choose page step %q", step(body))
+		if testserver.RecoverStep(body) != "choose" || !strings.Contains(body, `data-action="unlock"`) {
+			t.Fatalf("choose page step %q", testserver.RecoverStep(body))
 		}
 		// The code is used up: replaying it is refused.
 		_, replay := b.post("/recover/choose", "/recover/code", url.Values{"code": {emailed}})
@@ -186,11 +127,11 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 			t.Fatal("a used code was not refused as used")
 		}
 		_, body = b.post("/recover/choose", "/recover/unlock", url.Values{})
-		if step(body) != "unlocked" {
-			t.Fatalf("after unlock: step %q", step(body))
+		if testserver.RecoverStep(body) != "unlocked" {
+			t.Fatalf("after unlock: step %q", testserver.RecoverStep(body))
 		}
 		if resp, body := newBrowser(t, in.srv.URL).login("ann@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-in after self-service unlock: %d code %s", resp.StatusCode, code(body))
+			t.Fatalf("sign-in after self-service unlock: %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		if evs := auditedSelf(t, store, portier.ActionSelfServiceUnlock); len(evs) != 1 || evs[0].Target != "ann@example.org" {
 			t.Fatalf("self-service unlock audit: %+v", evs)
@@ -201,27 +142,27 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 		lock(t, in, "ann@example.org")
 		b = newBrowser(t, in.srv.URL)
 		recoverAs(t, b, "ann@example.org")
-		known = codesTo(t, in, "ann.private@example.net")
+		known = in.ts.Codes(t, "ann.private@example.net")
 		b.post("/recover/verify", "/recover/email", url.Values{"address": {"ann.private@example.net"}})
-		b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "ann.private@example.net", known)}})
+		b.post("/recover/verify", "/recover/code", url.Values{"code": {in.ts.NextCode(t, "ann.private@example.net", known)}})
 		const next = "a brand new passphrase for ann"
 		_, body = b.post("/recover/choose", "/recover/password", url.Values{"new_password": {goodPassword}, "confirm_password": {goodPassword}, "sign_out_everywhere": {"on"}})
 		if !strings.Contains(body, "must differ from the current one") {
 			t.Fatal("the current password was accepted as the new one")
 		}
 		_, body = b.post("/recover/choose", "/recover/password", url.Values{"new_password": {next}, "confirm_password": {next}, "sign_out_everywhere": {"on"}})
-		if step(body) != "reset" {
-			t.Fatalf("after reset: step %q %s", step(body), body)
+		if testserver.RecoverStep(body) != "reset" {
+			t.Fatalf("after reset: step %q %s", testserver.RecoverStep(body), body)
 		}
 		if resp, _ := owner.do("GET", "/myaccount", nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("the owner's other session still works after the reset: %d", resp.StatusCode)
 		}
 		if resp, body := newBrowser(t, in.srv.URL).login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-in with the new password: %d code %s", resp.StatusCode, code(body))
+			t.Fatalf("sign-in with the new password: %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		// The owner's browser was familiar before the reset; its old device cookie is not now.
 		if resp, body := owner.login("ann@example.org", next, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign-in at the owner's browser: %d code %s", resp.StatusCode, code(body))
+			t.Fatalf("sign-in at the owner's browser: %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		testenv.NoErr(t, in.rec.Flush(ctx))
 		if last, err := store.ListSignIns(ctx, portier.SignInFilter{Limit: 1}); err != nil || len(last) != 1 || last[0].FamiliarDevice {
@@ -231,7 +172,7 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 			t.Fatalf("%d self-service reset audit entries", len(evs))
 		}
 		// The reset notice reaches the user, and its delivery is audited.
-		waitFor(t, "the reset notice", func() bool {
+		testserver.WaitFor(t, "the reset notice", func() bool {
 			notices := 0
 			for _, m := range mailsTo(t, in, 0, "ann@example.org") {
 				if strings.Contains(m.Subject, "password was reset") {
@@ -240,7 +181,7 @@ func TestSelfServiceUnlockAndReset(t *testing.T) {
 			}
 			return notices == 1
 		})
-		waitFor(t, "the audit entry of the reset notice", func() bool {
+		testserver.WaitFor(t, "the audit entry of the reset notice", func() bool {
 			for _, ev := range auditedSelf(t, store, portier.ActionNotifyUser) {
 				if strings.Contains(ev.Detail, "self-service reset sent to an***@example.org") {
 					return true
@@ -260,7 +201,7 @@ func TestSelfServiceCodes(t *testing.T) {
 
 		t.Run("an unknown name walks the same pages and gets no mail", func(t *testing.T) {
 			norm := func(s string) string {
-				s = csrfField.ReplaceAllString(s, "")
+				s = testserver.WithoutCSRF(s)
 				return strings.ReplaceAll(strings.ReplaceAll(s, "bob@example.org", "X"), "nobody@example.org", "X")
 			}
 			kb, ub := newBrowser(t, in.srv.URL), newBrowser(t, in.srv.URL)
@@ -287,9 +228,9 @@ func TestSelfServiceCodes(t *testing.T) {
 		t.Run("wrong codes: the fifth kills the code", func(t *testing.T) {
 			b := newBrowser(t, in.srv.URL)
 			recoverAs(t, b, "bob@example.org")
-			known := codesTo(t, in, "bob@example.net")
+			known := in.ts.Codes(t, "bob@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"BOB@example.net"}})
-			right := nextCode(t, in, "bob@example.net", known)
+			right := in.ts.NextCode(t, "bob@example.net", known)
 			for i := 0; i < 5; i++ {
 				b.post("/recover/verify", "/recover/code", url.Values{"code": {"00000000"}})
 			}
@@ -301,9 +242,9 @@ func TestSelfServiceCodes(t *testing.T) {
 		t.Run("an expired code is refused", func(t *testing.T) {
 			b := newBrowser(t, in.srv.URL)
 			recoverAs(t, b, "bob@example.org")
-			known := codesTo(t, in, "bob@example.net")
+			known := in.ts.Codes(t, "bob@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"bob@example.net"}})
-			right := nextCode(t, in, "bob@example.net", known)
+			right := in.ts.NextCode(t, "bob@example.net", known)
 			clock.Advance(11 * time.Minute)
 			_, body := b.post("/recover/verify", "/recover/code", url.Values{"code": {right}})
 			if !strings.Contains(body, "has expired") {
@@ -367,7 +308,7 @@ func TestSelfServiceAuthenticatorApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		owner := signedIn(t, in, "eve@example.org")
-		secret := addAuthenticator(t, in, owner, clock.Now())
+		secret := addAuthenticator(t, in, owner)
 		at := func(when time.Time) string { return testserver.TOTP(t, secret, when) }
 
 		// An admin needs two methods: the app alone is not enough.
@@ -377,8 +318,8 @@ func TestSelfServiceAuthenticatorApp(t *testing.T) {
 		first := at(clock.Now())
 		b.post("/recover/verify", "/recover/totp", url.Values{"code": {first}})
 		_, body := b.do("GET", "/recover/verify", nil)
-		if step(body) != "verify" || !strings.Contains(body, `data-passed="1"`) || !strings.Contains(body, "of the 2 methods") {
-			t.Fatalf("an admin passed with one method: step %q", step(body))
+		if testserver.RecoverStep(body) != "verify" || !strings.Contains(body, `data-passed="1"`) || !strings.Contains(body, "of the 2 methods") {
+			t.Fatalf("an admin passed with one method: step %q", testserver.RecoverStep(body))
 		}
 
 		// The same code cannot be replayed in its window, in another reset.
@@ -396,13 +337,13 @@ func TestSelfServiceAuthenticatorApp(t *testing.T) {
 			t.Fatal("wrong authenticator codes were never stopped")
 		}
 		if resp, body := newBrowser(t, in.srv.URL).login("eve@example.org", goodPassword, nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("the password no longer works after wrong authenticator codes: code %s", code(body))
+			t.Fatalf("the password no longer works after wrong authenticator codes: code %s", testserver.ErrorCode(body))
 		}
 		// After the app, the email too: then the admin is through.
 		addEmail(t, in, owner, "eve@example.net")
-		known := codesTo(t, in, "eve@example.net")
+		known := in.ts.Codes(t, "eve@example.net")
 		b.post("/recover/verify", "/recover/email", url.Values{"address": {"eve@example.net"}})
-		b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "eve@example.net", known)}})
+		b.post("/recover/verify", "/recover/code", url.Values{"code": {in.ts.NextCode(t, "eve@example.net", known)}})
 		resp, _ := b.do("GET", "/recover/verify", nil)
 		if resp.Header.Get("Location") != "/recover/choose" {
 			t.Fatalf("two methods passed, yet not through: %d", resp.StatusCode)
@@ -431,8 +372,8 @@ func TestLockoutReport(t *testing.T) {
 		link := regexp.MustCompile(`/recover/report\?token=[0-9a-f]+`).FindString(ms[0].Body)
 		b := newBrowser(t, in.srv.URL)
 		_, body := b.do("GET", link, nil)
-		if step(body) != "report" {
-			t.Fatalf("report page step %q", step(body))
+		if testserver.RecoverStep(body) != "report" {
+			t.Fatalf("report page step %q", testserver.RecoverStep(body))
 		}
 		token := strings.TrimPrefix(link, "/recover/report?token=")
 		resp, _ := b.post(link, "/recover/report", url.Values{"token": {token}})
@@ -458,22 +399,6 @@ func TestLockoutReport(t *testing.T) {
 			t.Fatal("a used report link still works")
 		}
 	})
-}
-
-// waitFor polls cond for up to 10 seconds: mail goes out after the request that queued it,
-// and a message between processes arrives after the transaction that sent it.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("waited 10 s for %s", what)
-		}
-	}
 }
 
 func mustUserID(t testing.TB, in *instance, upn string) string {
@@ -529,7 +454,7 @@ func TestSelfServiceSettings(t *testing.T) {
 			b.lang = "nl-NL"
 			b.login("piet@example.org", goodPassword, nil)
 			lock(t, in, "piet@example.org")
-			waitFor(t, "a Dutch lockout mail", func() bool {
+			testserver.WaitFor(t, "a Dutch lockout mail", func() bool {
 				for _, m := range mailsTo(t, in, 0, "piet@example.org") {
 					if strings.Contains(m.Subject, "is vergrendeld") && strings.Contains(m.Body, "Dit was ik niet") {
 						return true
@@ -542,20 +467,20 @@ func TestSelfServiceSettings(t *testing.T) {
 		t.Run("an admin's own reset is told to every global admin", func(t *testing.T) {
 			help := signedIn(t, in, "help@example.org")
 			addEmail(t, in, help, "help@example.net")
-			secret := addAuthenticator(t, in, help, clock.Now())
+			secret := addAuthenticator(t, in, help)
 			clock.Advance(time.Minute)
 			b := newBrowser(t, in.srv.URL)
 			recoverAs(t, b, "help@example.org")
-			known := codesTo(t, in, "help@example.net")
+			known := in.ts.Codes(t, "help@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
-			b.post("/recover/verify", "/recover/code", url.Values{"code": {nextCode(t, in, "help@example.net", known)}})
+			b.post("/recover/verify", "/recover/code", url.Values{"code": {in.ts.NextCode(t, "help@example.net", known)}})
 			b.post("/recover/verify", "/recover/totp", url.Values{"code": {testserver.TOTP(t, secret, clock.Now())}})
 			const next = "orange tractor sings at midnight"
 			_, body := b.post("/recover/choose", "/recover/password", url.Values{"new_password": {next}, "confirm_password": {next}})
-			if step(body) != "reset" {
-				t.Fatalf("admin reset: step %q", step(body))
+			if testserver.RecoverStep(body) != "reset" {
+				t.Fatalf("admin reset: step %q", testserver.RecoverStep(body))
 			}
-			waitFor(t, "the notice to the global admin", func() bool {
+			testserver.WaitFor(t, "the notice to the global admin", func() bool {
 				for _, m := range mailsTo(t, in, 0, "boss@example.org") {
 					if strings.Contains(m.Body, "help@example.org") && strings.Contains(m.Subject, "reset their own password") {
 						return true
@@ -563,7 +488,7 @@ func TestSelfServiceSettings(t *testing.T) {
 				}
 				return false
 			})
-			waitFor(t, "the audit entry of the admin notice", func() bool {
+			testserver.WaitFor(t, "the audit entry of the admin notice", func() bool {
 				evs := auditedSelf(t, store, portier.ActionNotifyAdmins)
 				return len(evs) == 1 && evs[0].Target == "boss@example.org"
 			})
@@ -579,10 +504,10 @@ func TestSelfServiceSettings(t *testing.T) {
 			defer set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetAll })
 			b := newBrowser(t, in.srv.URL)
 			recoverAs(t, b, "help@example.org")
-			known := codesTo(t, in, "help@example.net")
+			known := in.ts.Codes(t, "help@example.net")
 			b.post("/recover/verify", "/recover/email", url.Values{"address": {"help@example.net"}})
 			delivered(t, in)
-			if len(codesTo(t, in, "help@example.net")) != len(known) {
+			if len(in.ts.Codes(t, "help@example.net")) != len(known) {
 				t.Fatal("a code was sent to an admin outside the self-service scope")
 			}
 			found := false
@@ -598,8 +523,8 @@ func TestSelfServiceSettings(t *testing.T) {
 			set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetNone })
 			defer set(func(st *portier.Settings) { st.Reset.Scope = portier.ResetAll })
 			_, body := newBrowser(t, in.srv.URL).do("GET", "/recover", nil)
-			if step(body) != "off" {
-				t.Fatalf("step %q with self-service off", step(body))
+			if testserver.RecoverStep(body) != "off" {
+				t.Fatalf("step %q with self-service off", testserver.RecoverStep(body))
 			}
 		})
 	})
@@ -624,7 +549,7 @@ func TestAdminRequiresReRegistration(t *testing.T) {
 		}
 		lost := signedIn(t, in, "lost@example.org")
 		addEmail(t, in, lost, "lost@example.net")
-		addAuthenticator(t, in, lost, clock.Now())
+		addAuthenticator(t, in, lost)
 		root := signedIn(t, in, "root@example.org")
 		addEmail(t, in, root, "root@example.net")
 
@@ -669,7 +594,7 @@ func TestOTPGuessingIsCountedAndLocks(t *testing.T) {
 		if _, _, err := in.dir.CreateUser(ctx, portier.CLIActor("test"), directory.NewUser{UPN: "otto@example.org", DisplayName: "Otto", Mail: "otto@example.org", Password: goodPassword}); err != nil {
 			t.Fatal(err)
 		}
-		secret := addAuthenticator(t, in, signedIn(t, in, "otto@example.org"), clock.Now())
+		secret := addAuthenticator(t, in, signedIn(t, in, "otto@example.org"))
 		clock.Advance(time.Minute)
 		at := func(when time.Time) string { return testserver.TOTP(t, secret, when) }
 		right := map[string]bool{}
@@ -706,7 +631,7 @@ func TestOTPGuessingIsCountedAndLocks(t *testing.T) {
 		if !audited {
 			t.Fatal("the authenticator lock is not in the audit log")
 		}
-		waitFor(t, "the mail about the wrong codes", func() bool {
+		testserver.WaitFor(t, "the mail about the wrong codes", func() bool {
 			for _, m := range mailsTo(t, in, 0, "otto@example.org") {
 				if strings.Contains(m.Subject, "Wrong authenticator codes") && strings.Contains(m.Body, "127.0.0.1") {
 					return true
@@ -726,7 +651,7 @@ func TestOTPReplayInDriftWindow(t *testing.T) {
 		in := newInstance(t, store, clock)
 		createUser(t, in.dir, "rita@example.org", false)
 		owner := signedIn(t, in, "rita@example.org")
-		secret := addAuthenticator(t, in, owner, clock.Now())
+		secret := addAuthenticator(t, in, owner)
 		addEmail(t, in, owner, "rita@example.net")
 		clock.Advance(time.Minute)
 		code := testserver.TOTP(t, secret, clock.Now())
@@ -749,9 +674,9 @@ func TestOTPReplayInDriftWindow(t *testing.T) {
 
 		b3 := newBrowser(t, in.srv.URL)
 		recoverAs(t, b3, "rita@example.org")
-		known := codesTo(t, in, "rita@example.net")
+		known := in.ts.Codes(t, "rita@example.net")
 		b3.post("/recover/verify", "/recover/email", url.Values{"address": {"rita@example.net"}})
-		mailed := nextCode(t, in, "rita@example.net", known)
+		mailed := in.ts.NextCode(t, "rita@example.net", known)
 		b3.post("/recover/verify", "/recover/code", url.Values{"code": {" " + mailed[:4] + " " + mailed[4:] + " "}})
 		if resp, _ := b3.do("GET", "/recover/verify", nil); resp.Header.Get("Location") != "/recover/choose" {
 			t.Fatalf("the mailed code, typed with spaces, did not pass: %d", resp.StatusCode)

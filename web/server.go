@@ -6,7 +6,8 @@
 // middleware (server.go, input.go, timeouts.go) bounds, checks and guards each request before a
 // handler runs. Every domain error a handler does not answer itself goes to one renderer,
 // fail.go: a table from the error's code to its HTTP status and page, plus formError for bad
-// input shown again above the form that sent it.
+// input shown again above the form that sent it. Pages are templates/*.html over layout.html;
+// *_parts.html hold what pages share (the admin frame, log paging, the new-password fields).
 package web
 
 import (

@@ -12,11 +12,12 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 )
 
 // setupForm fills the setup form for a first admin.
 func setupForm(b *browser, token, upn, pw, confirm string) url.Values {
-	b.t.Helper()
+	b.T.Helper()
 	return url.Values{"csrf_token": {b.token("/setup?token=" + url.QueryEscape(token))}, "token": {token},
 		"username": {upn}, "display_name": {"First Admin"}, "password": {pw}, "confirm_password": {confirm}}
 }
@@ -45,8 +46,8 @@ func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 		b.lang = ""
 
 		// Refusals before the right use leave the token usable.
-		if resp, body := b.do("POST", "/setup", setupForm(b, token, "root@example.org", goodPassword, "something else entirely")); resp.StatusCode != 400 || code(body) != "90100" {
-			t.Fatalf("mismatched passwords: %d %s", resp.StatusCode, code(body))
+		if resp, body := b.do("POST", "/setup", setupForm(b, token, "root@example.org", goodPassword, "something else entirely")); resp.StatusCode != 400 || testserver.ErrorCode(body) != "90100" {
+			t.Fatalf("mismatched passwords: %d %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		if resp, body := b.do("POST", "/setup", setupForm(b, token, "root@example.org", "short", "short")); resp.StatusCode != 400 || !setupContains(body, "at least 15") {
 			t.Fatalf("short password: %d", resp.StatusCode)
@@ -194,12 +195,12 @@ func setupLastAudit(t *testing.T, store portier.Store) *portier.AuditEvent {
 
 // setupPost sends a form without failing the test itself, for use off the test's goroutine.
 func setupPost(b *browser, path string, form url.Values) (int, error) {
-	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", b.Base.String()+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := b.c.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		return 0, err
 	}

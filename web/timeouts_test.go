@@ -29,7 +29,7 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	token := admin.token("/admin/users/import")
 	base := testenv.Must(url.Parse(in.srv.URL))(t)
 	var cookies []string
-	for _, c := range admin.c.Jar.Cookies(base) {
+	for _, c := range admin.Client.Jar.Cookies(base) {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
 

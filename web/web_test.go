@@ -2,12 +2,9 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +30,7 @@ type instance struct {
 	rec   *signin.Recorder
 	mail  *smtptest.Server // the real SMTP server this instance sends its mail to
 	store portier.Store
+	ts    *testserver.Instance // the same server, for testserver's helpers
 }
 
 func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *instance {
@@ -44,73 +42,49 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
 	in := testserver.Start(t, store, testserver.Options{Clock: clock, LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait, UnlockSeenWithin: extra.UnlockSeenWithin})
-	return &instance{srv: in.Server, dir: in.Dir, m: in.Metrics, rec: in.Recorder, mail: in.Mail, store: store}
+	return &instance{srv: in.Server, dir: in.Dir, m: in.Metrics, rec: in.Recorder, mail: in.Mail, store: store, ts: in}
 }
 
-// browser is a cookie-keeping client that does not follow redirects.
+// browser is testserver's browser with a language: lang, when set, is sent as
+// Accept-Language with every request the test makes through it.
 type browser struct {
-	t    testing.TB
-	c    *http.Client
-	base string
+	*testserver.Browser
 	lang string
 }
 
 func newBrowser(t testing.TB, base string) *browser {
-	jar := testenv.Must(cookiejar.New(nil))(t)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{Browser: testserver.NewBrowser(t, base)}
+}
+
+// withLang puts b's language into the headers every request carries.
+func (b *browser) withLang() {
+	if b.lang != "" {
+		b.Header.Set("Accept-Language", b.lang)
+	} else {
+		b.Header.Del("Accept-Language")
+	}
 }
 
 func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := testenv.Must(http.NewRequest(method, b.base+path, body))(b.t)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if b.lang != "" {
-		req.Header.Set("Accept-Language", b.lang)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw := testenv.Must(io.ReadAll(resp.Body))(b.t)
-	return resp, string(raw)
+	b.T.Helper()
+	b.withLang()
+	return b.Do(method, path, form)
 }
-
-var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // token fetches a page and returns its CSRF token.
 func (b *browser) token(path string) string {
-	b.t.Helper()
-	_, body := b.do("GET", path, nil)
-	m := csrfField.FindStringSubmatch(body)
-	if m == nil {
-		b.t.Fatalf("no csrf_token on %s", path)
-	}
-	return m[1]
+	b.T.Helper()
+	b.withLang()
+	return b.Token(path)
 }
 
 func (b *browser) login(user, pw string, extra url.Values) (*http.Response, string) {
-	b.t.Helper()
+	b.T.Helper()
 	form := url.Values{"username": {user}, "password": {pw}, "csrf_token": {b.token("/login")}}
 	for k, v := range extra {
 		form[k] = v
 	}
 	return b.do("POST", "/login", form)
-}
-
-var errorCode = regexp.MustCompile(`data-error-code="(\d+)"`)
-
-func code(body string) string {
-	if m := errorCode.FindStringSubmatch(body); m != nil {
-		return m[1]
-	}
-	return ""
 }
 
 func createUser(t testing.TB, dir *directory.Service, upn string, force bool) {
@@ -160,11 +134,11 @@ func TestLoginPages(t *testing.T) {
 			b := newBrowser(t, in.srv.URL)
 			r1, known := b.login("web@example.org", "not the right one at all", nil)
 			r2, unknown := b.login("nobody@example.org", "not the right one at all", nil)
-			if r1.StatusCode != r2.StatusCode || code(known) != "50126" || code(unknown) != "50126" {
-				t.Fatalf("known %d/%s unknown %d/%s", r1.StatusCode, code(known), r2.StatusCode, code(unknown))
+			if r1.StatusCode != r2.StatusCode || testserver.ErrorCode(known) != "50126" || testserver.ErrorCode(unknown) != "50126" {
+				t.Fatalf("known %d/%s unknown %d/%s", r1.StatusCode, testserver.ErrorCode(known), r2.StatusCode, testserver.ErrorCode(unknown))
 			}
 			norm := func(s string) string {
-				s = csrfField.ReplaceAllString(s, "")
+				s = testserver.WithoutCSRF(s)
 				return strings.ReplaceAll(strings.ReplaceAll(s, "web@example.org", "X"), "nobody@example.org", "X")
 			}
 			if norm(known) != norm(unknown) {
@@ -182,8 +156,8 @@ func TestLoginPages(t *testing.T) {
 					form.Set("csrf_token", tok)
 				}
 				resp, body := b.do("POST", "/login", form)
-				if resp.StatusCode != 400 || code(body) != "90100" {
-					t.Fatalf("token %q: status %d code %s", tok, resp.StatusCode, code(body))
+				if resp.StatusCode != 400 || testserver.ErrorCode(body) != "90100" {
+					t.Fatalf("token %q: status %d code %s", tok, resp.StatusCode, testserver.ErrorCode(body))
 				}
 			}
 			if testutil.ToFloat64(in.m.PasswordVerifications) != before {
@@ -203,8 +177,8 @@ func TestLoginPages(t *testing.T) {
 			b := newBrowser(t, in.srv.URL)
 			before := testutil.ToFloat64(in.m.PasswordVerifications)
 			resp, body := b.login("web@example.org", strings.Repeat("x", 1025), nil)
-			if resp.StatusCode != 400 || code(body) != "90100" || testutil.ToFloat64(in.m.PasswordVerifications) != before {
-				t.Fatalf("status %d code %s", resp.StatusCode, code(body))
+			if resp.StatusCode != 400 || testserver.ErrorCode(body) != "90100" || testutil.ToFloat64(in.m.PasswordVerifications) != before {
+				t.Fatalf("status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 			}
 		})
 		t.Run("Dutch page and locked message", func(t *testing.T) {
@@ -219,8 +193,8 @@ func TestLoginPages(t *testing.T) {
 			for i := 0; i < 10; i++ {
 				_, body = b.login("nl@example.org", "fout wachtwoord nummer "+string(rune('a'+i)), nil)
 			}
-			if code(body) != "50053" || !strings.Contains(body, "vergrendeld") || !strings.Contains(body, clock.Now().Add(60e9).Format("15:04:05")) {
-				t.Fatalf("locked page: code %s", code(body))
+			if testserver.ErrorCode(body) != "50053" || !strings.Contains(body, "vergrendeld") || !strings.Contains(body, clock.Now().Add(60e9).Format("15:04:05")) {
+				t.Fatalf("locked page: code %s", testserver.ErrorCode(body))
 			}
 		})
 		t.Run("forced change leads to the change page, then in", func(t *testing.T) {
@@ -264,7 +238,7 @@ func TestBlockEndsSessionOnEveryProcess(t *testing.T) {
 				t.Fatalf("sign-in: %d", resp.StatusCode)
 			}
 			// The same browser talks to the second process: cookies are per host, not per port.
-			b2 := &browser{t: t, c: b.c, base: two.srv.URL}
+			b2 := &browser{Browser: &testserver.Browser{T: t, Client: b.Client, Base: testenv.Must(url.Parse(two.srv.URL))(t), Header: http.Header{}}}
 			if resp, _ := b2.do("GET", "/myaccount", nil); resp.StatusCode != 200 {
 				t.Fatalf("session on the second process: %d", resp.StatusCode)
 			}
@@ -275,8 +249,8 @@ func TestBlockEndsSessionOnEveryProcess(t *testing.T) {
 				t.Fatalf("blocked user's session on the second process: %d, want redirect to sign-in", resp.StatusCode)
 			}
 			_, body := b2.login("shared@example.org", goodPassword, nil)
-			if code(body) != "50057" {
-				t.Fatalf("sign-in of blocked user: code %s, want 50057", code(body))
+			if testserver.ErrorCode(body) != "50057" {
+				t.Fatalf("sign-in of blocked user: code %s, want 50057", testserver.ErrorCode(body))
 			}
 		})
 	}
@@ -296,22 +270,22 @@ func TestFamiliarBrowserOverHTTP(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			_, body = stranger.login("own@example.org", "guess number "+string(rune('a'+i)), nil)
 		}
-		if code(body) != "50053" {
-			t.Fatalf("stranger after 10 guesses: code %s, want 50053", code(body))
+		if testserver.ErrorCode(body) != "50053" {
+			t.Fatalf("stranger after 10 guesses: code %s, want 50053", testserver.ErrorCode(body))
 		}
-		if _, body := stranger.login("own@example.org", goodPassword, nil); code(body) != "50053" {
+		if _, body := stranger.login("own@example.org", goodPassword, nil); testserver.ErrorCode(body) != "50053" {
 			t.Fatal("the stranger's browser got in with the right password while locked")
 		}
 		// The owner, at the usual browser, still gets in.
 		if resp, body := owner.login("own@example.org", goodPassword, nil); resp.StatusCode != 303 {
-			t.Fatalf("owner at the familiar browser: status %d code %s", resp.StatusCode, code(body))
+			t.Fatalf("owner at the familiar browser: status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		// The owner's browser has its own count: ten wrong passwords there lock it too.
 		for i := 0; i < 10; i++ {
 			_, body = owner.login("own@example.org", "owner typo "+string(rune('a'+i)), nil)
 		}
-		if code(body) != "50053" {
-			t.Fatalf("familiar browser after 10 wrong passwords: code %s, want 50053", code(body))
+		if testserver.ErrorCode(body) != "50053" {
+			t.Fatalf("familiar browser after 10 wrong passwords: code %s, want 50053", testserver.ErrorCode(body))
 		}
 	})
 }
@@ -331,8 +305,8 @@ func TestMalformedFormsAre90100(t *testing.T) {
 		} {
 			form.Set("csrf_token", b.token("/login"))
 			resp, body := b.do("POST", "/login", form)
-			if resp.StatusCode != 400 || code(body) != "90100" {
-				t.Errorf("%s: status %d code %s, want 400 and 90100", name, resp.StatusCode, code(body))
+			if resp.StatusCode != 400 || testserver.ErrorCode(body) != "90100" {
+				t.Errorf("%s: status %d code %s, want 400 and 90100", name, resp.StatusCode, testserver.ErrorCode(body))
 			}
 		}
 		if testutil.ToFloat64(in.m.PasswordVerifications) != before {
@@ -360,8 +334,8 @@ func TestMyAccountSessionsAndPasswordChange(t *testing.T) {
 		tok := laptop.token("/myaccount")
 		resp, body := laptop.do("POST", "/myaccount/password", url.Values{"csrf_token": {tok}, "current_password": {"not my password at all"},
 			"new_password": {"my new passphrase is long"}, "confirm_password": {"my new passphrase is long"}})
-		if resp.StatusCode != 400 || code(body) != "50126" {
-			t.Fatalf("wrong current password: status %d code %s", resp.StatusCode, code(body))
+		if resp.StatusCode != 400 || testserver.ErrorCode(body) != "50126" {
+			t.Fatalf("wrong current password: status %d code %s", resp.StatusCode, testserver.ErrorCode(body))
 		}
 		tok = laptop.token("/myaccount")
 		resp, _ = laptop.do("POST", "/myaccount/password", url.Values{"csrf_token": {tok}, "current_password": {goodPassword},
@@ -417,8 +391,8 @@ func TestUnlockReachesEveryProcessAtOnce(t *testing.T) {
 				createUser(t, one.dir, upn, false)
 				lock(t, one, upn)
 				// Answered from process one's memory now.
-				if _, body := newBrowser(t, one.srv.URL).login(upn, goodPassword, nil); code(body) != "50053" {
-					t.Fatalf("%s: code %s, want 50053", upn, code(body))
+				if _, body := newBrowser(t, one.srv.URL).login(upn, goodPassword, nil); testserver.ErrorCode(body) != "50053" {
+					t.Fatalf("%s: code %s, want 50053", upn, testserver.ErrorCode(body))
 				}
 			}
 			ctx := context.Background()
@@ -430,7 +404,7 @@ func TestUnlockReachesEveryProcessAtOnce(t *testing.T) {
 			}
 			for upn, pw := range map[string]string{"held@example.org": goodPassword, "reset@example.org": goodPassword + " again"} {
 				if resp, body := newBrowser(t, one.srv.URL).login(upn, pw, nil); resp.StatusCode != http.StatusSeeOther {
-					t.Fatalf("%s right after process two's unlock: status %d code %s, want a sign-in", upn, resp.StatusCode, code(body))
+					t.Fatalf("%s right after process two's unlock: status %d code %s, want a sign-in", upn, resp.StatusCode, testserver.ErrorCode(body))
 				}
 			}
 		})
