@@ -28,6 +28,7 @@ type Service struct {
 	mu       sync.Mutex
 	settings portier.Settings
 	loadedAt time.Time
+	changes  int // settings changes made by this process, so that an older read is not kept
 }
 
 // settingsTTL is how long a process trusts its copy of the settings; a change made on
@@ -44,12 +45,17 @@ func (s *Service) Hasher() password.Hasher { return s.hasher }
 
 // Settings returns the organisation's settings, at most settingsTTL old.
 func (s *Service) Settings(ctx context.Context) (portier.Settings, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
+	s.mu.Lock()
 	if !s.loadedAt.IsZero() && now.Sub(s.loadedAt) < settingsTTL && !now.Before(s.loadedAt) {
-		return s.settings, nil
+		st := s.settings
+		s.mu.Unlock()
+		return st, nil
 	}
+	changes := s.changes
+	s.mu.Unlock()
+	// The read runs without the lock: a caller must never wait for another's store read
+	// while it holds a connection of its own (the pool would wait on itself under a flood).
 	b, err := s.store.Setting(ctx, portier.SettingsKey)
 	if err != nil {
 		return portier.Settings{}, err
@@ -58,7 +64,11 @@ func (s *Service) Settings(ctx context.Context) (portier.Settings, error) {
 	if err != nil {
 		s.log.Error("stored settings are invalid; using defaults", "err", err)
 	}
-	s.settings, s.loadedAt = st, now
+	s.mu.Lock()
+	if s.changes == changes {
+		s.settings, s.loadedAt = st, now
+	}
+	s.mu.Unlock()
 	return st, nil
 }
 
@@ -572,6 +582,7 @@ func (s *Service) UpdateSettings(ctx context.Context, actor portier.Actor, chang
 	}
 	s.mu.Lock()
 	s.loadedAt = time.Time{} // this process sees its own change at once
+	s.changes++
 	s.mu.Unlock()
 	return updated, nil
 }

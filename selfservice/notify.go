@@ -21,14 +21,12 @@ type report struct {
 // LockoutNotice is called by the sign-in engine in the transaction that locked a user's
 // account-wide counter. At the first lockout of an episode (no success since) it queues the
 // lockout mail to the owner, with the time, the sources of the failures and a "This wasn't
-// me" link; the doublings that follow send nothing more.
-func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, userID string, state lockout.State, source string) error {
-	if state.Lockouts != 1 {
+// me" link; the doublings that follow send nothing more. st are the settings the engine read
+// for the attempt: nothing here may take a second connection from the store while the
+// transaction holds the counter's lock, or a flood would wait on itself.
+func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, st portier.Settings, userID string, state lockout.State, source string) error {
+	if state.Lockouts != 1 || !st.LockoutEmail {
 		return nil
-	}
-	st, err := s.dir.Settings(ctx)
-	if err != nil || !st.LockoutEmail {
-		return err
 	}
 	u, err := tx.UserByID(ctx, userID)
 	if err != nil {

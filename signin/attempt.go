@@ -278,7 +278,7 @@ func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 			}
 			lockedUntil = s.LockedUntil
 			if t.accountWide() && t.e.onLock != nil {
-				return t.e.onLock(ctx, tx, t.user.ID, *s, t.entry.Source)
+				return t.e.onLock(ctx, tx, t.st, t.user.ID, *s, t.entry.Source)
 			}
 			return nil
 		})

@@ -66,7 +66,7 @@ type Engine struct {
 	log     *slog.Logger
 	process string
 	record  *Recorder
-	onLock  func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
+	onLock  func(ctx context.Context, tx portier.Tx, settings portier.Settings, userID string, st lockout.State, source string) error
 	locks   *lockCache
 	// cleared reads portier.CounterLockoutCleared for every attempt that may be answered from
 	// memory, one read shared by the attempts that arrive together.
@@ -107,7 +107,7 @@ type Config struct {
 	SaturatedWait time.Duration
 	// OnLock, if set, is called in the transaction in which a wrong password locks a user's
 	// account-wide counter (not a familiar browser's, not an unknown name's): the lockout mail.
-	OnLock func(ctx context.Context, tx portier.Tx, userID string, st lockout.State, source string) error
+	OnLock func(ctx context.Context, tx portier.Tx, settings portier.Settings, userID string, st lockout.State, source string) error
 }
 
 // New returns an engine. It hears of unlocks through the store once Listen runs; until then,
