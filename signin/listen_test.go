@@ -10,6 +10,7 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/internal/testenv/testserver"
 	"github.com/portier-id/portier/signin"
 )
 
@@ -39,12 +40,6 @@ func TestListenHearsThisProcessesUnlock(t *testing.T) {
 		if err := e.dir.Unlock(ctx, portier.CLIActor("test"), u.UPN); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for e.eng.RemembersLock(u.ID) {
-			if time.Now().After(deadline) {
-				t.Fatal("the engine never heard of this process's unlock")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		testserver.WaitFor(t, "the engine to hear of this process's unlock", func() bool { return !e.eng.RemembersLock(u.ID) })
 	})
 }

@@ -23,7 +23,7 @@ func TestWebReadsThroughServices(t *testing.T) {
 	}
 	out, err := exec.Command("go", "list", "-deps", "github.com/portier-id/portier/web").Output()
 	if err != nil {
-		t.Skipf("go list: %v", err)
+		t.Fatalf("go list: %v", err) // the go tool runs every test here; its absence is a failure, not a skip
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		if pkg == "github.com/portier-id/portier/sqlite" || pkg == "github.com/portier-id/portier/postgres" {

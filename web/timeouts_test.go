@@ -52,6 +52,8 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		testenv.Must(io.WriteString(c, head+fmt.Sprintf("Content-Length: %d\r\nCookie: %s\r\n\r\n", len(body), strings.Join(cookies, "; "))))(t)
 		testenv.Must(c.Write(body[:len(body)/2]))(t)
+		// A real stall in real time: the server's read deadline is the kernel's clock, which no
+		// injected clock moves.
 		time.Sleep(3 * readTimeout)
 		c.Write(body[len(body)/2:]) // may fail: the server is allowed to have cut the connection by now
 		testenv.NoErr(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
