@@ -46,15 +46,18 @@ type PasswordProfile struct {
 
 // LockoutView is the read-only lockout object of the contract.
 type LockoutView struct {
-	Locked         bool       `json:"locked"`
-	LockedUntil    *time.Time `json:"lockedUntil"`
-	FailedAttempts int        `json:"failedAttempts"`
+	Locked      bool       `json:"locked"`
+	LockedUntil *time.Time `json:"lockedUntil"`
+	// FailedAttempts: the wrong passwords that locked the account while it is locked, else
+	// those counted toward the next lock (lockout.State.FailedAttempts).
+	FailedAttempts int `json:"failedAttempts"`
 }
 
-// SetLockoutView fills u.Lockout from u.LockoutState as seen at now.
+// SetLockoutView fills u.Lockout from u.LockoutState as seen at now. FailedAttempts follows
+// lockout.State.FailedAttempts, the one definition every view uses.
 func (u *User) SetLockoutView(now time.Time) {
 	st := u.LockoutState
-	u.Lockout = LockoutView{FailedAttempts: st.Failures}
+	u.Lockout = LockoutView{FailedAttempts: st.FailedAttempts(now)}
 	if st.Locked(now) {
 		until := st.LockedUntil.UTC()
 		u.Lockout.Locked = true

@@ -59,6 +59,22 @@ type State struct {
 	LastFailure time.Time
 	// Recent holds the fingerprints of the latest wrong passwords, oldest first.
 	Recent []Fingerprint
+	// LockFailures is how many failures made the latest lock (Failures restarts at each lock).
+	LockFailures int
+}
+
+// FailedAttempts is Portier's one definition of a lock's "failed attempts", shown in the
+// admin center, the command line, the JSON of a user, the lockout mail and the API: the failed
+// attempts that count toward the counter's current lock. While the counter is locked it is the
+// number that locked it; otherwise the number counted so far toward the next lock (zero after a
+// success, an unlock or the decay). Attempts answered while locked, a repeat of one of the last
+// RecentWrong wrong passwords and, for an account, the attempts of its familiar browsers (their
+// own counters) are not counted.
+func (s State) FailedAttempts(now time.Time) int {
+	if s.Locked(now) {
+		return s.LockFailures
+	}
+	return s.Failures
 }
 
 // Locked reports whether s is locked at now.
@@ -66,7 +82,7 @@ func (s State) Locked(now time.Time) bool { return now.Before(s.LockedUntil) }
 
 // IsZero reports whether s holds nothing worth keeping.
 func (s State) IsZero() bool {
-	return s.Failures == 0 && s.LockedUntil.IsZero() && s.Lockouts == 0 && len(s.Recent) == 0
+	return s.Failures == 0 && s.LockedUntil.IsZero() && s.Lockouts == 0 && len(s.Recent) == 0 && s.LockFailures == 0
 }
 
 // LockDuration returns the length of the lockout that follows lockouts earlier ones.
@@ -133,6 +149,7 @@ func (p Policy) Peek(s State, now time.Time) (v Verdict, retryAt time.Time) {
 func (p Policy) lock(s *State, now time.Time) {
 	s.LockedUntil = now.Add(p.LockDuration(s.Lockouts))
 	s.Lockouts++
+	s.LockFailures = s.Failures
 	s.Failures = 0
 }
 

@@ -301,3 +301,48 @@ func TestCounterKeys(t *testing.T) {
 		}
 	}
 }
+
+// FailedAttempts is the one count every view shows: while locked, the wrong passwords that
+// locked the counter, not the zero the counter restarted at nor the answers given while
+// locked; after the lock, those counted toward the next one.
+func TestFailedAttemptsOfALock(t *testing.T) {
+	p := DefaultPolicy()
+	var s State
+	for i := 1; i <= 4; i++ {
+		fail(p, &s, t0, byte(i))
+	}
+	fail(p, &s, t0, 4) // a repeat of a recent wrong password does not count
+	if got := s.FailedAttempts(t0); got != 4 {
+		t.Fatalf("before the lock: FailedAttempts = %d, want 4", got)
+	}
+	for i := 5; i <= 10; i++ {
+		fail(p, &s, t0, byte(i))
+	}
+	for range 5 { // answered while locked: no password checked, nothing counted
+		if v, _ := p.Charge(&s, t0.Add(time.Second)); v != Locked {
+			t.Fatalf("charge while locked: %v", v)
+		}
+	}
+	if got := s.FailedAttempts(t0.Add(time.Second)); got != 10 || s.Failures != 0 {
+		t.Fatalf("locked: FailedAttempts = %d (Failures %d), want 10 (0)", got, s.Failures)
+	}
+	after := t0.Add(time.Minute)
+	if got := s.FailedAttempts(after); got != 0 {
+		t.Fatalf("after the lock: FailedAttempts = %d, want 0", got)
+	}
+	fail(p, &s, after, 20)
+	fail(p, &s, after, 21)
+	if got := s.FailedAttempts(after); got != 2 {
+		t.Fatalf("toward the next lock: FailedAttempts = %d, want 2", got)
+	}
+	for i := 22; i <= 29; i++ {
+		fail(p, &s, after, byte(i))
+	}
+	if got := s.FailedAttempts(after); !s.Locked(after) || got != 10 || s.Lockouts != 2 {
+		t.Fatalf("second lock: locked %v, FailedAttempts = %d, lockouts %d; want locked, 10, 2", s.Locked(after), got, s.Lockouts)
+	}
+	p.Succeed(&s)
+	if got := s.FailedAttempts(after); got != 0 || !s.IsZero() {
+		t.Fatalf("after a success: FailedAttempts = %d, zero %v", got, s.IsZero())
+	}
+}

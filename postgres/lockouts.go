@@ -11,7 +11,7 @@ import (
 	"github.com/portier-id/portier/lockout"
 )
 
-const lockoutColumns = `failures, locked_until, lockouts, last_failure, recent`
+const lockoutColumns = `failures, locked_until, lockouts, last_failure, recent, lock_failures`
 
 // scanLockout reads one row of lockoutColumns.
 func scanLockout(row pgx.Row) (lockout.State, error) {
@@ -20,7 +20,7 @@ func scanLockout(row pgx.Row) (lockout.State, error) {
 		lockedUntil, lastFailure *time.Time
 		recent                   []byte
 	)
-	if err := row.Scan(&st.Failures, &lockedUntil, &st.Lockouts, &lastFailure, &recent); err != nil {
+	if err := row.Scan(&st.Failures, &lockedUntil, &st.Lockouts, &lastFailure, &recent, &st.LockFailures); err != nil {
 		return lockout.State{}, err
 	}
 	st.LockedUntil = utc(lockedUntil)
@@ -70,10 +70,11 @@ func (t *tx) LockoutForUpdate(ctx context.Context, key, bucket string) (lockout.
 // PutLockout writes a counter. A zero State is stored, not deleted: deleting would let a
 // transaction waiting for the row's lock find nothing to lock (PruneLockouts removes it later).
 func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State) error {
-	_, err := t.db.Exec(ctx, `INSERT INTO lockouts (key, bucket, `+lockoutColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err := t.db.Exec(ctx, `INSERT INTO lockouts (key, bucket, `+lockoutColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (key, bucket) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until,
-			lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent`,
-		key, bucket, s.Failures, orNull(s.LockedUntil), s.Lockouts, orNull(s.LastFailure), lockout.MarshalRecent(s.Recent))
+			lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent,
+			lock_failures = EXCLUDED.lock_failures`,
+		key, bucket, s.Failures, orNull(s.LockedUntil), s.Lockouts, orNull(s.LastFailure), lockout.MarshalRecent(s.Recent), s.LockFailures)
 	return dbError(t.addr, "write lockout counter", err)
 }
 

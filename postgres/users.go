@@ -20,12 +20,12 @@ import (
 // counter l, which is NULL when the user has none (LEFT JOIN).
 const userColumns = `u.id, u.upn, u.display_name, u.mail, u.account_enabled, u.force_change, u.roles,
 	u.password_hash, u.created, u.last_sign_in, u.sessions_valid_from, u.password_changed, u.language,
-	u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
+	u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent, l.lock_failures`
 
 // userFrom joins each user to its account-wide lockout counter. LIMIT 1 keeps the join a
 // lookup by primary key for each user of a page: a plain join may be planned as a scan of
 // every counter when the table's statistics are stale (autovacuum off, or not yet run).
-const userFrom = `users u LEFT JOIN LATERAL (SELECT failures, locked_until, lockouts, last_failure, recent
+const userFrom = `users u LEFT JOIN LATERAL (SELECT failures, locked_until, lockouts, last_failure, recent, lock_failures
 	FROM lockouts WHERE key = u.id AND bucket = '' LIMIT 1) l ON true`
 
 // scanUser reads one row of userColumns.
@@ -35,13 +35,13 @@ func scanUser(row pgx.Row) (*portier.User, error) {
 		roles                          []string
 		created                        time.Time
 		lastSignIn, validFrom, changed *time.Time
-		failures, lockouts             *int
+		failures, lockouts, lockFails  *int
 		lockedUntil, lastFailure       *time.Time
 		recent                         []byte
 	)
 	err := row.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Mail, &u.AccountEnabled, &u.PasswordProfile.ForceChangePasswordNextSignIn,
 		&roles, &u.PasswordHash, &created, &lastSignIn, &validFrom, &changed, &u.Language,
-		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastFailure, &recent)
+		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastFailure, &recent, &lockFails)
 	if err != nil {
 		return nil, err
 	}
@@ -56,10 +56,11 @@ func scanUser(row pgx.Row) (*portier.User, error) {
 	u.SessionsValidFrom = utc(validFrom)
 	u.PasswordChanged = utc(changed)
 	u.LockoutState = lockout.State{
-		Failures:    deref(failures),
-		LockedUntil: utc(lockedUntil),
-		Lockouts:    deref(lockouts),
-		LastFailure: utc(lastFailure),
+		Failures:     deref(failures),
+		LockFailures: deref(lockFails),
+		LockedUntil:  utc(lockedUntil),
+		Lockouts:     deref(lockouts),
+		LastFailure:  utc(lastFailure),
 	}
 	if len(recent) > 0 {
 		u.LockoutState.Recent = lockout.UnmarshalRecent(recent)

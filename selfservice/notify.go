@@ -56,7 +56,7 @@ func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, st portier.S
 	}
 	link := s.baseURL + "/recover/report?token=" + url.QueryEscape(secret)
 	return s.notify(ctx, tx, st, u, to, "lockout", "lockout notice", source, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName,
-		"LockedAt": now, "Until": state.LockedUntil, "Sources": sources, "ReportURL": link})
+		"LockedAt": now, "Until": state.LockedUntil, "Failed": state.FailedAttempts(now), "Sources": sources, "ReportURL": link})
 }
 
 // notify queues the mail of template to u at each address of to; each delivery writes an

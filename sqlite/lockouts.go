@@ -12,19 +12,19 @@ import (
 // Lockout returns the counter (key, bucket); the zero State if there is none.
 func (q queries) Lockout(ctx context.Context, key, bucket string) (lockout.State, error) {
 	var (
-		failures, lockouts       int64
-		lockedUntil, lastFailure sql.NullInt64
-		recent                   []byte
+		failures, lockouts, lockFailures int64
+		lockedUntil, lastFailure         sql.NullInt64
+		recent                           []byte
 	)
-	err := q.db.QueryRowContext(ctx, `SELECT failures, locked_until, lockouts, last_failure, recent
-		FROM lockouts WHERE key = ? AND bucket = ?`, key, bucket).Scan(&failures, &lockedUntil, &lockouts, &lastFailure, &recent)
+	err := q.db.QueryRowContext(ctx, `SELECT failures, locked_until, lockouts, last_failure, recent, lock_failures
+		FROM lockouts WHERE key = ? AND bucket = ?`, key, bucket).Scan(&failures, &lockedUntil, &lockouts, &lastFailure, &recent, &lockFailures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return lockout.State{}, nil
 	}
 	if err != nil {
 		return lockout.State{}, q.store.wrap("read lockout counter", err)
 	}
-	return makeState(failures, lockedUntil, lockouts, lastFailure, recent), nil
+	return makeState(failures, lockedUntil, lockouts, lastFailure, recent, lockFailures), nil
 }
 
 // LockoutForUpdate is Lockout: the IMMEDIATE transaction already holds the database's write
@@ -44,11 +44,12 @@ func (t *tx) PutLockout(ctx context.Context, key, bucket string, s lockout.State
 		if len(s.Recent) > 0 {
 			recent = lockout.MarshalRecent(s.Recent)
 		}
-		_, err = t.db.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err = t.db.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent, lock_failures)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
-				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent`,
-			key, bucket, s.Failures, nanos(s.LockedUntil), s.Lockouts, nanos(s.LastFailure), recent)
+				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent,
+				lock_failures = excluded.lock_failures`,
+			key, bucket, s.Failures, nanos(s.LockedUntil), s.Lockouts, nanos(s.LastFailure), recent, s.LockFailures)
 	}
 	return t.store.wrap("write lockout counter", err)
 }

@@ -15,7 +15,7 @@ import (
 const (
 	userColumns = `u.id, u.upn, u.display_name, u.mail, u.account_enabled, u.force_change, u.roles,
 		u.password_hash, u.created, u.last_sign_in, u.sessions_valid_from, u.password_changed, u.language,
-		u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent`
+		u.credential_generation, l.failures, l.locked_until, l.lockouts, l.last_failure, l.recent, l.lock_failures`
 	lockoutJoin = `LEFT JOIN lockouts l ON l.key = u.id AND l.bucket = ''`
 )
 
@@ -28,11 +28,12 @@ func scanUser(sc scanner) (*portier.User, error) {
 		roles                                    string
 		created, lastSignIn, validFrom, changed  sql.NullInt64
 		failures, lockedUntil, lockouts, lastBad sql.NullInt64
+		lockFailures                             sql.NullInt64
 		recent                                   []byte
 	)
 	err := sc.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Mail, &u.AccountEnabled, &u.PasswordProfile.ForceChangePasswordNextSignIn,
 		&roles, &u.PasswordHash, &created, &lastSignIn, &validFrom, &changed, &u.Language,
-		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastBad, &recent)
+		&u.CredentialGeneration, &failures, &lockedUntil, &lockouts, &lastBad, &recent, &lockFailures)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func scanUser(sc scanner) (*portier.User, error) {
 	}
 	u.SessionsValidFrom = fromNanos(validFrom)
 	u.PasswordChanged = fromNanos(changed)
-	u.LockoutState = makeState(failures.Int64, lockedUntil, lockouts.Int64, lastBad, recent)
+	u.LockoutState = makeState(failures.Int64, lockedUntil, lockouts.Int64, lastBad, recent, lockFailures.Int64)
 	return &u, nil
 }
 
@@ -404,12 +405,13 @@ func (t *tx) mustAffect(res sql.Result, err error, doing string, notFound *porti
 }
 
 // makeState builds a lockout.State from its columns (NULL when there is no counter).
-func makeState(failures int64, lockedUntil sql.NullInt64, lockouts int64, lastFailure sql.NullInt64, recent []byte) lockout.State {
+func makeState(failures int64, lockedUntil sql.NullInt64, lockouts int64, lastFailure sql.NullInt64, recent []byte, lockFailures int64) lockout.State {
 	st := lockout.State{
-		Failures:    int(failures),
-		LockedUntil: fromNanos(lockedUntil),
-		Lockouts:    int(lockouts),
-		LastFailure: fromNanos(lastFailure),
+		Failures:     int(failures),
+		LockFailures: int(lockFailures),
+		LockedUntil:  fromNanos(lockedUntil),
+		Lockouts:     int(lockouts),
+		LastFailure:  fromNanos(lastFailure),
 	}
 	if len(recent) > 0 {
 		st.Recent = lockout.UnmarshalRecent(recent)

@@ -57,7 +57,7 @@ func testLockoutRoundTrip(t *testing.T, s portier.Store) {
 		{"charged", lockout.State{Failures: 1, LastFailure: base}},
 		{"locked with recent passwords", lockout.State{
 			Failures: 0, LockedUntil: base.Add(2 * time.Minute), Lockouts: 2, LastFailure: base.Add(-time.Second),
-			Recent: []lockout.Fingerprint{fingerprint(1), fingerprint(2), fingerprint(3)},
+			Recent: []lockout.Fingerprint{fingerprint(1), fingerprint(2), fingerprint(3)}, LockFailures: 10,
 		}},
 		{"one recent", lockout.State{Failures: 4, LastFailure: base, Recent: []lockout.Fingerprint{fingerprint(9)}}},
 		{"zero", lockout.State{}},
@@ -67,7 +67,7 @@ func testLockoutRoundTrip(t *testing.T, s portier.Store) {
 			key := "key:" + tc.name
 			// Overwrite a different state, so a stale field would show.
 			putLockout(t, s, key, "", lockout.State{Failures: 9, Lockouts: 5, LockedUntil: base.Add(time.Hour), LastFailure: base.Add(-time.Hour),
-				Recent: []lockout.Fingerprint{fingerprint(7), fingerprint(8)}})
+				Recent: []lockout.Fingerprint{fingerprint(7), fingerprint(8)}, LockFailures: 7})
 			putLockout(t, s, key, "", tc.st)
 			got, err := s.Lockout(ctx, key, "")
 			if err != nil {
@@ -96,7 +96,7 @@ func testLockoutOnUserReads(t *testing.T, s portier.Store) {
 	u := newTestUser(1)
 	insertUsers(t, s, u)
 	st := lockout.State{Failures: 3, LastFailure: base, Lockouts: 1, LockedUntil: base.Add(time.Minute),
-		Recent: []lockout.Fingerprint{fingerprint(1), fingerprint(2)}}
+		Recent: []lockout.Fingerprint{fingerprint(1), fingerprint(2)}, LockFailures: 10}
 	putLockout(t, s, u.ID, "", st)
 	putLockout(t, s, u.ID, "device-1", lockout.State{Failures: 8, LastFailure: base})
 	want := *u

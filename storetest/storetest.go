@@ -344,6 +344,9 @@ func stateDiff(got, want lockout.State) string {
 	if got.Lockouts != want.Lockouts {
 		diffs = append(diffs, fmt.Sprintf("Lockouts = %d, want %d", got.Lockouts, want.Lockouts))
 	}
+	if got.LockFailures != want.LockFailures {
+		diffs = append(diffs, fmt.Sprintf("LockFailures = %d, want %d", got.LockFailures, want.LockFailures))
+	}
 	if !sameTime(got.LastFailure, want.LastFailure) {
 		diffs = append(diffs, fmt.Sprintf("LastFailure = %v, want %v", got.LastFailure, want.LastFailure))
 	}

@@ -104,9 +104,8 @@ type statusView struct {
 }
 
 // statusesOf lists the states of u, the one that keeps the user out first. A lockout's
-// attempt count is that of the failures since the last success: the counter restarts at each
-// lockout, and each lockout took threshold failures.
-func statusesOf(t *translator, u *portier.User, threshold int) []statusView {
+// attempt count is u.Lockout.FailedAttempts, the one definition every view shows.
+func statusesOf(t *translator, u *portier.User) []statusView {
 	var out []statusView
 	if !u.AccountEnabled {
 		out = append(out, statusView{Key: "blocked", Text: t.T("admin.status.blocked")})
@@ -114,7 +113,7 @@ func statusesOf(t *translator, u *portier.User, threshold int) []statusView {
 	if u.Lockout.Locked && u.Lockout.LockedUntil != nil {
 		out = append(out, statusView{Key: "locked", Until: u.Lockout.LockedUntil,
 			Text: t.T("admin.status.locked", "Time", u.Lockout.LockedUntil.UTC().Format("15:04"),
-				"Count", u.LockoutState.Lockouts*threshold+u.LockoutState.Failures)})
+				"Count", u.Lockout.FailedAttempts)})
 	}
 	if u.PasswordProfile.ForceChangePasswordNextSignIn {
 		out = append(out, statusView{Key: "must-change", Text: t.T("admin.status.mustchange")})
@@ -199,16 +198,12 @@ func (s *server) handleAdminUsers() http.Handler {
 		if err == nil {
 			d.Total, err = s.countUsers(r.Context(), f)
 		}
-		var st portier.Settings
-		if err == nil {
-			st, err = s.Directory.Settings(r.Context())
-		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		for _, u := range page.Users {
-			d.Rows = append(d.Rows, userRow{User: u, Statuses: statusesOf(p.T, u, st.Lockout.Threshold)})
+			d.Rows = append(d.Rows, userRow{User: u, Statuses: statusesOf(p.T, u)})
 		}
 		if page.Next != "" {
 			d.NextURL = listURL(d.Filter, page.Next)
@@ -308,15 +303,11 @@ func rightPassword(code int) bool {
 func (s *server) loadUserDetails(w http.ResponseWriter, r *http.Request, p *page) *userDetails {
 	target, err := s.Directory.User(r.Context(), r.PathValue("upn"))
 	err = noSuchUser(err)
-	var st portier.Settings
-	if err == nil {
-		st, err = s.Directory.Settings(r.Context())
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return nil
 	}
-	d := &userDetails{Target: target, Statuses: statusesOf(p.T, target, st.Lockout.Threshold), Can: actionsOn(sessionUser(r).Roles, target),
+	d := &userDetails{Target: target, Statuses: statusesOf(p.T, target), Can: actionsOn(sessionUser(r).Roles, target),
 		Reset: resetForm{ForceChange: true, SignOut: true}}
 	for _, role := range portier.Roles {
 		d.Roles = append(d.Roles, roleChoice{Role: role, Checked: target.HasRole(role)})

@@ -35,7 +35,7 @@ recoverTests({
     codeMailSubject: /^\d{8} is your Portier verification code$/,
     codeMailText: /^Hello Emma Clarke,/,
     lockoutMailSubject: /^Your Portier account was locked after failed sign-ins$/,
-    lockoutMailText: /Your account emma\.clarke@example\.org was locked at .* after too many sign-in attempts/,
+    lockoutMailText: /Your account emma\.clarke@example\.org was locked at .* after \d+ sign-in attempts with a wrong password/,
     unlockedMailSubject: /^Your Portier account was unlocked$/,
     resetMailSubject: /^Your Portier password was reset$/,
   },

@@ -34,7 +34,7 @@ recoverTests({
     codeMailSubject: /^\d{8} is uw verificatiecode voor Portier$/,
     codeMailText: /^Hallo Sanne Visser,/,
     lockoutMailSubject: /^Uw Portier-account is vergrendeld na mislukte aanmeldingen$/,
-    lockoutMailText: /Uw account sanne\.visser@example\.org is om .* vergrendeld na te veel aanmeldpogingen/,
+    lockoutMailText: /Uw account sanne\.visser@example\.org is om .* vergrendeld na \d+ aanmeldpogingen met een verkeerd wachtwoord/,
     unlockedMailSubject: /^Uw Portier-account is ontgrendeld$/,
     resetMailSubject: /^Het wachtwoord van uw Portier-account is opnieuw ingesteld$/,
   },
