@@ -3,6 +3,7 @@ package portier
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,17 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// LockoutState is the account-wide lockout counter (the bucket of unfamiliar browsers).
 	LockoutState lockout.State `json:"-"`
+}
+
+// MarshalJSON writes a user as the Graph-style JSON of the contract; roles is [] rather than
+// null for a user without any, so that a script can iterate it without a check.
+func (u User) MarshalJSON() ([]byte, error) {
+	type plain User // without the method, so that this is not called again
+	p := plain(u)
+	if p.Roles == nil {
+		p.Roles = []Role{}
+	}
+	return json.Marshal(p)
 }
 
 // PasswordProfile holds the password flags of a user.

@@ -6,6 +6,7 @@ package directory
 
 import (
 	"context"
+	"strconv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -248,24 +249,59 @@ func (s *Service) ResetPassword(ctx context.Context, actor portier.Actor, upn st
 	return generated, err
 }
 
-// Unlock clears every lockout counter of a user. Errors: ENotFound, EForbidden.
+// Unlock clears every lockout counter of a user. Errors: ENotFound, EForbidden. See
+// UnlockChanged for whether the user was locked.
 func (s *Service) Unlock(ctx context.Context, actor portier.Actor, upn string) error {
-	return s.act(ctx, actor, portier.ActionUnlock, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
-		if u.LockoutState.Locked(s.now()) {
-			ev.Detail = "was locked until " + u.LockoutState.LockedUntil.UTC().Format(time.RFC3339)
+	_, err := s.UnlockChanged(ctx, actor, upn)
+	return err
+}
+
+// UnlockChanged is Unlock that reports whether the account was locked: false when it was not
+// (nothing to unlock), which the audit entry says too. The counters are cleared either way,
+// so a familiar browser's own lock goes as well.
+func (s *Service) UnlockChanged(ctx context.Context, actor portier.Actor, upn string) (changed bool, err error) {
+	err = s.act(ctx, actor, portier.ActionUnlock, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
+		changed = u.LockoutState.Locked(s.now())
+		if changed {
+			ev.Detail = "was locked until " + u.LockoutState.LockedUntil.UTC().Format(time.RFC3339) +
+				" after " + strconv.Itoa(u.LockoutState.FailedAttempts(s.now())) + " failed attempts"
+		} else {
+			ev.Detail = NoChange + ": was not locked"
 		}
 		return ClearLockouts(ctx, tx, u.ID)
 	}, nil)
+	return changed && err == nil, err
 }
+
+// NoChange starts the detail of an audit entry of an action that found the user already in
+// the state asked for.
+const NoChange = "no change"
 
 // SetSignInStatus blocks (enabled false) or unblocks a user's sign-in. Blocking ends every
 // session at once. Errors: ENotFound, EForbidden, EInvalid (blocking the last global admin).
+// See SetSignInStatusChanged for whether the status changed.
 func (s *Service) SetSignInStatus(ctx context.Context, actor portier.Actor, upn string, enabled bool) error {
+	_, err := s.SetSignInStatusChanged(ctx, actor, upn, enabled)
+	return err
+}
+
+// SetSignInStatusChanged is SetSignInStatus that reports whether the status changed: false
+// when the user was already blocked (or allowed), and then nothing is written but the audit
+// entry, which says so.
+func (s *Service) SetSignInStatusChanged(ctx context.Context, actor portier.Actor, upn string, enabled bool) (changed bool, err error) {
 	action := portier.ActionUnblock
 	if !enabled {
 		action = portier.ActionBlock
 	}
-	return s.act(ctx, actor, action, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
+	err = s.act(ctx, actor, action, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
+		if u.AccountEnabled == enabled {
+			ev.Detail = NoChange + ": sign-in was already blocked"
+			if enabled {
+				ev.Detail = NoChange + ": sign-in was already allowed"
+			}
+			return nil
+		}
+		changed = true
 		if !enabled {
 			if err := s.keepOneGlobalAdmin(ctx, tx, u, "block"); err != nil {
 				return err
@@ -277,6 +313,7 @@ func (s *Service) SetSignInStatus(ctx context.Context, actor portier.Actor, upn 
 		u.AccountEnabled = enabled
 		return tx.UpdateUser(ctx, u)
 	}, nil)
+	return changed && err == nil, err
 }
 
 // RevokeSessions signs a user out everywhere: every session and token issued before now ends.

@@ -17,9 +17,17 @@ func EndSessions(ctx context.Context, tx portier.Tx, u *portier.User, now time.T
 
 // ResetSecurityInfo removes every security-info method of the user named upn, and any being
 // registered, so that the user registers anew (Entra's "Require re-register"): for a lost
-// phone or mailbox. Errors: ENotFound, EForbidden (refused and audited).
+// phone or mailbox. Errors: ENotFound, EForbidden (refused and audited). See
+// ResetSecurityInfoChanged for whether there was anything to remove.
 func (s *Service) ResetSecurityInfo(ctx context.Context, actor portier.Actor, upn string) error {
-	return s.act(ctx, actor, portier.ActionResetSecurityInfo, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
+	_, err := s.ResetSecurityInfoChanged(ctx, actor, upn)
+	return err
+}
+
+// ResetSecurityInfoChanged is ResetSecurityInfo that reports whether anything was removed:
+// false when the user had no method registered and none being registered.
+func (s *Service) ResetSecurityInfoChanged(ctx context.Context, actor portier.Actor, upn string) (changed bool, err error) {
+	err = s.act(ctx, actor, portier.ActionResetSecurityInfo, upn, func(tx portier.Tx, u *portier.User, ev *portier.AuditEvent) error {
 		ms, err := tx.ListMethods(ctx, u.ID)
 		if err != nil {
 			return err
@@ -31,15 +39,22 @@ func (s *Service) ResetSecurityInfo(ctx context.Context, actor portier.Actor, up
 			}
 			removed = append(removed, string(m.Kind))
 		}
-		if _, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID, Kinds: []string{portier.TokenEnroll}}); err != nil {
+		pending, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID, Kinds: []string{portier.TokenEnroll}})
+		if err != nil {
 			return err
 		}
-		ev.Detail = "removed methods: " + strings.Join(removed, ", ")
-		if len(removed) == 0 {
-			ev.Detail = "no methods were registered"
+		changed = len(removed) > 0 || pending > 0
+		switch {
+		case len(removed) > 0:
+			ev.Detail = "removed methods: " + strings.Join(removed, ", ")
+		case pending > 0:
+			ev.Detail = "no methods were registered; ended a registration in progress"
+		default:
+			ev.Detail = NoChange + ": no methods were registered"
 		}
 		return nil
 	}, nil)
+	return changed && err == nil, err
 }
 
 // ClearLockouts removes every lockout counter of a user within tx and makes every process

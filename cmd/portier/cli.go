@@ -240,15 +240,19 @@ func (a *app) passwordSource(fromStdin, generate bool) (string, error) {
 func (a *app) usersCreate() *cobra.Command {
 	var nu directory.NewUser
 	var roles []string
-	var fromStdin bool
+	var fromStdin, noForce bool
 	cmd := &cobra.Command{
-		Use:   "create UPN --display-name NAME (--password-stdin | --generate-password)",
+		Use:   "create UPN --display-name NAME (--password-stdin | --generate-password) [--no-force-change]",
 		Short: "Create a user; a generated password is printed once on stdout",
 		Args:  exactArgs(1, "UPN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if nu.DisplayName == "" {
 				return usageError("--display-name is required.")
 			}
+			if noForce && nu.ForceChange && cmd.Flags().Changed("force-change") {
+				return usageError("Use either --force-change or --no-force-change, not both.")
+			}
+			nu.ForceChange = nu.ForceChange && !noForce
 			for _, r := range roles {
 				role, err := portier.ParseRole(r)
 				if err != nil {
@@ -282,7 +286,9 @@ func (a *app) usersCreate() *cobra.Command {
 	f.StringArrayVar(&roles, "role", nil, "an administrative role: helpdesk-admin, user-admin or global-admin (repeatable)")
 	f.BoolVar(&fromStdin, "password-stdin", false, "read the initial password from the first line of stdin")
 	f.BoolVar(&nu.Generate, "generate-password", false, "generate a random password and print it once on stdout")
-	f.BoolVar(&nu.ForceChange, "force-change", false, "make the user choose a new password at the first sign-in")
+	// The default is the admin center's: a password someone else chose is changed at the first sign-in.
+	f.BoolVar(&nu.ForceChange, "force-change", true, "make the user choose a new password at the first sign-in (the default, as in the admin center)")
+	f.BoolVar(&noForce, "no-force-change", false, "let the user keep this password (a service account, or a password the user chose)")
 	return cmd
 }
 
@@ -406,6 +412,16 @@ func (a *app) usersResetPassword() *cobra.Command {
 
 // simpleAction makes a command that takes one UPN and calls do with it.
 func (a *app) simpleAction(use, short, done string, do func(ctx context.Context, actor portier.Actor, upn string) error) *cobra.Command {
+	return a.changeAction(use, short, done, "", func(ctx context.Context, actor portier.Actor, upn string) (bool, error) {
+		return true, do(ctx, actor, upn)
+	})
+}
+
+// changeAction makes a command that takes one UPN and calls do with it, which reports whether
+// anything changed: done is printed when it did, unchanged when the user was already in the
+// state asked for. Both exit 0, since the state asked for holds either way (a script can run
+// it again safely); the two lines differ so that a person, or a script that cares, can tell.
+func (a *app) changeAction(use, short, done, unchanged string, do func(ctx context.Context, actor portier.Actor, upn string) (bool, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   use + " UPN",
 		Short: short,
@@ -414,30 +430,40 @@ func (a *app) simpleAction(use, short, done string, do func(ctx context.Context,
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			if err := do(cmd.Context(), a.cliActor(), args[0]); err != nil {
+			changed, err := do(cmd.Context(), a.cliActor(), args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, done+"\n", args[0])
+			if changed || unchanged == "" {
+				fmt.Fprintf(a.stdout, done+"\n", args[0])
+			} else {
+				fmt.Fprintf(a.stdout, unchanged+"\n", args[0])
+			}
 			return nil
 		},
 	}
 }
 
 func (a *app) usersUnlock() *cobra.Command {
-	return a.simpleAction("unlock", "Unlock a user locked out after failed sign-ins", "Unlocked %s.",
-		func(ctx context.Context, actor portier.Actor, upn string) error { return a.dir.Unlock(ctx, actor, upn) })
+	return a.changeAction("unlock", "Unlock a user locked out after failed sign-ins", "Unlocked %s.",
+		"Nothing changed: %s was not locked out.",
+		func(ctx context.Context, actor portier.Actor, upn string) (bool, error) {
+			return a.dir.UnlockChanged(ctx, actor, upn)
+		})
 }
 
 func (a *app) usersSignInStatus(enabled bool) *cobra.Command {
 	if enabled {
-		return a.simpleAction("unblock", "Allow a blocked user to sign in again", "Sign-in allowed for %s.",
-			func(ctx context.Context, actor portier.Actor, upn string) error {
-				return a.dir.SetSignInStatus(ctx, actor, upn, true)
+		return a.changeAction("unblock", "Allow a blocked user to sign in again", "Sign-in allowed for %s.",
+			"Nothing changed: sign-in was already allowed for %s.",
+			func(ctx context.Context, actor portier.Actor, upn string) (bool, error) {
+				return a.dir.SetSignInStatusChanged(ctx, actor, upn, true)
 			})
 	}
-	return a.simpleAction("block", "Block a user from signing in and end every session", "Sign-in blocked for %s.",
-		func(ctx context.Context, actor portier.Actor, upn string) error {
-			return a.dir.SetSignInStatus(ctx, actor, upn, false)
+	return a.changeAction("block", "Block a user from signing in and end every session", "Sign-in blocked for %s.",
+		"Nothing changed: sign-in was already blocked for %s.",
+		func(ctx context.Context, actor portier.Actor, upn string) (bool, error) {
+			return a.dir.SetSignInStatusChanged(ctx, actor, upn, false)
 		})
 }
 
@@ -449,10 +475,11 @@ func (a *app) usersRevokeSessions() *cobra.Command {
 }
 
 func (a *app) usersResetSecurityInfo() *cobra.Command {
-	return a.simpleAction("reset-security-info", "Remove a user's security info (alternate email, authenticator app) so that they register anew",
+	return a.changeAction("reset-security-info", "Remove a user's security info (alternate email, authenticator app) so that they register anew",
 		"Removed the security info of %s; they register it anew.",
-		func(ctx context.Context, actor portier.Actor, upn string) error {
-			return a.dir.ResetSecurityInfo(ctx, actor, upn)
+		"Nothing changed: %s had no security info registered.",
+		func(ctx context.Context, actor portier.Actor, upn string) (bool, error) {
+			return a.dir.ResetSecurityInfoChanged(ctx, actor, upn)
 		})
 }
 

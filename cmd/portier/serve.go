@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -186,10 +187,24 @@ Open this link to create the first global admin; it works once, until %s:
 	fmt.Fprintf(a.stderr, `
 The directory is empty. Open the setup link printed on stdout, or create the first global admin with:
 
-    portier users create admin@example.org --display-name "Administrator" --role global-admin --generate-password --db %s
+    %s users create admin@example.org --display-name "Administrator" --role global-admin --generate-password --db %s
 
-`, redactDSN(a.db))
+`, commandName(os.Args[0]), redactDSN(a.db))
 	return nil
+}
+
+// commandName is how the operator who started this process runs Portier again, for a command
+// line that Portier prints to be copied: the name as typed when it was found in PATH, the path
+// as typed otherwise, and "go run ./cmd/portier" for a binary that go run built in a temporary
+// folder, which is gone when it ends.
+func commandName(arg0 string) string {
+	switch {
+	case strings.Contains(arg0, string(filepath.Separator)+"go-build"):
+		return "go run ./cmd/portier"
+	case arg0 == "":
+		return "portier"
+	}
+	return arg0
 }
 
 // parsePrefixes reads a comma-separated list of addresses and CIDR ranges.

@@ -23,16 +23,55 @@ type setting struct {
 func durationSetting(name, help string, field func(st *portier.Settings) *time.Duration) setting {
 	return setting{
 		name: name, help: help,
-		get: func(st portier.Settings) string { return field(&st).String() },
+		get: func(st portier.Settings) string { return formatDuration(*field(&st)) },
 		set: func(st *portier.Settings, v string) error {
-			d, err := time.ParseDuration(v)
+			d, err := parseDuration(v)
 			if err != nil {
-				return usageError("%s takes a duration such as 60s, 15m or 12h, not %q.", name, v)
+				return usageError("%s takes a duration such as 60s, 15m, 12h or 14d, not %q.", name, v)
 			}
 			*field(st) = d
 			return nil
 		},
 	}
+}
+
+// formatDuration writes a duration the way an operator types it, and the way settings set
+// reads it back: whole days as "14d", else Go's form without its trailing zero units
+// ("1h30m", "12h", "60s" stays "1m").
+func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// parseDuration reads Go's durations ("90s", "1h30m") with whole days in front: "14d", "1d12h".
+func parseDuration(v string) (time.Duration, error) {
+	days, rest, found := strings.Cut(v, "d")
+	if !found {
+		return time.ParseDuration(v)
+	}
+	n, err := strconv.ParseUint(days, 10, 16)
+	if err != nil {
+		return 0, err
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 {
+			return 0, fmt.Errorf("bad duration %q", v)
+		}
+		d += r
+	}
+	return d, nil
 }
 
 func intSetting(name, help string, field func(st *portier.Settings) *int) setting {
@@ -165,23 +204,31 @@ func (a *app) settingsCommand() *cobra.Command {
 		names = append(names, "  "+s.name+": "+s.help)
 	}
 	set := &cobra.Command{
-		Use:   "set NAME=VALUE...",
+		Use:   "set NAME=VALUE... | set NAME VALUE",
 		Short: "Change settings; every process sharing the store follows within seconds",
-		Long:  "Change settings. The change is audited and reaches every process sharing the store within seconds.\n\nSettings:\n" + strings.Join(names, "\n"),
+		Long: "Change settings: NAME=VALUE, or NAME VALUE, one or more. The change is audited and reaches every process sharing the store within seconds.\n" +
+			"Durations take s, m, h and d: 60s, 15m, 12h, 14d, 1h30m.\n\nSettings:\n" + strings.Join(names, "\n"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError("settings set needs NAME=VALUE; see --help.")
+				return usageError("settings set needs NAME=VALUE or NAME VALUE; see %s --help.", cmd.CommandPath())
 			}
 			type change struct {
 				s setting
 				v string
 			}
 			var changes []change
-			for _, arg := range args {
-				name, value, ok := strings.Cut(arg, "=")
+			for i := 0; i < len(args); i++ {
+				name, value, ok := strings.Cut(args[i], "=")
 				s, known := findSetting(name)
-				if !ok || !known {
-					return usageError("Unknown setting %q: see portier settings set --help.", name)
+				if !known {
+					return usageError("Unknown setting %q: see %s --help.", name, cmd.CommandPath())
+				}
+				if !ok {
+					if i+1 == len(args) {
+						return usageError("No value for %s: give it as %s=VALUE or %s VALUE.", name, name, name)
+					}
+					i++
+					value = args[i]
 				}
 				changes = append(changes, change{s, value})
 			}

@@ -96,7 +96,8 @@ export class Portier {
    */
   async createUser({ upn, displayName, password, forceChange = false, roles = [], mail }) {
     const args = ['users', 'create', upn, '--display-name', displayName, '--password-stdin'];
-    if (forceChange) args.push('--force-change');
+    // The command line forces a change by default, as the admin center does.
+    args.push(forceChange ? '--force-change' : '--no-force-change');
     if (mail) args.push('--mail', mail);
     for (const r of roles) args.push('--role', r);
     await this.cli(args, { stdin: `${password}\n` });
