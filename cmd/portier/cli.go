@@ -102,7 +102,7 @@ Every flag can also be set through the environment variable named in its help.`,
 	pf.StringVar(&a.logLevel, "log-level", a.envDefault("PORTIER_LOG_LEVEL", "info"),
 		"log level: debug, info, warn or error (env PORTIER_LOG_LEVEL)")
 	root.AddCommand(a.serveCommand(), a.usersCommand(), a.auditCommand(), a.signinsCommand(), a.settingsCommand(),
-		a.appsCommand())
+		a.appsCommand(), a.backupCommand())
 	refuseUnknownCommands(root)
 	return root
 }
