@@ -6,11 +6,11 @@ package directory
 
 import (
 	"context"
-	"strconv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
