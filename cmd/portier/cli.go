@@ -33,6 +33,7 @@ type app struct {
 	argon2Memory uint32
 	argon2Time   uint32
 	logLevel     string
+	logFormat    string
 	now          portier.Clock
 	log          *slog.Logger
 	// store is the whole store: the command opens and closes it and hands it to the
@@ -101,6 +102,8 @@ Every flag can also be set through the environment variable named in its help.`,
 		"argon2id passes for new password hashes; lower only in tests (env PORTIER_ARGON2_TIME)")
 	pf.StringVar(&a.logLevel, "log-level", a.envDefault("PORTIER_LOG_LEVEL", "info"),
 		"log level: debug, info, warn or error (env PORTIER_LOG_LEVEL)")
+	pf.StringVar(&a.logFormat, "log-format", a.envDefault("PORTIER_LOG_FORMAT", "text"),
+		"log format on stderr: text (key=value lines) or json (one JSON object a line, for log shippers) (env PORTIER_LOG_FORMAT)")
 	root.AddCommand(a.serveCommand(), a.usersCommand(), a.auditCommand(), a.signinsCommand(), a.settingsCommand(),
 		a.appsCommand(), a.backupCommand())
 	refuseUnknownCommands(root)
@@ -168,7 +171,15 @@ func (a *app) open(ctx context.Context) error {
 	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 		return usageError("--log-level must be debug, info, warn or error")
 	}
-	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return usageError("--log-format must be text or json, not %q.", a.logFormat)
+	}
 	st, err := openStore(ctx, a.db)
 	if err != nil {
 		return err

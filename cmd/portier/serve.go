@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,17 +42,27 @@ func openStore(ctx context.Context, dsn string) (portier.Store, error) {
 }
 
 func (a *app) serveCommand() *cobra.Command {
-	var addr, baseURL, trustedProxies, smtpURL, mailFrom, outbox string
+	var addr, baseURL, trustedProxies, smtpURL, mailFrom, outbox, tlsCert, tlsKey string
 	var demoData bool
 	timeouts := web.DefaultTimeouts()
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…]",
+		Use:   "serve [--addr 127.0.0.1:8080] [--db …] [--base-url http://…] [--tls-cert FILE --tls-key FILE] [--log-format text|json]",
 		Short: "Run the Portier server",
 		Args:  exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if err := checkTimeouts(timeouts); err != nil {
 				return err
+			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return usageError("--tls-cert and --tls-key go together: give both, or neither.")
+			}
+			var certs *certificate
+			if tlsCert != "" {
+				var err error
+				if certs, err = loadCertificate(tlsCert, tlsKey); err != nil {
+					return err
+				}
 			}
 			if err := a.open(ctx); err != nil {
 				return err
@@ -66,12 +78,21 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", addr, err)
 			}
+			scheme := "http"
+			if certs != nil {
+				scheme = "https"
+			}
 			if baseURL == "" {
-				baseURL = "http://" + ln.Addr().String()
+				baseURL = scheme + "://" + ln.Addr().String()
 			}
 			base, err := url.Parse(baseURL)
 			if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+				ln.Close()
 				return usageError("--base-url must be an http:// or https:// URL, not %q.", baseURL)
+			}
+			if certs != nil && base.Scheme != "https" {
+				ln.Close()
+				return usageError("--base-url must be an https:// URL when Portier serves TLS itself (--tls-cert), not %q.", baseURL)
 			}
 			proxies, err := parsePrefixes(trustedProxies)
 			if err != nil {
@@ -93,10 +114,18 @@ func (a *app) serveCommand() *cobra.Command {
 			}
 			go application.Maintain(ctx)
 			srv := web.HTTPServer(application.Handler, timeouts)
+			// net/http's own messages (a failed TLS handshake, a panic) go through slog too, so
+			// every line on stderr has the chosen format.
+			srv.ErrorLog = slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
+			if certs != nil {
+				// HTTP/2 is on: net/http offers h2 over TLS by ALPN when the config allows it.
+				srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get, NextProtos: []string{"h2", "http/1.1"}}
+				ln = tls.NewListener(ln, srv.TLSConfig)
+			}
 			if err := a.announceSetup(ctx, base); err != nil {
 				return err
 			}
-			a.log.Info("portier listening", "addr", ln.Addr().String(), "base_url", baseURL, "db", redactDSN(a.db))
+			a.log.Info("portier listening", "addr", ln.Addr().String(), "base_url", baseURL, "db", redactDSN(a.db), "tls", certs != nil)
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
@@ -129,6 +158,9 @@ func (a *app) serveCommand() *cobra.Command {
 	a.durationFlag(cmd, &timeouts.Idle, "idle-timeout", "PORTIER_IDLE_TIMEOUT", "how long an idle keep-alive connection is kept open")
 	a.durationFlag(cmd, &timeouts.Request, "request-timeout", "PORTIER_REQUEST_TIMEOUT", "the deadline of a request's work (store, password check); past it the answer is 503")
 	a.durationFlag(cmd, &timeouts.Upload, "upload-timeout", "PORTIER_UPLOAD_TIMEOUT", "replaces the read, write and request timeouts for the CSV import (up to 16 MiB) and the log exports")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", a.envDefault("PORTIER_TLS_CERT", ""),
+		"serve HTTPS with this PEM certificate chain (with --tls-key); cookies become Secure and HTTP/2 is on; the files are read again when they change (env PORTIER_TLS_CERT)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", a.envDefault("PORTIER_TLS_KEY", ""), "the PEM private key of --tls-cert (env PORTIER_TLS_KEY)")
 	cmd.Flags().BoolVar(&demoData, "demo", a.envBool("PORTIER_DEMO"),
 		"fill an empty directory with about 50 sample people in every state, and print the demo admin's password once on stdout (env PORTIER_DEMO=1)")
 	return cmd

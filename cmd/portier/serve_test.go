@@ -53,7 +53,7 @@ func startServe(t *testing.T, db string, flags ...string) *process {
 			line := sc.Text()
 			fmt.Fprintln(out, line)
 			if m := listenLine.FindStringSubmatch(line); m != nil {
-				listening <- m[1]
+				listening <- m[1] + m[2]
 			}
 		}
 		close(listening)
@@ -81,7 +81,8 @@ func startServe(t *testing.T, db string, flags ...string) *process {
 	return p
 }
 
-var listenLine = regexp.MustCompile(`msg="portier listening" addr=(\S+)`)
+// listenLine finds the address in the "portier listening" line, in the text or the JSON log format.
+var listenLine = regexp.MustCompile(`msg="portier listening" addr=(\S+)|"msg":"portier listening","addr":"([^"]+)"`)
 
 type syncWriter struct {
 	mu sync.Mutex
