@@ -200,6 +200,11 @@ type UserFilter struct {
 	After string
 	// Limit is the page size; 0 means 100.
 	Limit int
+	// CountCap, when positive, lets CountUsers stop counting past it: it then returns at most
+	// CountCap+1, which means "more than CountCap". A capped count of a search reads at most
+	// that many index entries of each of its two halves (UPN, display name), however many
+	// users match.
+	CountCap int
 }
 
 // UserPage is one page of a user listing.

@@ -374,6 +374,22 @@ func (q *queries) ListUsers(ctx context.Context, f portier.UserFilter) (portier.
 // CountUsers counts the users that f selects.
 func (q *queries) CountUsers(ctx context.Context, f portier.UserFilter) (int, error) {
 	b := newUserQuery(f, false)
+	if f.CountCap > 0 {
+		// The two halves of a search as ListUsers walks them, each stopped after cap+1: if
+		// either has more, so has their union; if neither has, the union is exact.
+		n := b.arg(f.CountCap + 1)
+		sql := `SELECT count(*) FROM (SELECT 1 FROM users u` + b.where() + ` LIMIT ` + n + `) c`
+		if b.search != "" {
+			sql = `SELECT count(*) FROM (
+				(SELECT u.upn FROM users u` + b.where(b.prefix("u.upn")) + ` ORDER BY u.upn LIMIT ` + n + `)
+				UNION
+				(SELECT u.upn FROM users u` + b.where(b.displayPrefix()) + ` ORDER BY u.upn LIMIT ` + n + `)
+			) c`
+		}
+		var count int
+		err := q.db.QueryRow(ctx, sql, b.args...).Scan(&count)
+		return min(count, f.CountCap+1), dbError(q.addr, "count users", err)
+	}
 	var search string
 	if b.search != "" {
 		search = "(" + b.prefix("u.upn") + " OR " + b.displayPrefix() + ")"

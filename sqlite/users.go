@@ -211,9 +211,29 @@ func (q queries) CountUsers(ctx context.Context, f portier.UserFilter) (int, err
 		query = `SELECT count(*) FROM users u WHERE ((u.upn >= ? AND u.upn < ?) OR (u.display_lower >= ? AND u.display_lower < ?)) AND ` + and(conds)
 		args = append([]any{lo, hi, lo, hi}, args...)
 	}
+	if f.CountCap > 0 {
+		// The two halves of a search as ListUsers walks them, each stopped after cap+1: if
+		// either has more, so has their union; if neither has, the union is exact.
+		query = `SELECT count(*) FROM (SELECT 1 FROM users u INDEXED BY ` + index + ` WHERE ` + and(conds) + ` LIMIT ?)`
+		capArgs := append(args, f.CountCap+1)
+		if f.Search != "" {
+			lo, hi := searchRange(f.Search)
+			query = `SELECT count(*) FROM (
+				SELECT rid FROM (SELECT u.rid FROM users u INDEXED BY users_upn WHERE ` + and(append([]string{"u.upn >= ?", "u.upn < ?"}, conds...)) + ` LIMIT ?)
+				UNION
+				SELECT rid FROM (SELECT u.rid FROM users u INDEXED BY users_display WHERE ` + and(append([]string{"u.display_lower >= ?", "u.display_lower < ?"}, conds...)) + ` LIMIT ?))`
+			_, fargs, _, _ := filterSQL(f)
+			capArgs = append(append(append([]any{lo, hi}, fargs...), f.CountCap+1, lo, hi), fargs...)
+			capArgs = append(capArgs, f.CountCap+1)
+		}
+		args = capArgs
+	}
 	var n int
 	if err := q.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, q.store.wrap("count users", err)
+	}
+	if f.CountCap > 0 {
+		n = min(n, f.CountCap+1)
 	}
 	return n, nil
 }

@@ -199,6 +199,21 @@ func checkListing(t *testing.T, s portier.Store, f portier.UserFilter, want []*p
 	if n != len(want) {
 		t.Fatalf("CountUsers %+v = %d, want %d", f, n, len(want))
 	}
+	// A capped count is exact up to the cap and cap+1 ("more than cap") beyond it.
+	for _, c := range []int{1, 2, len(want) - 1, len(want), len(want) + 1} {
+		if c <= 0 {
+			continue
+		}
+		capped := f
+		capped.CountCap = c
+		n, err := s.CountUsers(t.Context(), capped)
+		if err != nil {
+			t.Fatalf("CountUsers %+v: %v", capped, err)
+		}
+		if want := min(len(want), c+1); n != want {
+			t.Fatalf("CountUsers %+v = %d, want %d", capped, n, want)
+		}
+	}
 }
 
 func testListUsersPaging(t *testing.T, s portier.Store) {

@@ -134,6 +134,8 @@ type usersPage struct {
 	Query   string
 	Rows    []userRow
 	Total   int
+	// TotalMore says that there are more than Total users (a large search's first view).
+	TotalMore bool
 	// NextURL and FirstURL page through the list; empty when there is no such page.
 	NextURL  string
 	FirstURL string
@@ -196,7 +198,7 @@ func (s *server) handleAdminUsers() http.Handler {
 		}
 		page, err := s.Directory.ListUsers(r.Context(), f)
 		if err == nil {
-			d.Total, err = s.countUsers(r.Context(), f)
+			d.Total, d.TotalMore, err = s.countUsers(r.Context(), f)
 		}
 		if err != nil {
 			s.fail(w, r, err)

@@ -20,12 +20,19 @@ const (
 	totalsFresh     = 30 * time.Second
 	// totalsMax bounds the totals kept: searches are the viewer's to choose.
 	totalsMax = 256
+	// searchCountCap is where the first count of a new search stops: past it the page says
+	// "more than 1000" at once, and the exact total is counted in the background and shown
+	// from memory on the next view. A search of a million users costs at most this many index
+	// entries per half before its page goes out.
+	searchCountCap = 1000
 )
 
 // userTotals are the large totals of recent listings, per filter.
 type userTotals struct {
 	mu sync.Mutex
 	m  map[string]*cachedTotal
+	// counting are the searches being counted exactly in the background.
+	counting map[string]bool
 }
 
 type cachedTotal struct {
@@ -44,7 +51,9 @@ func totalKey(f portier.UserFilter) string {
 }
 
 // countUsers is the total of the users f selects, from memory when it is large (see above).
-func (s *server) countUsers(ctx context.Context, f portier.UserFilter) (int, error) {
+// more says that the total is only known to be over n: the first view of a search with more
+// than searchCountCap users, whose exact count runs in the background meanwhile.
+func (s *server) countUsers(ctx context.Context, f portier.UserFilter) (n int, more bool, err error) {
 	key := totalKey(f)
 	s.totals.mu.Lock()
 	if c, ok := s.totals.m[key]; ok {
@@ -54,14 +63,35 @@ func (s *server) countUsers(ctx context.Context, f portier.UserFilter) (int, err
 		}
 		n := c.n
 		s.totals.mu.Unlock()
-		return n, nil
+		return n, false, nil
 	}
 	s.totals.mu.Unlock()
-	n, err := s.Directory.CountUsers(ctx, f)
-	if err == nil {
-		s.totals.put(key, n, s.Now())
+	if f.Search != "" {
+		capped := f
+		capped.CountCap = searchCountCap
+		n, err := s.Directory.CountUsers(ctx, capped)
+		if err != nil || n <= searchCountCap {
+			return n, false, err
+		}
+		s.totals.mu.Lock()
+		if s.totals.counting == nil {
+			s.totals.counting = map[string]bool{}
+		}
+		start := !s.totals.counting[key] && len(s.totals.counting) < totalsMax
+		if start {
+			s.totals.counting[key] = true
+		}
+		s.totals.mu.Unlock()
+		if start {
+			go s.recount(key, f)
+		}
+		return searchCountCap, true, nil
 	}
-	return n, err
+	n, err = s.Directory.CountUsers(ctx, f)
+	if err == nil {
+		s.totals.put(key, n, s.Now(), false)
+	}
+	return n, false, err
 }
 
 // recount counts again for a total being shown from memory; the viewer who noticed it was
@@ -70,7 +100,11 @@ func (s *server) recount(key string, f portier.UserFilter) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	f.Now = time.Time{} // the directory's clock at the time of the count
+	f.CountCap = 0
 	n, err := s.Directory.CountUsers(ctx, f)
+	s.totals.mu.Lock()
+	delete(s.totals.counting, key)
+	s.totals.mu.Unlock()
 	if err != nil {
 		s.Log.Warn("recounting users", "err", err)
 		s.totals.mu.Lock()
@@ -80,14 +114,15 @@ func (s *server) recount(key string, f portier.UserFilter) {
 		s.totals.mu.Unlock()
 		return
 	}
-	s.totals.put(key, n, s.Now())
+	s.totals.put(key, n, s.Now(), f.Search != "")
 }
 
-// put keeps a large total and forgets one that has become small.
-func (t *userTotals) put(key string, n int, now time.Time) {
+// put keeps a large total and forgets one that has become small; a search's is large past
+// searchCountCap, where its first count stops.
+func (t *userTotals) put(key string, n int, now time.Time, search bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if n < totalsExactFrom {
+	if n < totalsExactFrom && !(search && n > searchCountCap) {
 		delete(t.m, key)
 		return
 	}
