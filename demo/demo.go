@@ -230,9 +230,10 @@ func lockouts(users []*portier.User, policy lockout.Policy, now time.Time) (map[
 				Process: "demo", Detail: "account locked"})
 		}
 		// The state the engine leaves after a lock: the count starts again, the lockout is
-		// counted. The lock lasts the longest the policy allows, rather than the first
-		// lockout's minute, so the demo still shows locked accounts a while after it started.
-		counters[u.ID] = lockout.State{LockedUntil: lockedAt.Add(policy.MaxDuration), Lockouts: 1, LastFailure: lockedAt}
+		// counted with the failures that made it. The lock lasts the longest the policy allows,
+		// rather than the first lockout's minute, so the demo still shows locked accounts a
+		// while after it started.
+		counters[u.ID] = lockout.State{LockedUntil: lockedAt.Add(policy.MaxDuration), Lockouts: 1, LastFailure: lockedAt, LockFailures: policy.Threshold}
 	}
 	u := users[failedNotLock]
 	last := now.Add(-8 * time.Minute)

@@ -138,7 +138,7 @@ func SeedUsers(tb testing.TB, s portier.Store, n int, now time.Time) Seeded {
 	rng := rand.New(rand.NewPCG(3, 4))
 	every := max(1, n/10000)
 	var sample Seeded
-	locked := lockout.State{LockedUntil: now.Add(time.Hour), Lockouts: 1, LastFailure: now.Add(-time.Minute)}
+	locked := lockout.State{LockedUntil: now.Add(time.Hour), Lockouts: 1, LastFailure: now.Add(-time.Minute), LockFailures: 10}
 	for start := 0; start < n; start += benchSeedBatch {
 		batch := make([]*portier.User, 0, benchSeedBatch)
 		var lockIDs []string
