@@ -306,9 +306,14 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 // web edge too, which refuses some requests before they reach the API.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	ids, _ := r.Context().Value(keyIDs).(requestIDs)
-	if ids.request == "" {
+	if ids.request == "" { // refused before the API's own middleware ran
 		ids.request = portier.NewID()
 		ids.client = ids.request
+		if c := r.Header.Get("client-request-id"); c != "" && len(c) <= 100 && portier.IsPlainText(c, false) {
+			ids.client = c
+		}
+		w.Header().Set("request-id", ids.request)
+		w.Header().Set("client-request-id", ids.client)
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]any{
 		"code": code, "message": message,

@@ -294,4 +294,3 @@ func user(t testing.TB, in *testserver.Instance, id string) *portier.User {
 	t.Helper()
 	return testenv.Must(in.Store.UserByID(t.Context(), id))(t)
 }
-

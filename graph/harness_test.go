@@ -97,6 +97,9 @@ func (a answer) values() []map[string]any {
 	return out
 }
 
+// rawBody is a body sent as it is, never gzipped, whatever its Content-Encoding says.
+type rawBody []byte
+
 // gzipped compresses b as the SDK does.
 func gzipped(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
@@ -110,8 +113,11 @@ func gzipped(t testing.TB, b []byte) []byte {
 func (c *client) do(method, target string, body any, header ...string) answer {
 	c.t.Helper()
 	var raw []byte
+	plain := false
 	switch b := body.(type) {
 	case nil:
+	case rawBody:
+		raw, plain = b, true
 	case []byte:
 		raw = b
 	default:
@@ -121,8 +127,10 @@ func (c *client) do(method, target string, body any, header ...string) answer {
 		target = c.base + target
 	}
 	var rd io.Reader
-	if raw != nil {
+	if raw != nil && !plain {
 		rd = bytes.NewReader(gzipped(c.t, raw))
+	} else if raw != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req := testenv.Must(http.NewRequest(method, target, rd))(c.t)
 	if c.token != "" {
