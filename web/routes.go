@@ -138,6 +138,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/apps/{id}/delete", admin(s.handleAdminDeleteApp()))
 	mux.Handle("POST /admin/apps/{id}/users", admin(s.handleAdminAppAssign(true)))
 	mux.Handle("POST /admin/apps/{id}/users/remove", admin(s.handleAdminAppAssign(false)))
+	mux.Handle("POST /admin/apps/{id}/permissions", admin(s.handleAdminAppPermissions()))
 }
 
 // withClientIP tells the Graph API the client's address, as this edge reads it (trusted
