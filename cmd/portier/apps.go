@@ -21,7 +21,7 @@ func (a *app) appsCreate() *cobra.Command {
 	var in directory.AppInput
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "create NAME (--redirect-uri URI... [--public] [--post-logout-redirect-uri URI...] [--assigned-only] | --client-credentials --permission PERM...)",
+		Use:   "create NAME (--redirect-uri URI... [--public] [--post-logout-redirect-uri URI...] [--assigned-only] | --client-credentials --permission PERM...)",
 		Short: "Register an application; its client secret is printed once on stdout",
 		Long: "Register an application. With --redirect-uri it signs its users in through OpenID Connect; with\n" +
 			"--client-credentials it acts on its own behalf (a script using the Graph-compatible API at /v1.0),\n" +
