@@ -14,8 +14,14 @@ type App struct {
 	// PostLogoutURIs are where RP-initiated logout may send the browser back to.
 	PostLogoutURIs []string `json:"postLogoutRedirectUris"`
 	// AssignedOnly lets only the users assigned to the app sign in to it.
-	AssignedOnly bool      `json:"appRoleAssignmentRequired"`
-	Created      time.Time `json:"createdDateTime"`
+	AssignedOnly bool `json:"appRoleAssignmentRequired"`
+	// ClientCredentials lets the application act on its own behalf (a script or a service):
+	// it gets access tokens with the OAuth 2.0 client credentials grant, carrying Permissions.
+	ClientCredentials bool `json:"clientCredentials"`
+	// Permissions are the application permissions granted to it (Graph's names, such as
+	// User.Read.All), which its client-credentials access tokens carry in their roles claim.
+	Permissions []string  `json:"permissions"`
+	Created     time.Time `json:"createdDateTime"`
 }
 
 // SigningKey is a key that signs ID tokens, kept in the store so that every process signs

@@ -29,8 +29,12 @@ type AuditFilter struct {
 	TargetID string
 	Actor    string
 	Action   Action
-	Outcome  string
-	Since    time.Time
+	// Actions, when set, keeps the events of any of these actions.
+	Actions []Action
+	Outcome string
+	Since   time.Time
+	// Until, when set, keeps the events at or before it.
+	Until time.Time
 	// Before is the ID of the last event of the previous page; 0 for the first page.
 	Before int64
 	// Limit is the page size; 0 means 100.

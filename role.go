@@ -53,8 +53,10 @@ const (
 	ActionBlock          Action = "user.block"
 	ActionUnblock        Action = "user.unblock"
 	ActionRevokeSessions Action = "user.revoke-sessions"
-	ActionEditRoles      Action = "user.edit-roles"
-	ActionEditSettings   Action = "settings.edit"
+	// ActionUpdate changes a user's display name or mail (the Graph API's PATCH).
+	ActionUpdate       Action = "user.update"
+	ActionEditRoles    Action = "user.edit-roles"
+	ActionEditSettings Action = "settings.edit"
 	// ActionResetSecurityInfo removes a user's security info, so that the user registers anew
 	// (Entra's "Require re-register"): for a lost phone or mailbox.
 	ActionResetSecurityInfo Action = "user.reset-security-info"
@@ -63,6 +65,8 @@ const (
 	ActionUpdateApp Action = "app.update"
 	ActionDeleteApp Action = "app.delete"
 	ActionAssignApp Action = "app.assign"
+	// ActionAppPermissions grants or removes an application's application permissions.
+	ActionAppPermissions Action = "app.permissions"
 )
 
 // Self-service and notification events of the audit log, named after Entra's audit activities.
@@ -85,6 +89,7 @@ var minimumTier = map[Action]int{
 	ActionRevokeSessions:    RoleHelpdeskAdmin.rank(),
 	ActionResetSecurityInfo: RoleHelpdeskAdmin.rank(),
 	ActionCreate:            RoleUserAdmin.rank(),
+	ActionUpdate:            RoleUserAdmin.rank(),
 	ActionDelete:            RoleUserAdmin.rank(),
 	ActionBlock:             RoleUserAdmin.rank(),
 	ActionUnblock:           RoleUserAdmin.rank(),
@@ -94,6 +99,7 @@ var minimumTier = map[Action]int{
 	ActionUpdateApp:         RoleGlobalAdmin.rank(),
 	ActionDeleteApp:         RoleGlobalAdmin.rank(),
 	ActionAssignApp:         RoleGlobalAdmin.rank(),
+	ActionAppPermissions:    RoleGlobalAdmin.rank(),
 }
 
 // Can reports whether an actor holding actorRoles may take action on a user

@@ -213,3 +213,19 @@ type UserPage struct {
 	// Next is the After value of the next page, empty on the last page.
 	Next string
 }
+
+// UserQuery selects users by exact values and prefixes, all of which must hold: what the
+// Graph-compatible API's $filter asks for. Results are ordered by UPN and paged by keyset.
+type UserQuery struct {
+	// ID, UPN and Mail select by exact value (UPN and Mail compared folded by FoldUPN); "" for any.
+	ID, UPN, Mail string
+	// UPNPrefix and NamePrefix select by a case-insensitive prefix of the UPN or of the
+	// display name; "" for any.
+	UPNPrefix, NamePrefix string
+	// Enabled selects by accountEnabled; nil for any.
+	Enabled *bool
+	// After is the UPN of the last user of the previous page; empty for the first page.
+	After string
+	// Limit is the page size; 0 means 100.
+	Limit int
+}

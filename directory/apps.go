@@ -26,6 +26,12 @@ type AppInput struct {
 	Public bool
 	// AssignedOnly lets only the users assigned to the application sign in to it.
 	AssignedOnly bool
+	// ClientCredentials lets a confidential application act on its own behalf (a script or
+	// a service, with the client credentials grant); it then needs no redirect URI.
+	ClientCredentials bool
+	// Permissions are the application permissions granted at creation (Graph's names);
+	// SetAppPermissions changes them later.
+	Permissions []string
 }
 
 // Limits on application registrations.
@@ -51,6 +57,7 @@ func (s *Service) CreateApp(ctx context.Context, actor portier.Actor, in AppInpu
 		app := &portier.App{
 			ID: portier.NewID(), Name: in.Name, Public: in.Public, RedirectURIs: in.RedirectURIs,
 			PostLogoutURIs: in.PostLogoutURIs, AssignedOnly: in.AssignedOnly, Created: s.now(),
+			ClientCredentials: in.ClientCredentials, Permissions: in.Permissions,
 		}
 		var secret string
 		if !in.Public {
@@ -99,6 +106,9 @@ func (s *Service) App(ctx context.Context, actor portier.Actor, id string) (*por
 func (s *Service) UpdateApp(ctx context.Context, actor portier.Actor, id string, in AppInput) (*portier.App, error) {
 	var updated *portier.App
 	err := s.actOnApp(ctx, actor, portier.ActionUpdateApp, id, func(tx portier.Tx, app *portier.App, ev *portier.AuditEvent) error {
+		// Whether it acts on its own behalf is fixed at registration, as its client type is;
+		// its permissions change through SetAppPermissions.
+		in.ClientCredentials, in.Permissions = app.ClientCredentials && !in.Public, nil
 		in, err := validateApp(in)
 		if err != nil {
 			return err
@@ -270,6 +280,12 @@ func appDetail(app *portier.App) string {
 		kind = "public"
 	}
 	d := kind + "; redirect " + strings.Join(app.RedirectURIs, " ")
+	if app.ClientCredentials {
+		d = kind + ", client credentials; permissions " + orNone(strings.Join(app.Permissions, ","))
+		if len(app.RedirectURIs) > 0 {
+			d += "; redirect " + strings.Join(app.RedirectURIs, " ")
+		}
+	}
 	if len(app.PostLogoutURIs) > 0 {
 		d += "; post-logout " + strings.Join(app.PostLogoutURIs, " ")
 	}
@@ -312,9 +328,19 @@ func validateApp(in AppInput) (AppInput, error) {
 	if in.RedirectURIs, err = validateURIs(in.RedirectURIs, "redirect URI"); err != nil {
 		return in, err
 	}
-	if len(in.RedirectURIs) == 0 {
+	if len(in.RedirectURIs) == 0 && !in.ClientCredentials {
 		return in, portier.Errorf(portier.EInvalid, "An application needs at least one redirect URI.")
 	}
+	if in.ClientCredentials && in.Public {
+		return in, portier.Errorf(portier.EInvalid, "A public client cannot act on its own behalf: client credentials need a secret.")
+	}
+	if len(in.Permissions) > 0 && !in.ClientCredentials {
+		return in, portier.Errorf(portier.EInvalid, "Application permissions are for an application that acts on its own behalf (client credentials).")
+	}
+	if in.Permissions, err = parsePermissions(in.Permissions); err != nil {
+		return in, err
+	}
+	in.Permissions = portier.SortPermissions(in.Permissions)
 	if in.PostLogoutURIs, err = validateURIs(in.PostLogoutURIs, "post-logout redirect URI"); err != nil {
 		return in, err
 	}

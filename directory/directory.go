@@ -124,6 +124,8 @@ type NewUser struct {
 	Generate bool
 	// ForceChange makes the user choose a new password at the first sign-in.
 	ForceChange bool
+	// Disabled creates the user with sign-in blocked (accountEnabled false).
+	Disabled bool
 }
 
 // CreateUser adds a user and returns it with the generated password, if one was asked for.
@@ -162,7 +164,7 @@ func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUse
 	}
 	now := s.now()
 	u := &portier.User{
-		ID: portier.NewID(), UPN: upn, DisplayName: name, Mail: mail, AccountEnabled: true,
+		ID: portier.NewID(), UPN: upn, DisplayName: name, Mail: mail, AccountEnabled: !nu.Disabled,
 		Roles: dedupRoles(nu.Roles), Created: now, SessionsValidFrom: now, PasswordChanged: now,
 		PasswordProfile: portier.PasswordProfile{ForceChangePasswordNextSignIn: nu.ForceChange},
 	}
@@ -179,6 +181,9 @@ func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUse
 	ev.TargetID = u.ID
 	if nu.Generate {
 		ev.Detail = "generated password"
+	}
+	if nu.Disabled {
+		ev.Detail = strings.TrimPrefix(ev.Detail+"; sign-in blocked", "; ")
 	}
 	err = s.store.Tx(ctx, func(tx portier.Tx) error {
 		if inTx != nil {

@@ -64,6 +64,9 @@ type Provider struct {
 	now       portier.Clock
 	log       *slog.Logger
 	discovery []byte
+	// tenant is the organisation's tenant id; tenantDisc the OpenID configuration under it.
+	tenant     string
+	tenantDisc []byte
 	// userinfo and codeExchange are Portier's own handlers of op's endpoints.
 	userinfo, codeExchange http.Handler
 }
@@ -124,6 +127,12 @@ func New(ctx context.Context, c Config) (*Provider, error) {
 	if p.discovery, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
+	if p.tenant, err = c.Directory.TenantID(ctx); err != nil {
+		return nil, err
+	}
+	if p.tenantDisc, err = p.tenantDiscovery(); err != nil {
+		return nil, err
+	}
 	// Portier answers these two itself, with the CORS rules op applies to the others.
 	p.userinfo = cors.New(*corsOptions()).Handler(http.HandlerFunc(p.serveUserinfo))
 	p.codeExchange = cors.New(*corsOptions()).Handler(http.HandlerFunc(p.serveCodeExchange))
@@ -173,12 +182,20 @@ func (p *Provider) Issuer() string { return p.issuer }
 
 // ServeHTTP answers the protocol endpoints (every Path* but PathContinue).
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case PathDiscovery:
+	path := r.URL.Path
+	if path == p.TenantPath(TenantTokenSuffix) {
+		path = PathToken // Microsoft's identity library asks for the token here
+	}
+	switch path {
+	case PathDiscovery, p.TenantPath(TenantDiscoverySuffix):
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
-		w.Write(p.discovery)
+		if path == PathDiscovery {
+			w.Write(p.discovery)
+		} else {
+			w.Write(p.tenantDisc)
+		}
 	case PathAuthorize:
 		// op.Authorize, not op's router, so that Portier's validation (authorizer) applies.
 		r = r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer))
@@ -188,6 +205,14 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathToken:
 		// RFC 6749, section 5.1: no cache may keep a token response, nor its errors.
 		noStore(w)
+		if r.FormValue("grant_type") == string(oidc.GrantTypeClientCredentials) {
+			p.serveClientCredentials(w, r)
+			return
+		}
+		if r.URL.Path != PathToken {
+			// op answers only at its own path: the alias is for client credentials.
+			r.URL.Path = PathToken
+		}
 		if r.FormValue("grant_type") == string(oidc.GrantTypeCode) {
 			p.codeExchange.ServeHTTP(w, r.WithContext(op.ContextWithIssuer(r.Context(), p.issuer)))
 			return
@@ -258,7 +283,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	d.DeviceAuthorizationEndpoint = ""
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
-	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
 	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil

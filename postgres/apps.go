@@ -11,12 +11,13 @@ import (
 	"github.com/portier-id/portier"
 )
 
-const appColumns = `id, name, secret_hash, public, redirect_uris, post_logout_uris, assigned_only, created`
+const appColumns = `id, name, secret_hash, public, redirect_uris, post_logout_uris, assigned_only, created, client_credentials, permissions`
 
 // scanApp reads one row of appColumns.
 func scanApp(row pgx.Row) (*portier.App, error) {
 	var a portier.App
-	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &a.RedirectURIs, &a.PostLogoutURIs, &a.AssignedOnly, &a.Created); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &a.RedirectURIs, &a.PostLogoutURIs, &a.AssignedOnly, &a.Created,
+		&a.ClientCredentials, &a.Permissions); err != nil {
 		return nil, err
 	}
 	a.Created = a.Created.UTC()
@@ -79,8 +80,9 @@ func (q *queries) ListAppUsers(ctx context.Context, appID string) ([]string, err
 
 // InsertApp adds a; EConflict if the id is taken.
 func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
-	tag, err := t.db.Exec(ctx, `INSERT INTO apps (`+appColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		a.ID, a.Name, a.SecretHash, a.Public, nonNilStrings(a.RedirectURIs), nonNilStrings(a.PostLogoutURIs), a.AssignedOnly, a.Created)
+	tag, err := t.db.Exec(ctx, `INSERT INTO apps (`+appColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		a.ID, a.Name, a.SecretHash, a.Public, nonNilStrings(a.RedirectURIs), nonNilStrings(a.PostLogoutURIs), a.AssignedOnly, a.Created,
+		a.ClientCredentials, nonNilStrings(a.Permissions))
 	if err != nil {
 		return dbError(t.addr, "insert application", err)
 	}
@@ -93,8 +95,9 @@ func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
 // UpdateApp writes every field of a except ID and Created; ENotFound if it is gone.
 func (t *tx) UpdateApp(ctx context.Context, a *portier.App) error {
 	tag, err := t.db.Exec(ctx, `UPDATE apps SET name = $2, secret_hash = $3, public = $4, redirect_uris = $5,
-		post_logout_uris = $6, assigned_only = $7 WHERE id = $1`,
-		a.ID, a.Name, a.SecretHash, a.Public, nonNilStrings(a.RedirectURIs), nonNilStrings(a.PostLogoutURIs), a.AssignedOnly)
+		post_logout_uris = $6, assigned_only = $7, client_credentials = $8, permissions = $9 WHERE id = $1`,
+		a.ID, a.Name, a.SecretHash, a.Public, nonNilStrings(a.RedirectURIs), nonNilStrings(a.PostLogoutURIs), a.AssignedOnly,
+		a.ClientCredentials, nonNilStrings(a.Permissions))
 	if err != nil {
 		return dbError(t.addr, "update application", err)
 	}

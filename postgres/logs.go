@@ -67,11 +67,21 @@ func (q *queries) ListAudit(ctx context.Context, af portier.AuditFilter) ([]*por
 	if af.Action != "" {
 		f.add("action = ?", string(af.Action))
 	}
+	if len(af.Actions) > 0 {
+		actions := make([]string, len(af.Actions))
+		for i, a := range af.Actions {
+			actions[i] = string(a)
+		}
+		f.add("action = ANY (?)", actions)
+	}
 	if af.Outcome != "" {
 		f.add("outcome = ?", af.Outcome)
 	}
 	if !af.Since.IsZero() {
 		f.add("time >= ?", af.Since)
+	}
+	if !af.Until.IsZero() {
+		f.add("time <= ?", af.Until)
 	}
 	if af.Before > 0 {
 		f.add("id < ?", af.Before)

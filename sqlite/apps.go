@@ -10,15 +10,19 @@ import (
 	"github.com/portier-id/portier"
 )
 
-const appColumns = `id, name, secret_hash, public, redirect_uris, post_logout_uris, assigned_only, created`
+const appColumns = `id, name, secret_hash, public, redirect_uris, post_logout_uris, assigned_only, created, client_credentials, permissions`
 
 func scanApp(sc scanner) (*portier.App, error) {
 	var (
-		a                  portier.App
-		redirects, logouts string
-		created            sql.NullInt64
+		a                         portier.App
+		redirects, logouts, perms string
+		created                   sql.NullInt64
 	)
-	if err := sc.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &redirects, &logouts, &a.AssignedOnly, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.SecretHash, &a.Public, &redirects, &logouts, &a.AssignedOnly, &created,
+		&a.ClientCredentials, &perms); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(perms), &a.Permissions); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(redirects), &a.RedirectURIs); err != nil {
@@ -31,7 +35,7 @@ func scanApp(sc scanner) (*portier.App, error) {
 	return &a, nil
 }
 
-// uriList stores a list of URIs as a JSON array, [] for none.
+// uriList stores a list of strings (URIs, permissions) as a JSON array, [] for none.
 func uriList(uris []string) string {
 	if uris == nil {
 		uris = []string{}
@@ -101,8 +105,9 @@ func (q queries) ListAppUsers(ctx context.Context, appID string) ([]string, erro
 
 // InsertApp adds a; EConflict if the id is taken.
 func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
-	res, err := t.db.ExecContext(ctx, `INSERT INTO apps (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		a.ID, a.Name, a.SecretHash, a.Public, uriList(a.RedirectURIs), uriList(a.PostLogoutURIs), a.AssignedOnly, nanos(a.Created))
+	res, err := t.db.ExecContext(ctx, `INSERT INTO apps (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		a.ID, a.Name, a.SecretHash, a.Public, uriList(a.RedirectURIs), uriList(a.PostLogoutURIs), a.AssignedOnly, nanos(a.Created),
+		a.ClientCredentials, uriList(a.Permissions))
 	if err != nil {
 		return t.store.wrap("insert application", err)
 	}
@@ -119,8 +124,9 @@ func (t *tx) InsertApp(ctx context.Context, a *portier.App) error {
 // UpdateApp writes every field of a except ID and Created; ENotFound if it is gone.
 func (t *tx) UpdateApp(ctx context.Context, a *portier.App) error {
 	res, err := t.db.ExecContext(ctx, `UPDATE apps SET name = ?, secret_hash = ?, public = ?, redirect_uris = ?,
-		post_logout_uris = ?, assigned_only = ? WHERE id = ?`,
-		a.Name, a.SecretHash, a.Public, uriList(a.RedirectURIs), uriList(a.PostLogoutURIs), a.AssignedOnly, a.ID)
+		post_logout_uris = ?, assigned_only = ?, client_credentials = ?, permissions = ? WHERE id = ?`,
+		a.Name, a.SecretHash, a.Public, uriList(a.RedirectURIs), uriList(a.PostLogoutURIs), a.AssignedOnly,
+		a.ClientCredentials, uriList(a.Permissions), a.ID)
 	return t.mustAffect(res, err, "update application "+a.ID, portier.NoApp(a.ID))
 }
 

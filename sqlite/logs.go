@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/portier-id/portier"
@@ -45,11 +46,22 @@ func (q queries) ListAudit(ctx context.Context, f portier.AuditFilter) ([]*porti
 	if f.Action != "" {
 		add("action = ?", string(f.Action))
 	}
+	if len(f.Actions) > 0 {
+		marks := make([]string, len(f.Actions))
+		for i, a := range f.Actions {
+			marks[i] = "?"
+			args = append(args, string(a))
+		}
+		conds = append(conds, "action IN ("+strings.Join(marks, ", ")+")")
+	}
 	if f.Outcome != "" {
 		add("outcome = ?", f.Outcome)
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("time <= ?", f.Until.UnixNano())
 	}
 	if f.Before > 0 {
 		add("id < ?", f.Before)

@@ -21,6 +21,9 @@ func newTestApp(id, name string) *portier.App {
 		PostLogoutURIs: []string{"https://" + id + ".example.org/"},
 		AssignedOnly:   true,
 		Created:        base,
+		// A confidential client may also act on its own behalf, with application permissions.
+		ClientCredentials: true,
+		Permissions:       []string{"User.Read.All", "AuditLog.Read.All"},
 	}
 }
 
@@ -34,7 +37,8 @@ func checkApp(t testing.TB, got, want *portier.App) {
 	if got.ID != want.ID || got.Name != want.Name || !bytes.Equal(got.SecretHash, want.SecretHash) ||
 		(got.SecretHash == nil) != (want.SecretHash == nil) || got.Public != want.Public ||
 		!slices.Equal(got.RedirectURIs, want.RedirectURIs) || !slices.Equal(got.PostLogoutURIs, want.PostLogoutURIs) ||
-		got.AssignedOnly != want.AssignedOnly || !sameTime(got.Created, want.Created) {
+		got.AssignedOnly != want.AssignedOnly || !sameTime(got.Created, want.Created) ||
+		got.ClientCredentials != want.ClientCredentials || !slices.Equal(got.Permissions, want.Permissions) {
 		t.Fatalf("app:\n got  %+v\n want %+v", *got, *want)
 	}
 }
@@ -84,6 +88,8 @@ func testApps(t *testing.T, s portier.Store) {
 	changed.RedirectURIs = []string{"https://zwiki.example.org/cb"}
 	changed.PostLogoutURIs = nil
 	changed.AssignedOnly = false
+	changed.ClientCredentials = false
+	changed.Permissions = []string{"User.ReadWrite.All"}
 	changed.Created = base.Add(time.Hour)
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.UpdateApp(ctx, &changed) })
 	changed.Created = wiki.Created

@@ -79,6 +79,7 @@ func RunUsers(t *testing.T, open Open) {
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersFilters", testListUsersFilters},
 		{"ListUsersSearch", testListUsersSearch},
+		{"FindUsers", testFindUsers},
 		{"ConcurrentUserUpdates", testConcurrentUserUpdates},
 	})
 }

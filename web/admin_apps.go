@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/portier-id/portier"
@@ -40,13 +41,14 @@ type appForm struct {
 	Name                     string
 	RedirectURIs, PostLogout string
 	Public, AssignedOnly     bool
+	ClientCredentials        bool
 	NameMaxChars             int
 }
 
 func appFormOf(app *portier.App) *appForm {
 	return &appForm{App: app, Name: app.Name, RedirectURIs: strings.Join(app.RedirectURIs, "\n"),
 		PostLogout: strings.Join(app.PostLogoutURIs, "\n"), Public: app.Public, AssignedOnly: app.AssignedOnly,
-		NameMaxChars: directory.MaxAppNameLength}
+		ClientCredentials: app.ClientCredentials, NameMaxChars: directory.MaxAppNameLength}
 }
 
 func appFormFrom(r *http.Request) *appForm {
@@ -54,13 +56,14 @@ func appFormFrom(r *http.Request) *appForm {
 		Name: r.PostFormValue("name"), RedirectURIs: r.PostFormValue("redirect_uris"),
 		PostLogout: r.PostFormValue("post_logout_uris"), Public: r.PostFormValue("public") == "on",
 		AssignedOnly: r.PostFormValue("assigned_only") == "on", NameMaxChars: directory.MaxAppNameLength,
+		ClientCredentials: r.PostFormValue("client_credentials") == "on",
 	}
 }
 
 // input is the form as the directory service takes it; empty lines are dropped there.
 func (f *appForm) input() directory.AppInput {
 	return directory.AppInput{Name: f.Name, RedirectURIs: lines(f.RedirectURIs), PostLogoutURIs: lines(f.PostLogout),
-		Public: f.Public, AssignedOnly: f.AssignedOnly}
+		Public: f.Public, AssignedOnly: f.AssignedOnly, ClientCredentials: f.ClientCredentials}
 }
 
 // lines splits a textarea's value into its lines, whatever the browser's line ends.
@@ -142,6 +145,60 @@ type appDetails struct {
 	Discovery string
 	// AssignUPN is the user name typed in the assign form, kept when it failed.
 	AssignUPN string
+	// Permissions is the API permissions section, for an application acting on its own behalf.
+	Permissions *apiPermissions
+}
+
+// apiPermissions is the Applications > API permissions section of an application's page.
+type apiPermissions struct {
+	TenantID, TokenEndpoint, APIBase string
+	Rows                             []permissionRow
+}
+
+// permissionRow is one application permission, with what it allows in the viewer's language.
+type permissionRow struct {
+	Name, Description string
+	Granted           bool
+}
+
+// permissionText names each permission's description in the locales.
+var permissionText = map[string]string{
+	portier.PermUserRead: "user-read", portier.PermUserReadWrite: "user-readwrite",
+	portier.PermUserEnableDisable: "enable-disable", portier.PermUserPassword: "password",
+	portier.PermUserRevokeSessions: "revoke", portier.PermAuditLogRead: "auditlog", portier.PermUserUnlock: "unlock",
+}
+
+// permissionsOf builds the API permissions section of app, nil when it does not act on its own behalf.
+func (s *server) permissionsOf(r *http.Request, app *portier.App, t *translator) *apiPermissions {
+	if !app.ClientCredentials || s.OIDC == nil {
+		return nil
+	}
+	base := strings.TrimSuffix(s.OIDC.Issuer(), "/")
+	out := &apiPermissions{TenantID: s.OIDC.TenantID(), TokenEndpoint: base + "/oauth2/token", APIBase: base + "/v1.0"}
+	for _, p := range portier.AppPermissions {
+		out.Rows = append(out.Rows, permissionRow{Name: p, Description: t.T("apps.perm." + permissionText[p]),
+			Granted: slices.Contains(app.Permissions, p)})
+	}
+	return out
+}
+
+// handleAdminAppPermissions saves the API permissions form: the ticked permissions are
+// granted, the others removed, through the directory service (global admins only, audited).
+func (s *server) handleAdminAppPermissions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ticked := r.PostForm["permission"]
+		var remove []string
+		for _, p := range portier.AppPermissions {
+			if !slices.Contains(ticked, p) {
+				remove = append(remove, p)
+			}
+		}
+		if _, err := s.Directory.SetAppPermissions(r.Context(), s.adminActor(r), r.PathValue("id"), ticked, remove); err != nil {
+			s.appPageError(w, r, "", err)
+			return
+		}
+		http.Redirect(w, r, appURL(r.PathValue("id"))+"?done=permissions", http.StatusSeeOther)
+	})
 }
 
 // loadApp reads the application of the path with its assigned users; it answers 403, 404
@@ -157,7 +214,9 @@ func (s *server) loadApp(w http.ResponseWriter, r *http.Request) *appDetails {
 		s.fail(w, r, err)
 		return nil
 	}
-	return &appDetails{App: app, Users: users, Discovery: s.discoveryURL()}
+	d := &appDetails{App: app, Users: users, Discovery: s.discoveryURL()}
+	d.Permissions = s.permissionsOf(r, app, s.newPage(r, "apps.app.title").T)
+	return d
 }
 
 func (s *server) handleAdminApp() http.Handler {
@@ -169,7 +228,7 @@ func (s *server) handleAdminApp() http.Handler {
 		p := s.adminPage(r, "apps.app.title", "apps")
 		p.Title = d.App.Name
 		switch done := r.URL.Query().Get("done"); done {
-		case "created", "saved", "assigned", "unassigned":
+		case "created", "saved", "assigned", "unassigned", "permissions":
 			p.Notice = p.T.T("apps.done." + done)
 		}
 		p.Data = d

@@ -381,3 +381,67 @@ func TestAdminAppsInDutch(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminAppAPIPermissions registers a script in the admin center and grants its API
+// permissions (Applications > API permissions): global admins only, audited, in English and
+// Dutch; the tenant id and token endpoint are shown for the script's configuration.
+func TestAdminAppAPIPermissions(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := newInstance(t, store, testenv.NewClock())
+		addUser(t, in.dir, "boss@example.org", "The Boss", portier.RoleGlobalAdmin)
+		addUser(t, in.dir, "ua@example.org", "User Admin", portier.RoleUserAdmin)
+		b := signedIn(t, in, "boss@example.org")
+
+		resp, body := b.post("/admin/apps/new", "/admin/apps/new", url.Values{"name": {"Unlock script"}, "client_credentials": {"on"}})
+		if resp.StatusCode != 200 || shownSecret.FindStringSubmatch(body) == nil {
+			t.Fatalf("register a script: status %d", resp.StatusCode)
+		}
+		script := appsNamed(t, in.dir, "Unlock script")[0]
+		if !script.ClientCredentials || len(script.RedirectURIs) != 0 {
+			t.Fatalf("registered %+v", script)
+		}
+		page := "/admin/apps/" + script.ID
+		_, body = b.do("GET", page, nil)
+		tenant := testenv.Must(in.dir.TenantID(t.Context()))(t)
+		if !strings.Contains(body, `data-tenant-id>`+tenant+`<`) || !strings.Contains(body, "/oauth2/token</code>") ||
+			strings.Count(body, `name="permission"`) != len(portier.AppPermissions) || strings.Contains(body, " checked") {
+			t.Fatal("the API permissions section is missing or not empty")
+		}
+		resp, _ = b.post(page, page+"/permissions", url.Values{"permission": {portier.PermUserRead, portier.PermUserUnlock}})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page+"?done=permissions" {
+			t.Fatalf("save permissions: status %d", resp.StatusCode)
+		}
+		got := appsNamed(t, in.dir, "Unlock script")[0].Permissions
+		if len(got) != 2 || got[0] != portier.PermUserRead || got[1] != portier.PermUserUnlock {
+			t.Fatalf("permissions %v", got)
+		}
+		_, body = b.do("GET", page+"?done=permissions", nil)
+		if !strings.Contains(body, "The API permissions have been saved.") || strings.Count(body, " checked") != 2 {
+			t.Fatal("the saved permissions are not shown")
+		}
+		b.lang = "nl"
+		if _, body = b.do("GET", page, nil); !strings.Contains(body, "API-machtigingen") || !strings.Contains(body, "Toepassingsmachtigingen") {
+			t.Fatal("the API permissions section is not in Dutch")
+		}
+		b.lang = ""
+		resp, _ = b.post(page, page+"/permissions", url.Values{"permission": {"Mail.Send"}})
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("an unknown permission: status %d", resp.StatusCode)
+		}
+
+		// A user admin may neither see nor change them; the refusal is audited.
+		ua := signedIn(t, in, "ua@example.org")
+		if resp, _ := ua.do("GET", page, nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a user admin's view: status %d", resp.StatusCode)
+		}
+		resp, _ = ua.post("/myaccount", page+"/permissions", url.Values{"permission": {portier.PermUserReadWrite}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a user admin's change: status %d", resp.StatusCode)
+		}
+		events := testenv.Must(in.dir.ListAudit(t.Context(), portier.AuditFilter{Action: portier.ActionAppPermissions}))(t)
+		if len(events) != 3 || events[0].Outcome != portier.OutcomeRefused || events[2].Outcome != portier.OutcomeSuccess ||
+			!strings.Contains(events[2].Detail, "(none) -> User.Read.All,Portier.User.Unlock.All") {
+			t.Fatalf("audit of permission changes: %+v", events)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/graph"
 )
 
 // multilineFields are the form fields that are textareas, whose lines may end in CR LF.
@@ -93,7 +94,11 @@ func (s *server) badInput(w http.ResponseWriter, r *http.Request, bad *badText) 
 	}
 	s.Log.Warn("refused a request whose text is not plain", "path", fmt.Sprintf("%q", r.URL.Path),
 		"in", bad.where, "field", fmt.Sprintf("%q", bad.name), "value", value, "source", s.clientIP(r).String())
-	if csrfExempt[r.URL.Path] {
+	if strings.HasPrefix(r.URL.Path, graph.Prefix) {
+		graph.WriteError(w, r, http.StatusBadRequest, "Request_BadRequest", "The request's "+bad.where+" holds text that is not valid UTF-8 or holds a control character.")
+		return
+	}
+	if s.exemptFromCSRF(r.URL.Path) {
 		// Other programs (OpenID Connect clients) read errors as JSON.
 		writeJSON(w, failures[portier.EInvalid].status, map[string]string{"error": "invalid_request", "error_description": "A parameter is not plain text."})
 		return

@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/graph"
 	"github.com/portier-id/portier/oidc"
 )
 
@@ -18,6 +20,14 @@ var largeBodies = map[string]int64{
 var csrfExempt = map[string]bool{
 	oidc.PathAuthorize: true, oidc.PathToken: true, oidc.PathIntrospect: true,
 	oidc.PathUserinfo: true, oidc.PathRevoke: true, oidc.PathEndSession: true,
+}
+
+// exemptFromCSRF reports whether path is one that other programs call with credentials of
+// their own (csrfExempt, the Graph-compatible API's bearer tokens, the token endpoint under
+// the tenant id), never with Portier's cookies.
+func (s *server) exemptFromCSRF(path string) bool {
+	return csrfExempt[path] || strings.HasPrefix(path, graph.Prefix) ||
+		s.OIDC != nil && path == s.OIDC.TenantPath(oidc.TenantTokenSuffix)
 }
 
 // addRoutes lists Portier's whole HTTP surface.
@@ -41,6 +51,14 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 		mux.Handle(oidc.PathRevoke, p)
 		mux.Handle(oidc.PathKeys, p)
 		mux.Handle(oidc.PathEndSession, s.handleOIDCLogout())
+		// Microsoft's identity library finds the token endpoint under the tenant id.
+		mux.Handle(p.TenantPath(oidc.TenantTokenSuffix), p)
+		mux.Handle("GET "+p.TenantPath(oidc.TenantDiscoverySuffix), p)
+	}
+
+	// The Microsoft Graph-compatible admin API (graph/): bearer tokens, Graph's shapes.
+	if s.Graph != nil {
+		mux.Handle(graph.Prefix, s.withClientIP(s.Graph))
 	}
 
 	mux.Handle("GET /{$}", http.RedirectHandler("/myaccount", http.StatusSeeOther))
@@ -120,4 +138,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/apps/{id}/delete", admin(s.handleAdminDeleteApp()))
 	mux.Handle("POST /admin/apps/{id}/users", admin(s.handleAdminAppAssign(true)))
 	mux.Handle("POST /admin/apps/{id}/users/remove", admin(s.handleAdminAppAssign(false)))
+	mux.Handle("POST /admin/apps/{id}/permissions", admin(s.handleAdminAppPermissions()))
+}
+
+// withClientIP tells the Graph API the client's address, as this edge reads it (trusted
+// proxies included), for its audit entries.
+func (s *server) withClientIP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(graph.WithClientIP(r.Context(), s.clientIP(r).String())))
+	})
 }

@@ -70,3 +70,42 @@ func sha256Hex(s string) string {
 	}
 	return string(out)
 }
+
+// TestCLIAppsClientCredentials registers a script with application permissions, prints its
+// secret once (with --json too), and changes the permissions.
+func TestCLIAppsClientCredentials(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			raw := must(t, db, "", "apps", "create", "Unlock script", "--client-credentials",
+				"--permission", "User.Read.All", "--permission", "user-passwordprofile.readwrite.all", "--json")
+			var created map[string]any
+			if err := json.Unmarshal([]byte(raw), &created); err != nil {
+				t.Fatalf("apps create --json: %v: %s", err, raw)
+			}
+			id, _ := created["clientId"].(string)
+			secret, _ := created["clientSecret"].(string)
+			perms, _ := created["permissions"].([]any)
+			if id == "" || len(secret) < 43 || created["tenantId"] == "" || len(perms) != 2 || perms[1] != "User-PasswordProfile.ReadWrite.All" {
+				t.Fatalf("apps create --json: %s", raw)
+			}
+			text := must(t, db, "", "apps", "create", "Report", "--client-credentials", "--permission", "AuditLog.Read.All")
+			if !regexp.MustCompile(`(?m)^Client ID: \S+\nClient secret: \S+\nTenant ID: \S+\nPermissions: AuditLog.Read.All\n$`).MatchString(text) {
+				t.Fatalf("apps create printed %q", text)
+			}
+			out := must(t, db, "", "apps", "permissions", id, "--add", "User.RevokeSessions.All", "--remove", "User.Read.All")
+			if !strings.Contains(out, "User-PasswordProfile.ReadWrite.All User.RevokeSessions.All") || strings.Contains(out, "User.Read.All ") {
+				t.Fatalf("apps permissions: %q", out)
+			}
+			if out := must(t, db, "", "apps", "permissions", id, "--json"); !strings.Contains(out, `"User.RevokeSessions.All"`) || strings.Contains(out, secret) {
+				t.Fatalf("apps permissions --json: %s", out)
+			}
+			refused(t, db, "", "Unknown application permission", "apps", "permissions", id, "--add", "Directory.ReadWrite.All")
+			refused(t, db, "", "Unknown application permission", "apps", "create", "Bad", "--client-credentials", "--permission", "Mail.Send")
+			refused(t, db, "", "--client-credentials", "apps", "create", "Bad", "--redirect-uri", "https://x.example.org/cb", "--permission", "User.Read.All")
+			refused(t, db, "", "public client", "apps", "create", "Bad", "--client-credentials", "--public")
+			if audit := must(t, db, "", "audit", "--json"); strings.Contains(audit, secret) || !strings.Contains(audit, "app.permissions") {
+				t.Fatalf("audit: %s", audit)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/graph"
 	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/oidc"
@@ -53,6 +54,9 @@ type Config struct {
 	Timeouts web.Timeouts
 	// OIDCKeys is the rotation of signing keys (zero: oidc.DefaultKeyPolicy).
 	OIDCKeys oidc.KeyPolicy
+	// GraphRate is each application's request rate on the Graph-compatible API (zero:
+	// graph.DefaultRate).
+	GraphRate graph.Rate
 }
 
 // App is a built Portier: its services, for the commands and tests that drive them directly,
@@ -104,9 +108,13 @@ func New(ctx context.Context, c Config) (*App, error) {
 		a.Recorder.Close(ctx)
 		return nil, fmt.Errorf("OpenID Connect provider: %w", err)
 	}
+	api := graph.New(graph.Config{
+		Directory: a.Directory, Tokens: a.OIDC, BaseURL: c.BaseURL, Secret: a.Secret, Now: c.Now, Log: c.Log, Rate: c.GraphRate,
+	})
 	a.Handler = web.NewServer(web.Deps{
 		Log: c.Log, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Metrics: a.Metrics,
 		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
+		Graph: api,
 	})
 	return a, nil
 }

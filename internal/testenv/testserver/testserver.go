@@ -26,6 +26,7 @@ import (
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/graph"
 	"github.com/portier-id/portier/internal/app"
 	"github.com/portier-id/portier/internal/testenv"
 	pmail "github.com/portier-id/portier/mail"
@@ -56,6 +57,8 @@ type Options struct {
 	Timeouts web.Timeouts
 	// Keys are the OpenID Connect signing keys' policy; zero gives small, fast test keys.
 	Keys oidc.KeyPolicy
+	// GraphRate is each application's rate on the Graph-compatible API (zero: its default).
+	GraphRate graph.Rate
 }
 
 // Instance is one running Portier server ("process") over a store.
@@ -98,6 +101,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
 		Mail:    pmail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
 		Process: "test", LockMemory: o.LockMemory, UnlockSeenWithin: o.UnlockSeenWithin, SaturatedWait: o.SaturatedWait, Timeouts: o.Timeouts, OIDCKeys: o.Keys,
+		GraphRate: o.GraphRate,
 	})
 	if err != nil {
 		stop()
