@@ -123,6 +123,9 @@ type NewUser struct {
 	Generate bool
 	// ForceChange makes the user choose a new password at the first sign-in.
 	ForceChange bool
+	// SignedIn records the creation as the user's first sign-in: the setup page signs the
+	// first admin in with the password just chosen.
+	SignedIn bool
 }
 
 // CreateUser adds a user and returns it with the generated password, if one was asked for.
@@ -164,6 +167,9 @@ func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUse
 		ID: portier.NewID(), UPN: upn, DisplayName: name, Mail: mail, AccountEnabled: true,
 		Roles: dedupRoles(nu.Roles), Created: now, SessionsValidFrom: now, PasswordChanged: now,
 		PasswordProfile: portier.PasswordProfile{ForceChangePasswordNextSignIn: nu.ForceChange},
+	}
+	if nu.SignedIn {
+		u.LastSignIn = &now
 	}
 	if _, err := s.store.UserByUPN(ctx, upn); err == nil {
 		return nil, "", portier.Errorf(portier.EConflict, "A user named %s already exists.", upn)

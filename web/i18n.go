@@ -73,6 +73,8 @@ type translator struct {
 	lang string
 	cat  *catalogue
 	loc  *i18n.Localizer
+	// tz is the viewer's time zone; nil is UTC.
+	tz *time.Location
 }
 
 func newTranslator(c *catalogue, lang string) *translator {
@@ -117,17 +119,44 @@ func (t *translator) Other() string {
 	return "nl"
 }
 
-// DateTime formats a time the way the viewer's language writes it, in UTC.
+// DateTime formats a time the way the viewer's language writes it, in the viewer's time zone
+// (the organisation's), with the zone named: "4 Dec 2026 02:03 CET".
 func (t *translator) DateTime(tm time.Time) string {
-	tm = tm.UTC()
+	tm = tm.In(t.Location())
 	if t.lang == "nl" {
-		return tm.Format("2-1-2006 15:04") + " UTC"
+		return tm.Format("2-1-2006 15:04 MST")
 	}
-	return tm.Format("2 Jan 2006 15:04") + " UTC"
+	return tm.Format("2 Jan 2006 15:04 MST")
 }
 
-// Clock formats the time of day of tm, in UTC.
-func (t *translator) Clock(tm time.Time) string { return tm.UTC().Format("15:04:05") }
+// Stamp is DateTime to the second, for the logs: "4 Dec 2026 02:03:41 CET".
+func (t *translator) Stamp(tm time.Time) string {
+	tm = tm.In(t.Location())
+	if t.lang == "nl" {
+		return tm.Format("2-1-2006 15:04:05 MST")
+	}
+	return tm.Format("2 Jan 2006 15:04:05 MST")
+}
+
+// Clock formats the time of day of tm in the viewer's time zone, named: "02:03 CET".
+func (t *translator) Clock(tm time.Time) string { return tm.In(t.Location()).Format("15:04 MST") }
+
+// ClockSeconds is Clock to the second, without the zone: for the second of two times in one sentence.
+func (t *translator) ClockSeconds(tm time.Time) string { return tm.In(t.Location()).Format("15:04:05") }
+
+// Hour is the time of day of tm without the zone: "02:03".
+func (t *translator) Hour(tm time.Time) string { return tm.In(t.Location()).Format("15:04") }
+
+// Location is the viewer's time zone: the organisation's.
+func (t *translator) Location() *time.Location {
+	if t.tz == nil {
+		return time.UTC
+	}
+	return t.tz
+}
+
+// Zone is the name of the viewer's time zone ("Europe/Amsterdam").
+func (t *translator) Zone() string { return t.Location().String() }
 
 // Error says what went wrong in the viewer's language: a password rule by its own message,
 // anything else by the domain's message.
