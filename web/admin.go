@@ -39,6 +39,8 @@ var templateFuncs = template.FuncMap{
 			Roles []portier.Role
 		}{t, roles}
 	},
+	// timeZones are the time zones the settings page suggests; any IANA name is taken.
+	"timeZones": func() []string { return suggestedZones },
 	// codes are the sign-in codes the sign-in log's filter offers.
 	"codes": func() []int {
 		return []int{portier.CodeSuccess, portier.CodeInvalidCredentials, portier.CodeLocked, portier.CodeBlocked,
@@ -113,7 +115,7 @@ func statusesOf(t *translator, u *portier.User, threshold int) []statusView {
 	}
 	if u.Lockout.Locked && u.Lockout.LockedUntil != nil {
 		out = append(out, statusView{Key: "locked", Until: u.Lockout.LockedUntil,
-			Text: t.T("admin.status.locked", "Time", u.Lockout.LockedUntil.UTC().Format("15:04"),
+			Text: t.T("admin.status.locked", "Time", t.Clock(*u.Lockout.LockedUntil),
 				"Count", u.LockoutState.Lockouts*threshold+u.LockoutState.Failures)})
 	}
 	if u.PasswordProfile.ForceChangePasswordNextSignIn {
@@ -369,3 +371,9 @@ func doneNotice(t *translator, done string) string {
 	}
 	return ""
 }
+
+// suggestedZones are offered on the settings page: the zones of the languages Portier speaks
+// and their neighbours, and UTC. Any other IANA name may be typed.
+var suggestedZones = []string{"UTC", "Europe/Amsterdam", "Europe/Brussels", "Europe/London", "Europe/Dublin",
+	"Europe/Berlin", "Europe/Paris", "Europe/Luxembourg", "America/Curacao", "America/Paramaribo", "America/Aruba",
+	"America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney"}

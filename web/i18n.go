@@ -98,7 +98,12 @@ func (t *translator) T(id string, kv ...any) string {
 	if t.loc == nil {
 		t.loc = i18n.NewLocalizer(t.cat.bundle, t.lang)
 	}
-	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	// A message with a Count has plural forms ("one", "other"): 1 user, 2 users.
+	var plural any
+	if n, ok := data["Count"]; ok {
+		plural = n
+	}
+	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
 	if err != nil {
 		return id
 	}
@@ -146,6 +151,9 @@ func (t *translator) ClockSeconds(tm time.Time) string { return tm.In(t.Location
 
 // Hour is the time of day of tm without the zone: "02:03".
 func (t *translator) Hour(tm time.Time) string { return tm.In(t.Location()).Format("15:04") }
+
+// Abbr is the abbreviation of the viewer's time zone at tm: "CET", or "CEST" in summer.
+func (t *translator) Abbr(tm time.Time) string { return tm.In(t.Location()).Format("MST") }
 
 // Location is the viewer's time zone: the organisation's.
 func (t *translator) Location() *time.Location {

@@ -81,7 +81,7 @@ func loginError(t *translator, out signin.Outcome) *pageError {
 		if out.Throttled {
 			id = "error.50053.source"
 		}
-		e.Text = t.T(id, "Time", t.ClockSeconds(out.RetryAt), "Zone", out.RetryAt.In(t.Location()).Format("MST"))
+		e.Text = t.T(id, "Time", t.ClockSeconds(out.RetryAt), "Zone", t.Abbr(out.RetryAt))
 	case portier.CodeBlocked:
 		e.Text = t.T("error.50057")
 	case portier.CodeBadRequest:
