@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,6 +153,12 @@ func (t *translator) ClockSeconds(tm time.Time) string { return tm.In(t.Location
 
 // Hour is the time of day of tm without the zone: "02:03".
 func (t *translator) Hour(tm time.Time) string { return tm.In(t.Location()).Format("15:04") }
+
+// Weekday is the short name of tm's day with its date, in the viewer's language and zone: "Fri 4".
+func (t *translator) Weekday(tm time.Time) string {
+	tm = tm.In(t.Location())
+	return t.T("weekday."+strings.ToLower(tm.Weekday().String()[:3])) + " " + strconv.Itoa(tm.Day())
+}
 
 // Abbr is the abbreviation of the viewer's time zone at tm: "CET", or "CEST" in summer.
 func (t *translator) Abbr(tm time.Time) string { return tm.In(t.Location()).Format("MST") }

@@ -1,13 +1,13 @@
 package web
 
 import (
-	"strings"
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/signin"

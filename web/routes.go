@@ -80,8 +80,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	// The admin center: every page for admin roles only; each change goes through the directory service.
 	admin := s.requireAdmin
-	mux.Handle("GET /admin", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
-	mux.Handle("GET /admin/{$}", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
+	mux.Handle("GET /admin", admin(s.handleAdminHome()))
+	mux.Handle("GET /admin/{$}", admin(http.RedirectHandler("/admin", http.StatusSeeOther)))
 	mux.Handle("GET /admin/users", admin(s.handleAdminUsers()))
 	mux.Handle("GET /admin/users/new", admin(s.handleAdminNewUserPage()))
 	mux.Handle("POST /admin/users/new", admin(s.handleAdminNewUser()))
