@@ -88,6 +88,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/users/import", admin(s.handleAdminImportPage()))
 	mux.Handle("POST /admin/users/import", admin(s.handleAdminImport())) // body bound: largeBodies
 	mux.Handle("POST /admin/users/import/passwords/{id}", admin(s.handleAdminImportPasswords()))
+	mux.Handle("POST /admin/users/bulk", admin(s.handleAdminBulk()))
 	mux.Handle("GET /admin/users/{upn}", admin(s.handleAdminUser()))
 	mux.Handle("GET /admin/users/{upn}/reset-password", admin(s.handleAdminResetPage()))
 	mux.Handle("POST /admin/users/{upn}/reset-password", admin(s.handleAdminReset()))
