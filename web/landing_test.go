@@ -69,6 +69,7 @@ func TestWhereSignInLeads(t *testing.T) {
 			t.Error(`one user found is not "1 gebruiker"`)
 		}
 		help.lang = ""
+		testenv.NoErr(t, in.rec.Flush(context.Background()))
 		_, log := help.do("GET", "/admin/signins?code=0", nil)
 		if strings.Contains(log, `data-code="0">0</span>`) || !strings.Contains(log, `data-code="0"></span> Success`) {
 			t.Error(`a success is shown as "0 Success"`)
