@@ -10,10 +10,6 @@ import (
 // bulkMax is how many users one bulk action takes: a page of Active users.
 const bulkMax = usersPageSize
 
-// bulkActions are the actions Active users offers on several users at once, by the value of
-// the form's action field.
-var bulkActions = []string{"unlock", "revoke-sessions", "block"}
-
 // bulkPage is the confirm page of a bulk action, and then its results.
 type bulkPage struct {
 	Action  string
@@ -31,7 +27,8 @@ type bulkResult struct {
 	Text    string
 }
 
-// bulkAct returns the directory call of a bulk action; each checks the actor's role on the
+// bulkAct returns the directory call of a bulk action (the form's action field: unlock,
+// revoke-sessions, block), nil for any other; each checks the actor's role on the
 // user and writes the audit entry (success or refused) for that user.
 func (s *server) bulkAct(action string) func(ctx context.Context, actor portier.Actor, upn string) error {
 	switch action {

@@ -16,7 +16,7 @@ func (t *translator) Browser(ua string) string {
 		return t.T("ua.unknown")
 	}
 	parsed := uaParser().Parse(ua)
-	browser, os := parsed.GetBrowser(), parsed.GetOS()
+	browser, os := string(parsed.Browser()), string(parsed.OS())
 	switch {
 	case browser != "" && os != "":
 		return t.T("ua.on", "Browser", browser, "OS", os)
