@@ -2,7 +2,11 @@ package portier
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
+	// The IANA time zone database inside the binary: a static binary in an empty container
+	// still knows Europe/Amsterdam.
+	_ "time/tzdata"
 
 	"github.com/portier-id/portier/lockout"
 )
@@ -46,6 +50,9 @@ type Settings struct {
 	SignInRetention time.Duration `json:"signInRetention"`
 	// DefaultLanguage is the language of pages and mails when the viewer states none ("en" or "nl").
 	DefaultLanguage string `json:"defaultLanguage"`
+	// TimeZone is the organisation's IANA time zone (Europe/Amsterdam): every time on a page
+	// and in a mail is shown in it, with the zone named.
+	TimeZone string `json:"timeZone"`
 
 	// Reset is self-service password reset and unlock.
 	Reset ResetSettings `json:"selfServiceReset"`
@@ -128,6 +135,7 @@ func DefaultSettings() Settings {
 		AdminSessionIdle:  30 * time.Minute,
 		SignInRetention:   30 * 24 * time.Hour,
 		DefaultLanguage:   "en",
+		TimeZone:          "UTC",
 		Reset: ResetSettings{
 			Scope:           ResetAll,
 			MethodsRequired: 1,
@@ -179,6 +187,8 @@ func (s Settings) Validate() error {
 		return Errorf(EInvalid, "The sign-in log must keep entries for at least 1 day.")
 	case s.DefaultLanguage != "en" && s.DefaultLanguage != "nl":
 		return Errorf(EInvalid, "The default language must be en or nl.")
+	case !ValidTimeZone(s.TimeZone):
+		return Errorf(EInvalid, "The time zone must be an IANA time zone name such as Europe/Amsterdam or UTC, not %q.", s.TimeZone)
 	case s.Reset.Scope != ResetNone && s.Reset.Scope != ResetAll && s.Reset.Scope != ResetNonAdmins:
 		return Errorf(EInvalid, "Self-service password reset must be for none, all or non-admins.")
 	case s.Reset.MethodsRequired != 1 && s.Reset.MethodsRequired != 2:
@@ -204,3 +214,33 @@ func (s Settings) Validate() error {
 	}
 	return nil
 }
+
+// ValidTimeZone reports whether name is an IANA time zone name (or UTC). time.LoadLocation
+// also takes "Local" and "", which mean the server's own zone: not a name an organisation picks.
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
+// Location returns the organisation's time zone, UTC when it cannot be loaded.
+func (s Settings) Location() *time.Location {
+	if s.TimeZone == "" || s.TimeZone == "Local" {
+		return time.UTC
+	}
+	if loc, ok := locations.Load(s.TimeZone); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(s.TimeZone, loc)
+	return loc
+}
+
+// locations caches loaded time zones: time.LoadLocation reads the zone database each time,
+// and every page asks.
+var locations sync.Map

@@ -185,6 +185,8 @@ const (
 	StatusLocked  UserStatus = "locked"  // locked out now (account-wide counter)
 	StatusBlocked UserStatus = "blocked" // accountEnabled false
 	StatusActive  UserStatus = "active"  // neither locked nor blocked
+	// StatusMustChange is a user who must choose a new password at the next sign-in.
+	StatusMustChange UserStatus = "must-change"
 )
 
 // UserFilter selects and pages users. Results are ordered by UPN.

@@ -126,6 +126,9 @@ type NewUser struct {
 	ForceChange bool
 	// Disabled creates the user with sign-in blocked (accountEnabled false).
 	Disabled bool
+	// SignedIn records the creation as the user's first sign-in: the setup page signs the
+	// first admin in with the password just chosen.
+	SignedIn bool
 }
 
 // CreateUser adds a user and returns it with the generated password, if one was asked for.
@@ -167,6 +170,9 @@ func (s *Service) createUser(ctx context.Context, actor portier.Actor, nu NewUse
 		ID: portier.NewID(), UPN: upn, DisplayName: name, Mail: mail, AccountEnabled: !nu.Disabled,
 		Roles: dedupRoles(nu.Roles), Created: now, SessionsValidFrom: now, PasswordChanged: now,
 		PasswordProfile: portier.PasswordProfile{ForceChangePasswordNextSignIn: nu.ForceChange},
+	}
+	if nu.SignedIn {
+		u.LastSignIn = &now
 	}
 	if _, err := s.store.UserByUPN(ctx, upn); err == nil {
 		return nil, "", portier.Errorf(portier.EConflict, "A user named %s already exists.", upn)

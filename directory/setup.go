@@ -117,7 +117,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, source string, nu Ne
 	}
 	actor := portier.SetupActor(source)
 	nu.Roles = []portier.Role{portier.RoleGlobalAdmin}
-	nu.Generate = false
+	nu.Generate, nu.SignedIn = false, true
 	ev := s.event(actor, portier.ActionCreate, nil, nu.UPN)
 	ev.Detail = "first global admin, through the setup link"
 	u, _, err := s.createUser(ctx, actor, nu, ev, func(tx portier.Tx) error {

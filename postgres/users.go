@@ -431,6 +431,8 @@ func newUserQuery(f portier.UserFilter, paged bool) *userQuery {
 		b.conds = append(b.conds, "NOT u.account_enabled")
 	case portier.StatusActive:
 		b.conds = append(b.conds, "u.account_enabled", "(u.locked_until IS NULL OR u.locked_until <= "+b.arg(now)+")")
+	case portier.StatusMustChange:
+		b.conds = append(b.conds, "u.force_change")
 	}
 	if f.AdminsOnly {
 		b.conds = append(b.conds, "cardinality(u.roles) > 0")

@@ -63,7 +63,7 @@ func (s *Service) LockoutNotice(ctx context.Context, tx portier.Tx, st portier.S
 // audit entry "<what> sent to <masked address>".
 func (s *Service) notify(ctx context.Context, tx portier.Tx, st portier.Settings, u *portier.User, to []string, template, what, source string, data map[string]any) error {
 	for _, addr := range to {
-		msg, err := render(template, language(u, st), addr, data)
+		msg, err := render(template, language(u, st), zone(u, st), addr, data)
 		if err != nil {
 			return err
 		}

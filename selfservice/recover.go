@@ -240,7 +240,7 @@ func (s *Service) SendCode(ctx context.Context, secret, address, source string) 
 		if method != nil {
 			pc.MethodID = method.ID
 			pc.MAC = s.codeMAC("recover", f.ID, code)
-			msg, err := render("code", language(u, st), method.Address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "recover"})
+			msg, err := render("code", language(u, st), zone(u, st), method.Address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "recover"})
 			if err != nil {
 				return err
 			}
@@ -547,7 +547,7 @@ func (s *Service) notifyReset(ctx context.Context, tx portier.Tx, st portier.Set
 			if !a.HasRole(portier.RoleGlobalAdmin) || a.Mail == "" || !a.AccountEnabled {
 				continue
 			}
-			msg, err := render("admin-reset", language(a, st), a.Mail, map[string]any{"Name": a.DisplayName, "AdminName": u.DisplayName, "AdminUPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source})
+			msg, err := render("admin-reset", language(a, st), zone(a, st), a.Mail, map[string]any{"Name": a.DisplayName, "AdminName": u.DisplayName, "AdminUPN": u.UPN, "Org": st.OrgName, "Time": s.now(), "Source": source})
 			if err != nil {
 				return err
 			}

@@ -110,7 +110,7 @@ func (s *Service) StartEmail(ctx context.Context, u *portier.User, address, sour
 	if lang != "en" && lang != "nl" {
 		lang = language(u, st)
 	}
-	msg, err := render("code", lang, address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "register"})
+	msg, err := render("code", lang, st.Location(), address, map[string]any{"Name": u.DisplayName, "UPN": u.UPN, "Org": st.OrgName, "Code": code, "Purpose": "register"})
 	if err != nil {
 		return "", err
 	}

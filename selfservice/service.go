@@ -219,6 +219,9 @@ func charge(ctx context.Context, tx portier.Tx, now time.Time, limits ...limit) 
 	return time.Time{}, nil
 }
 
+// zone returns the time zone of mails to u: the organisation's, as users have none of their own.
+func zone(_ *portier.User, st portier.Settings) *time.Location { return st.Location() }
+
 // language returns the language of mails to u.
 func language(u *portier.User, st portier.Settings) string {
 	if u != nil && (u.Language == "en" || u.Language == "nl") {

@@ -69,17 +69,22 @@ func (e *Engine) PendingUser(ctx context.Context, token string) (*portier.User, 
 
 // CompleteForcedChange sets the new password of the user of a pending token and signs them in
 // (the caller starts the session). The new password must pass the policy and differ from the
-// old one. Errors: ENotFound (token invalid or expired), EInvalid (the password breaks a rule).
-func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, source, userAgent string) (*portier.User, error) {
+// old one. device is the browser's device cookie: the change is logged as familiar when the
+// browser was familiar to the user before it (as its 50055 answer was), and the device to set
+// in the browser, returned, keeps that browser familiar (and its lockout counter its own)
+// across the new credential generation. Errors: ENotFound (token invalid or expired), EInvalid
+// (the password breaks a rule).
+func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, source, userAgent string, device Device) (*portier.User, Device, error) {
 	u, err := e.PendingUser(ctx, token)
 	if err != nil {
-		return nil, err
+		return nil, Device{}, err
 	}
+	familiar := e.Familiar(device, u)
 	if err := checkNewPasswordText(newPassword); err != nil {
-		return nil, err
+		return nil, Device{}, err
 	}
 	if err := e.dir.CheckPassword(ctx, u, newPassword); err != nil {
-		return nil, err
+		return nil, Device{}, err
 	}
 	e.metrics.PasswordVerified()
 	var same password.Result
@@ -91,10 +96,10 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 		hash, err = e.hasher.Hash(newPassword)
 	})
 	if same.OK {
-		return nil, portier.Errorf(portier.EInvalid, "The new password must differ from the current one.")
+		return nil, Device{}, portier.Errorf(portier.EInvalid, "The new password must differ from the current one.")
 	}
 	if err != nil {
-		return nil, err
+		return nil, Device{}, err
 	}
 	now := e.now()
 	err = e.store.Tx(ctx, func(tx portier.Tx) error {
@@ -112,15 +117,20 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 		return tx.UpdateUser(ctx, fresh)
 	})
 	if err != nil {
-		return nil, err
+		return nil, Device{}, err
 	}
 	e.metrics.Attempt(portier.CodeSuccess)
 	e.record.Add(&portier.SignIn{
 		Time: now, Username: u.UPN, UserID: u.ID, Source: source, UserAgent: logUserAgent(userAgent),
 		Code: portier.CodeSuccess, HashComputed: true, Process: e.process, Detail: "password changed as required",
+		FamiliarDevice: familiar,
 	})
 	u.SetLockoutView(now)
-	return u, nil
+	if familiar {
+		// The same browser, at the generation the change began: it stays the one it was.
+		device.Generation = u.CredentialGeneration
+	}
+	return u, e.RenewDevice(device, u), nil
 }
 
 // SignOutEverywhere ends every session and token of u, the current one included.

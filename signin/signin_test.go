@@ -242,17 +242,17 @@ func TestSignIn(t *testing.T) {
 				t.Fatalf("code %d, want 50055", out.Code)
 			}
 			token := e.eng.PendingToken(out.User)
-			if _, err := e.eng.CompleteForcedChange(context.Background(), token, goodPassword, "192.0.2.1", "t"); portier.ErrorCode(err) != portier.EInvalid {
+			if _, _, err := e.eng.CompleteForcedChange(context.Background(), token, goodPassword, "192.0.2.1", "t", signin.Device{}); portier.ErrorCode(err) != portier.EInvalid {
 				t.Fatalf("same password again: err %v, want EInvalid", err)
 			}
-			if _, err := e.eng.CompleteForcedChange(context.Background(), token, "short", "192.0.2.1", "t"); portier.ErrorCode(err) != portier.EInvalid {
+			if _, _, err := e.eng.CompleteForcedChange(context.Background(), token, "short", "192.0.2.1", "t", signin.Device{}); portier.ErrorCode(err) != portier.EInvalid {
 				t.Fatalf("short password: err %v, want EInvalid", err)
 			}
-			u, err := e.eng.CompleteForcedChange(context.Background(), token, "a brand new passphrase for me", "192.0.2.1", "t")
+			u, _, err := e.eng.CompleteForcedChange(context.Background(), token, "a brand new passphrase for me", "192.0.2.1", "t", signin.Device{})
 			if err != nil || u.PasswordProfile.ForceChangePasswordNextSignIn {
 				t.Fatalf("CompleteForcedChange: %v, force %v", err, u != nil && u.PasswordProfile.ForceChangePasswordNextSignIn)
 			}
-			if _, err := e.eng.CompleteForcedChange(context.Background(), token, "another new passphrase here", "192.0.2.1", "t"); portier.ErrorCode(err) != portier.ENotFound {
+			if _, _, err := e.eng.CompleteForcedChange(context.Background(), token, "another new passphrase here", "192.0.2.1", "t", signin.Device{}); portier.ErrorCode(err) != portier.ENotFound {
 				t.Fatalf("replayed pending token: err %v, want ENotFound", err)
 			}
 			if out := e.try(t, "new@example.org", "a brand new passphrase for me"); out.Code != portier.CodeSuccess {

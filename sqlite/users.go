@@ -97,8 +97,10 @@ func filterSQL(f portier.UserFilter) (conds []string, args []any, index string, 
 	case portier.StatusActive:
 		conds = append(conds, "u.account_enabled = 1 AND (u.locked_until IS NULL OR u.locked_until <= ?)")
 		args = append(args, now.UnixNano())
+	case portier.StatusMustChange:
+		conds = append(conds, "u.force_change = 1")
 	default:
-		return nil, nil, "", portier.Errorf(portier.EInvalid, "Unknown status %q: use locked, blocked or active.", f.Status)
+		return nil, nil, "", portier.Errorf(portier.EInvalid, "Unknown status %q: use locked, blocked, active or must-change.", f.Status)
 	}
 	if f.AdminsOnly {
 		conds = append(conds, "u.roles <> ''")

@@ -85,6 +85,8 @@ func seedDirectory(t *testing.T, s portier.Store, n int) *directory {
 		case 5:
 			deviceLocks = append(deviceLocks, u.ID)
 		}
+		// Some must choose a new password, among them blocked and locked users.
+		u.PasswordProfile.ForceChangePasswordNextSignIn = i%50 == 1 || i%50 == 2
 		switch i % 100 {
 		case 6:
 			u.Roles = []portier.Role{portier.RoleHelpdeskAdmin}
@@ -280,6 +282,7 @@ func testListUsersFilters(t *testing.T, s portier.Store) {
 		{"locked, small pages", portier.UserFilter{Status: portier.StatusLocked, Limit: 7}, isLocked},
 		{"blocked", portier.UserFilter{Status: portier.StatusBlocked}, func(u *portier.User) bool { return !u.AccountEnabled }},
 		{"active", portier.UserFilter{Status: portier.StatusActive}, func(u *portier.User) bool { return u.AccountEnabled && !isLocked(u) }},
+		{"must change password", portier.UserFilter{Status: portier.StatusMustChange}, func(u *portier.User) bool { return u.PasswordProfile.ForceChangePasswordNextSignIn }},
 		{"admins", portier.UserFilter{AdminsOnly: true}, func(u *portier.User) bool { return len(u.Roles) > 0 }},
 		{"locked admins", portier.UserFilter{Status: portier.StatusLocked, AdminsOnly: true}, func(u *portier.User) bool { return isLocked(u) && len(u.Roles) > 0 }},
 		{"blocked admins", portier.UserFilter{Status: portier.StatusBlocked, AdminsOnly: true}, func(u *portier.User) bool { return !u.AccountEnabled && len(u.Roles) > 0 }},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/selfservice"
 )
 
@@ -39,6 +40,8 @@ var templateFuncs = template.FuncMap{
 			Roles []portier.Role
 		}{t, roles}
 	},
+	// timeZones are the time zones the settings page suggests; any IANA name is taken.
+	"timeZones": func() []string { return suggestedZones },
 	// codes are the sign-in codes the sign-in log's filter offers.
 	"codes": func() []int {
 		return []int{portier.CodeSuccess, portier.CodeInvalidCredentials, portier.CodeLocked, portier.CodeBlocked,
@@ -112,7 +115,7 @@ func statusesOf(t *translator, u *portier.User) []statusView {
 	}
 	if u.Lockout.Locked && u.Lockout.LockedUntil != nil {
 		out = append(out, statusView{Key: "locked", Until: u.Lockout.LockedUntil,
-			Text: t.T("admin.status.locked", "Time", u.Lockout.LockedUntil.UTC().Format("15:04"),
+			Text: t.T("admin.status.locked", "Time", t.Clock(*u.Lockout.LockedUntil),
 				"Count", u.Lockout.FailedAttempts)})
 	}
 	if u.PasswordProfile.ForceChangePasswordNextSignIn {
@@ -125,7 +128,7 @@ func statusesOf(t *translator, u *portier.User) []statusView {
 }
 
 // userFilters are the filters of the Active users page, in the order they are offered.
-var userFilters = []string{"all", "locked", "blocked", "admins"}
+var userFilters = []string{"all", "locked", "blocked", "must-change", "admins"}
 
 // usersPage is what the Active users page shows.
 type usersPage struct {
@@ -172,6 +175,8 @@ func (s *server) handleAdminUsers() http.Handler {
 			f.Status = portier.StatusLocked
 		case "blocked":
 			f.Status = portier.StatusBlocked
+		case "must-change":
+			f.Status = portier.StatusMustChange
 		case "admins":
 			f.AdminsOnly = true
 		default:
@@ -236,8 +241,12 @@ type userDetails struct {
 	Statuses []statusView
 	Can      userActions
 	SignIns  []*portier.SignIn
-	// Failed are the failed attempts since the last success, shown when the user is locked.
+	// Failed are the attempts of the lockout episode, newest first, shown when the user is
+	// locked: the wrong passwords that led to it, the one that locked, and the attempts
+	// refused since.
 	Failed []*portier.SignIn
+	// Episode is the lockout in one sentence; nil when the user is not locked.
+	Episode *lockoutEpisode
 	// Reset is the reset form's state, for the dialog on the page and the page of its own.
 	Reset resetForm
 	// Roles offers the roles for the roles form.
@@ -279,19 +288,65 @@ func actionsOn(roles []portier.Role, u *portier.User) userActions {
 // recentSignIns is how many sign-ins a user's details page lists.
 const recentSignIns = 20
 
-// failedSinceSuccess returns, from a user's sign-ins (newest first), the failed attempts
-// since the last right password: the story of a lockout.
-func failedSinceSuccess(entries []*portier.SignIn) []*portier.SignIn {
-	var out []*portier.SignIn
-	for _, e := range entries {
+// lockoutEpisode is a lockout told in one sentence: until when, after how many wrong
+// passwords, from where, at what kind of browser, between which times.
+type lockoutEpisode struct {
+	Until       time.Time
+	Wrong       int
+	Sources     []string
+	Familiar    bool
+	First, Last time.Time
+	// Known is false when the attempt that locked is no longer in the log read.
+	Known bool
+}
+
+// episodeOf returns, from a user's sign-ins (newest first), the attempts of the current
+// lockout episode, newest first, and the episode: the attempt that locked (the newest lockout
+// in the log), the wrong passwords at the same kind of browser that led to it (as the sign-in
+// log's causes: back to a right password, an earlier lockout or a gap the count decays in),
+// and the attempts made since. An earlier, expired lockout is not part of it.
+func episodeOf(entries []*portier.SignIn, policy lockout.Policy) ([]*portier.SignIn, *lockoutEpisode) {
+	ep := &lockoutEpisode{}
+	at := -1
+	for i, e := range entries {
+		if isLockout(e) {
+			at = i
+			break
+		}
 		if rightPassword(e.Code) {
 			break
 		}
+	}
+	if at < 0 {
+		return nil, ep
+	}
+	lock := entries[at]
+	var out []*portier.SignIn
+	for _, e := range entries[:at] {
 		if e.Code == portier.CodeInvalidCredentials || e.Code == portier.CodeLocked {
 			out = append(out, e)
 		}
 	}
-	return out
+	out = append(out, lock)
+	ep.Known, ep.Familiar, ep.Wrong, ep.First, ep.Last = true, lock.FamiliarDevice, 1, lock.Time, lock.Time
+	seen := map[string]bool{lock.Source: true}
+	ep.Sources = []string{lock.Source}
+	last := lock.Time
+	for _, x := range entries[at+1:] {
+		if ep.Wrong >= policy.Threshold || rightPassword(x.Code) || isLockout(x) || last.Sub(x.Time) >= policy.Decay {
+			break
+		}
+		if x.Code == portier.CodeInvalidCredentials && x.HashComputed && x.FamiliarDevice == lock.FamiliarDevice {
+			out = append(out, x)
+			ep.Wrong++
+			ep.First, last = x.Time, x.Time
+			if !seen[x.Source] {
+				seen[x.Source] = true
+				ep.Sources = append(ep.Sources, x.Source)
+			}
+		}
+	}
+	return out, ep
 }
 
 // rightPassword reports whether a sign-in code is given only after the right password,
@@ -345,7 +400,13 @@ func (s *server) handleAdminUser() http.Handler {
 		}
 		d.SignIns = entries[:min(len(entries), recentSignIns)]
 		if d.Target.Lockout.Locked {
-			d.Failed = failedSinceSuccess(entries)
+			st, err := s.Directory.Settings(r.Context())
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			d.Failed, d.Episode = episodeOf(entries, st.Lockout)
+			d.Episode.Until = *d.Target.Lockout.LockedUntil
 		}
 		p.Title = d.Target.DisplayName
 		p.Notice = doneNotice(p.T, r.URL.Query().Get("done"))
@@ -361,4 +422,34 @@ func doneNotice(t *translator, done string) string {
 		return t.T("admin.done." + done)
 	}
 	return ""
+}
+
+// suggestedZones are offered on the settings page: the zones of the languages Portier speaks
+// and their neighbours, and UTC. Any other IANA name may be typed.
+var suggestedZones = []string{"UTC", "Europe/Amsterdam", "Europe/Brussels", "Europe/London", "Europe/Dublin",
+	"Europe/Berlin", "Europe/Paris", "Europe/Luxembourg", "America/Curacao", "America/Paramaribo", "America/Aruba",
+	"America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney"}
+
+// Sentence tells the episode in the viewer's language and time zone, for example: "Locked until
+// 02:03 CET after 10 wrong passwords from 198.51.100.23 (unfamiliar browser) between 01:01
+// and 01:03; the user's familiar browsers can still sign in."
+func (ep *lockoutEpisode) Sentence(t *translator) string {
+	if !ep.Known {
+		return t.T("admin.episode.unknown", "Until", t.Clock(ep.Until))
+	}
+	from := ep.Sources[0]
+	if n := len(ep.Sources); n > 1 {
+		shown := ep.Sources[:min(n, 3)]
+		from = t.T("admin.episode.sources", "Count", n, "List", strings.Join(shown, ", ")+map[bool]string{true: ", …", false: ""}[n > 3])
+	}
+	browser := t.T("admin.episode.unfamiliar")
+	if ep.Familiar {
+		browser = t.T("admin.episode.familiar")
+	}
+	s := t.T("admin.episode", "Until", t.Clock(ep.Until), "Count", ep.Wrong, "From", from, "Browser", browser,
+		"First", t.Hour(ep.First), "Last", t.Hour(ep.Last))
+	if !ep.Familiar {
+		s += t.T("admin.episode.stillin")
+	}
+	return s + "."
 }

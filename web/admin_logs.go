@@ -16,8 +16,8 @@ const logPageSize = 100
 // csvMaxRows bounds a CSV export; a filter narrows a larger log.
 const csvMaxRows = 100_000
 
-// formTime is how the time filters are written (an HTML datetime-local input), in UTC as
-// every time on the pages.
+// formTime is how the time filters are written (an HTML datetime-local input), in the
+// organisation's time zone as every time on the pages.
 const formTime = "2006-01-02T15:04"
 
 // signInsPage is what the sign-in logs page shows.
@@ -37,7 +37,7 @@ type signInRow struct {
 
 // signInFilterFrom reads the sign-in log filters of the query; it returns an EInvalid
 // error naming a filter it cannot read.
-func signInFilterFrom(q url.Values, d *signInsPage) (portier.SignInFilter, error) {
+func signInFilterFrom(q url.Values, d *signInsPage, loc *time.Location) (portier.SignInFilter, error) {
 	f := portier.SignInFilter{Limit: logPageSize}
 	d.User, d.Code, d.Source = strings.TrimSpace(q.Get("user")), strings.TrimSpace(q.Get("code")), strings.TrimSpace(q.Get("source"))
 	d.From, d.To = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
@@ -51,10 +51,10 @@ func signInFilterFrom(q url.Values, d *signInsPage) (portier.SignInFilter, error
 		f.Code = &c
 	}
 	var err error
-	if f.Since, err = parseFormTime(d.From); err != nil {
+	if f.Since, err = parseFormTime(d.From, loc); err != nil {
 		return f, err
 	}
-	if f.Until, err = parseFormTime(d.To); err != nil {
+	if f.Until, err = parseFormTime(d.To, loc); err != nil {
 		return f, err
 	}
 	if b := q.Get("before"); b != "" {
@@ -65,11 +65,11 @@ func signInFilterFrom(q url.Values, d *signInsPage) (portier.SignInFilter, error
 	return f, nil
 }
 
-func parseFormTime(v string) (time.Time, error) {
+func parseFormTime(v string, loc *time.Location) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.ParseInLocation(formTime, v, time.UTC)
+	t, err := time.ParseInLocation(formTime, v, loc)
 	if err != nil {
 		return time.Time{}, portier.Errorf(portier.EInvalid, "time")
 	}
@@ -105,7 +105,7 @@ func (s *server) handleAdminSignIns() http.Handler {
 		q := r.URL.Query()
 		p := s.adminPage(r, "admin.signins.title", "signins")
 		d := &signInsPage{}
-		f, err := signInFilterFrom(q, d)
+		f, err := signInFilterFrom(q, d, p.T.Location())
 		if err != nil {
 			s.badFilter(w, "admin_signins", p, d)
 			return
@@ -235,7 +235,7 @@ func (s *server) handleAdminAudit() http.Handler {
 		}
 		f := portier.AuditFilter{Actor: strings.ToLower(d.Actor), Action: portier.Action(d.Action), Outcome: d.Outcome, Limit: logPageSize}
 		var err error
-		if f.Since, err = parseFormTime(d.From); err == nil && q.Get("before") != "" {
+		if f.Since, err = parseFormTime(d.From, p.T.Location()); err == nil && q.Get("before") != "" {
 			f.Before, err = strconv.ParseInt(q.Get("before"), 10, 64)
 		}
 		if err != nil {

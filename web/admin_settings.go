@@ -12,7 +12,7 @@ import (
 // settingsForm is the settings page: every value as the form shows it, durations written
 // the way Go reads them (60s, 15m, 12h) so that no value is rounded by the page.
 type settingsForm struct {
-	OrgName, DefaultLanguage                                    string
+	OrgName, DefaultLanguage, TimeZone                          string
 	LockoutThreshold, LockoutDuration, LockoutMax, LockoutDecay string
 	SourceThreshold, SourceWindow                               string
 	PasswordMinLength                                           string
@@ -36,7 +36,7 @@ func shortDuration(d time.Duration) string {
 
 func settingsFormOf(st portier.Settings) *settingsForm {
 	return &settingsForm{
-		OrgName: st.OrgName, DefaultLanguage: st.DefaultLanguage,
+		OrgName: st.OrgName, DefaultLanguage: st.DefaultLanguage, TimeZone: st.TimeZone,
 		LockoutThreshold: strconv.Itoa(st.Lockout.Threshold), LockoutDuration: shortDuration(st.Lockout.Duration),
 		LockoutMax: shortDuration(st.Lockout.MaxDuration), LockoutDecay: shortDuration(st.Lockout.Decay),
 		SourceThreshold: strconv.Itoa(st.SourceThreshold), SourceWindow: shortDuration(st.SourceWindow),
@@ -53,7 +53,7 @@ func settingsFormOf(st portier.Settings) *settingsForm {
 func settingsFormFrom(r *http.Request) *settingsForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	return &settingsForm{
-		OrgName: v("org_name"), DefaultLanguage: v("default_language"),
+		OrgName: v("org_name"), DefaultLanguage: v("default_language"), TimeZone: v("time_zone"),
 		LockoutThreshold: v("lockout_threshold"), LockoutDuration: v("lockout_duration"), LockoutMax: v("lockout_max_duration"),
 		LockoutDecay: v("lockout_decay"), SourceThreshold: v("source_threshold"), SourceWindow: v("source_window"),
 		PasswordMinLength: v("password_min_length"), SessionIdle: v("session_idle"), SessionAbsolute: v("session_absolute"),
@@ -88,7 +88,10 @@ func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
 	if err != nil {
 		return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badorg"))
 	}
-	st.OrgName, st.DefaultLanguage = name, f.DefaultLanguage
+	if !portier.ValidTimeZone(f.TimeZone) {
+		return portier.Errorf(portier.EInvalid, "%s", t.T("admin.settings.badtimezone", "Zone", f.TimeZone))
+	}
+	st.OrgName, st.DefaultLanguage, st.TimeZone = name, f.DefaultLanguage, f.TimeZone
 	st.Reset.Scope, st.Reset.Methods = f.ResetScope, nil
 	if f.ResetEmail {
 		st.Reset.Methods = append(st.Reset.Methods, portier.MethodEmail)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +75,8 @@ type translator struct {
 	lang string
 	cat  *catalogue
 	loc  *i18n.Localizer
+	// tz is the viewer's time zone; nil is UTC.
+	tz *time.Location
 }
 
 func newTranslator(c *catalogue, lang string) *translator {
@@ -96,7 +100,12 @@ func (t *translator) T(id string, kv ...any) string {
 	if t.loc == nil {
 		t.loc = i18n.NewLocalizer(t.cat.bundle, t.lang)
 	}
-	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	// A message with a Count has plural forms ("one", "other"): 1 user, 2 users.
+	var plural any
+	if n, ok := data["Count"]; ok {
+		plural = n
+	}
+	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
 	if err != nil {
 		return id
 	}
@@ -117,17 +126,53 @@ func (t *translator) Other() string {
 	return "nl"
 }
 
-// DateTime formats a time the way the viewer's language writes it, in UTC.
+// DateTime formats a time the way the viewer's language writes it, in the viewer's time zone
+// (the organisation's), with the zone named: "4 Dec 2026 02:03 CET".
 func (t *translator) DateTime(tm time.Time) string {
-	tm = tm.UTC()
+	tm = tm.In(t.Location())
 	if t.lang == "nl" {
-		return tm.Format("2-1-2006 15:04") + " UTC"
+		return tm.Format("2-1-2006 15:04 MST")
 	}
-	return tm.Format("2 Jan 2006 15:04") + " UTC"
+	return tm.Format("2 Jan 2006 15:04 MST")
 }
 
-// Clock formats the time of day of tm, in UTC.
-func (t *translator) Clock(tm time.Time) string { return tm.UTC().Format("15:04:05") }
+// Stamp is DateTime to the second, for the logs: "4 Dec 2026 02:03:41 CET".
+func (t *translator) Stamp(tm time.Time) string {
+	tm = tm.In(t.Location())
+	if t.lang == "nl" {
+		return tm.Format("2-1-2006 15:04:05 MST")
+	}
+	return tm.Format("2 Jan 2006 15:04:05 MST")
+}
+
+// Clock formats the time of day of tm in the viewer's time zone, named: "02:03 CET".
+func (t *translator) Clock(tm time.Time) string { return tm.In(t.Location()).Format("15:04 MST") }
+
+// ClockSeconds is Clock to the second, without the zone: for the second of two times in one sentence.
+func (t *translator) ClockSeconds(tm time.Time) string { return tm.In(t.Location()).Format("15:04:05") }
+
+// Hour is the time of day of tm without the zone: "02:03".
+func (t *translator) Hour(tm time.Time) string { return tm.In(t.Location()).Format("15:04") }
+
+// Weekday is the short name of tm's day with its date, in the viewer's language and zone: "Fri 4".
+func (t *translator) Weekday(tm time.Time) string {
+	tm = tm.In(t.Location())
+	return t.T("weekday."+strings.ToLower(tm.Weekday().String()[:3])) + " " + strconv.Itoa(tm.Day())
+}
+
+// Abbr is the abbreviation of the viewer's time zone at tm: "CET", or "CEST" in summer.
+func (t *translator) Abbr(tm time.Time) string { return tm.In(t.Location()).Format("MST") }
+
+// Location is the viewer's time zone: the organisation's.
+func (t *translator) Location() *time.Location {
+	if t.tz == nil {
+		return time.UTC
+	}
+	return t.tz
+}
+
+// Zone is the name of the viewer's time zone ("Europe/Amsterdam").
+func (t *translator) Zone() string { return t.Location().String() }
 
 // Error says what went wrong in the viewer's language: a password rule by its own message,
 // anything else by the domain's message.

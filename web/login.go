@@ -50,6 +50,23 @@ func (s *server) handleLoginPage() http.Handler {
 			p.Notice = p.T.T("login.changed")
 		case "idle":
 			p.Notice = p.T.T("login.idle")
+		case "ended":
+			p.Notice = p.T.T("login.ended")
+		}
+		// A browser that is signed in already is shown who, with a way on and a way out,
+		// rather than an empty form.
+		if token := cookieValue(r, sessionCookie); token != "" {
+			u, _, err := s.session(r, token)
+			if err == nil {
+				p.User, p.IsAdmin = u, portier.IsAdmin(u.Roles)
+				p.Notice = ""
+				if p.ReturnTo == "" {
+					p.ReturnTo = landingPage(u)
+				}
+			} else if portier.ErrorCode(err) != portier.ENotFound {
+				s.fail(w, r, err)
+				return
+			}
 		}
 		s.render(w, http.StatusOK, "login", p)
 	})
@@ -64,7 +81,7 @@ func loginError(t *translator, out signin.Outcome) *pageError {
 		if out.Throttled {
 			id = "error.50053.source"
 		}
-		e.Text = t.T(id, "Time", t.Clock(out.RetryAt), "Zone", "UTC")
+		e.Text = t.T(id, "Time", t.ClockSeconds(out.RetryAt), "Zone", t.Abbr(out.RetryAt))
 	case portier.CodeBlocked:
 		e.Text = t.T("error.50057")
 	case portier.CodeBadRequest:
@@ -101,7 +118,7 @@ func (s *server) handleLogin() http.Handler {
 		case portier.CodeSuccess:
 			s.setSessionCookies(w, out.User, out.Session, a.Device)
 			if returnTo == "" {
-				returnTo = "/myaccount"
+				returnTo = landingPage(out.User)
 			}
 			// A user without enough security info is asked to register it first, when the
 			// organisation wants that; "Not now" goes on to returnTo.
@@ -202,7 +219,8 @@ func (s *server) handleForcedChange() http.Handler {
 			s.formError(w, "change", p, portier.Errorf(portier.EInvalid, "%s", p.T.T("change.mismatch")))
 			return
 		}
-		u, err = s.Engine.CompleteForcedChange(r.Context(), token, next, s.clientIP(r).String(), r.UserAgent())
+		u, device, err := s.Engine.CompleteForcedChange(r.Context(), token, next, s.clientIP(r).String(), r.UserAgent(),
+			s.Engine.ParseDevice(cookieValue(r, deviceCookie)))
 		if portier.ErrorCode(err) == portier.EInvalid {
 			s.formError(w, "change", p, err)
 			return
@@ -211,14 +229,23 @@ func (s *server) handleForcedChange() http.Handler {
 			return
 		}
 		s.setCookie(w, pendingCookie, "", "/change-password", -1)
-		if !s.startSession(w, r, u, s.Engine.ParseDevice(cookieValue(r, deviceCookie))) {
+		if !s.startSession(w, r, u, device) {
 			return
 		}
 		if returnTo == "" {
-			returnTo = "/myaccount"
+			returnTo = landingPage(u)
 		}
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 	})
+}
+
+// landingPage is where a sign-in without a return_to leads: the admin center's home for a
+// user holding an admin role, My account for everyone else.
+func landingPage(u *portier.User) string {
+	if portier.IsAdmin(u.Roles) {
+		return "/admin"
+	}
+	return "/myaccount"
 }
 
 // expiredChange sends a user whose pending change has run out (ENotFound) back to sign in;

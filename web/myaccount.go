@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/signin"
@@ -26,12 +27,20 @@ func (s *server) requireSession(next http.Handler) http.Handler {
 		u, idle, err := s.session(r, token)
 		if portier.ErrorCode(err) == portier.ENotFound { // not signed in, or no longer
 			s.setCookie(w, sessionCookie, "", "/", -1)
-			target := "/login"
+			// A browser that sent a session cookie had a session: the sign-in page says why it
+			// ended (unused too long, or ended by the user elsewhere or an admin).
+			var query []string
 			if r.Method == http.MethodGet {
-				target += "?return_to=" + urlQueryEscape(r.URL.RequestURI())
-				if idle {
-					target += "&done=idle"
-				}
+				query = append(query, "return_to="+urlQueryEscape(r.URL.RequestURI()))
+			}
+			if idle {
+				query = append(query, "done=idle")
+			} else if token != "" {
+				query = append(query, "done=ended")
+			}
+			target := "/login"
+			if len(query) > 0 {
+				target += "?" + strings.Join(query, "&")
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return

@@ -85,6 +85,7 @@ func (s *server) newPage(r *http.Request, titleID string) *page {
 		st = portier.DefaultSettings()
 	}
 	t := newTranslator(s.cat, pickLanguage(r, st.DefaultLanguage))
+	t.tz = st.Location()
 	return &page{
 		T: t, Title: t.T(titleID), OrgName: st.OrgName, Here: r.URL.RequestURI(),
 		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength,

@@ -98,14 +98,15 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	// The admin center: every page for admin roles only; each change goes through the directory service.
 	admin := s.requireAdmin
-	mux.Handle("GET /admin", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
-	mux.Handle("GET /admin/{$}", admin(http.RedirectHandler("/admin/users", http.StatusSeeOther)))
+	mux.Handle("GET /admin", admin(s.handleAdminHome()))
+	mux.Handle("GET /admin/{$}", admin(http.RedirectHandler("/admin", http.StatusSeeOther)))
 	mux.Handle("GET /admin/users", admin(s.handleAdminUsers()))
 	mux.Handle("GET /admin/users/new", admin(s.handleAdminNewUserPage()))
 	mux.Handle("POST /admin/users/new", admin(s.handleAdminNewUser()))
 	mux.Handle("GET /admin/users/import", admin(s.handleAdminImportPage()))
 	mux.Handle("POST /admin/users/import", admin(s.handleAdminImport())) // body bound: largeBodies
 	mux.Handle("POST /admin/users/import/passwords/{id}", admin(s.handleAdminImportPasswords()))
+	mux.Handle("POST /admin/users/bulk", admin(s.handleAdminBulk()))
 	mux.Handle("GET /admin/users/{upn}", admin(s.handleAdminUser()))
 	mux.Handle("GET /admin/users/{upn}/reset-password", admin(s.handleAdminResetPage()))
 	mux.Handle("POST /admin/users/{upn}/reset-password", admin(s.handleAdminReset()))

@@ -65,6 +65,10 @@ func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 		if err != nil || !u.HasRole(portier.RoleGlobalAdmin) || u.DisplayName != "First Admin" || u.PasswordProfile.ForceChangePasswordNextSignIn {
 			t.Fatalf("first admin %+v (%v)", u, err)
 		}
+		// The setup signed the admin in: their first sign-in is not "never".
+		if u.LastSignIn == nil || !u.LastSignIn.Equal(clock.Now()) {
+			t.Fatalf("first admin's last sign-in %v, want the setup's time", u.LastSignIn)
+		}
 		ev := setupLastAudit(t, store)
 		if ev.Actor != "setup" || ev.Action != portier.ActionCreate || ev.Outcome != portier.OutcomeSuccess || ev.TargetID != u.ID {
 			t.Fatalf("audit entry %+v, want a successful create by setup", ev)

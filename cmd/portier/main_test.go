@@ -242,3 +242,20 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+// TestCLITimeZone: the organisation's time zone is set by its IANA name, refused otherwise
+// (nothing stored), and the change is audited.
+func TestCLITimeZone(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "portier.db")
+	refused(t, db, "", "IANA time zone", "settings", "set", "time-zone=Mars/Olympus")
+	refused(t, db, "", "IANA time zone", "settings", "set", "time-zone=Local")
+	must(t, db, "", "settings", "set", "time-zone=Europe/Amsterdam")
+	var shown map[string]string
+	testenv.NoErr(t, jsonUnmarshal(must(t, db, "", "settings", "show", "--json"), &shown))
+	if shown["time-zone"] != "Europe/Amsterdam" {
+		t.Fatalf("time-zone after set: %q", shown["time-zone"])
+	}
+	if audit := must(t, db, "", "audit"); !strings.Contains(audit, "Europe/Amsterdam") {
+		t.Fatalf("the change is not audited: %s", audit)
+	}
+}

@@ -148,6 +148,7 @@ var settingsTable = []setting{
 	durationSetting("admin-session-idle", "an admin's session ends after this long unused", func(st *portier.Settings) *time.Duration { return &st.AdminSessionIdle }),
 	durationSetting("signin-retention", "how long the sign-in log keeps an entry", func(st *portier.Settings) *time.Duration { return &st.SignInRetention }),
 	stringSetting("default-language", "en or nl, for viewers who state no language", func(st *portier.Settings) *string { return &st.DefaultLanguage }),
+	stringSetting("time-zone", "the organisation's IANA time zone (Europe/Amsterdam, UTC): times on pages and in mails", func(st *portier.Settings) *string { return &st.TimeZone }),
 	stringSetting("sspr-scope", "who may reset their own password: none, all or non-admins", func(st *portier.Settings) *string { return &st.Reset.Scope }),
 	intSetting("sspr-methods-required", "methods a user must pass to reset (1 or 2; admins always 2)", func(st *portier.Settings) *int { return &st.Reset.MethodsRequired }),
 	methodsSetting,

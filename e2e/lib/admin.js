@@ -24,13 +24,16 @@ export async function lockOut(h, upn) {
 }
 
 /**
- * From any signed-in page, follows the header's Admin center link, which opens
- * Users > Active users; returns the Active users link of the admin navigation.
+ * From any signed-in page, follows the header's Admin center link, which opens the admin
+ * home, then Users > Active users; returns the Active users link of the admin navigation.
  */
 export async function openAdminCenter(page) {
   await clickAndLoad(page, page.locator('header nav [data-nav=admin]'));
-  assert.equal(pathOf(page), '/admin/users', 'the admin center opens on Active users');
-  return page.locator('nav.adminnav [data-nav=users]');
+  assert.equal(pathOf(page), '/admin', 'the admin center opens on its home');
+  const users = page.locator('nav.adminnav [data-nav=users]');
+  await clickAndLoad(page, users);
+  assert.equal(pathOf(page), '/admin/users');
+  return users;
 }
 
 /** The row of a user on the Active users page. */

@@ -32,8 +32,12 @@ export function pathOf(page) {
   return u.pathname + u.search;
 }
 
-/** Signs in with a right password and checks that the browser lands on /myaccount. */
+/**
+ * Signs in with a right password and checks that the browser lands on /myaccount, or on the
+ * admin center's home (/admin) for a user holding an admin role.
+ */
 export async function signIn(page, user, password = user.password) {
   await submitLogin(page, user.upn, password);
-  assert.equal(new URL(page.url()).pathname, '/myaccount', `signing in as ${user.upn} should land on /myaccount, not ${page.url()}`);
+  const landed = new URL(page.url()).pathname;
+  assert.ok(landed === '/myaccount' || landed === '/admin', `signing in as ${user.upn} should land on /myaccount or /admin, not ${page.url()}`);
 }

@@ -217,7 +217,7 @@ export function recoverTests(o) {
 
     // The phone's session, open since the unlock, is over (sign out everywhere was ticked).
     await state.phone.goto('/myaccount');
-    assert.equal(pathOf(state.phone), '/login?return_to=%2Fmyaccount', 'the other session was ended');
+    assert.equal(pathOf(state.phone), '/login?return_to=%2Fmyaccount&done=ended', 'the other session was ended');
 
     // The old password no longer signs in; the new one does.
     await expectSignInRefused(laptop, owner.upn, owner.password, '50126');

@@ -67,7 +67,7 @@ test('en: a user admin blocks a user, whose session ends and whose sign-in gets 
 
   // Tom's open page still shows his account; his next click lands on the sign-in form.
   await clickAndLoad(laptop, laptop.getByRole('navigation').getByRole('link', { name: 'My account' }));
-  assert.equal(pathOf(laptop), '/login?return_to=%2Fmyaccount');
+  assert.equal(pathOf(laptop), '/login?return_to=%2Fmyaccount&done=ended');
   // The right password is answered 50057.
   await submitLogin(laptop, tom.upn, tom.password, { open: false });
   assert.equal(new URL(laptop.url()).pathname, '/login');

@@ -41,7 +41,7 @@ test('nl: helpdesk admin resets a locked user\'s password; the user must choose 
   assert.equal(await admin.locator('nav.filters a[aria-current=page]').getAttribute('data-filter'), 'locked');
   assert.equal(await admin.locator('tr[data-user]').count(), 1, 'only the locked user is listed');
   const badge = userRow(admin, kees.upn).locator('[data-status-badge=locked]');
-  assert.match(await badge.innerText(), /^Vergrendeld tot \d\d:\d\d \(10 pogingen\)$/);
+  assert.match(await badge.innerText(), /^Vergrendeld tot \d\d:\d\d UTC \(10 pogingen\)$/);
 
   await openUserFromRow(admin, kees.upn);
   await admin.getByRole('heading', { level: 1, name: 'Kees Dekker' }).waitFor();

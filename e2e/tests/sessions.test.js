@@ -30,7 +30,7 @@ test('signing out another session from /myaccount ends it at its next navigation
 
   // The phone still shows the page it had; its next click lands on the sign-in form.
   await clickAndLoad(phone, phone.getByRole('navigation').getByRole('link', { name: 'My account' }));
-  assert.equal(pathOf(phone), '/login?return_to=%2Fmyaccount');
+  assert.equal(pathOf(phone), '/login?return_to=%2Fmyaccount&done=ended');
   await phone.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
 
   // The laptop is still signed in.

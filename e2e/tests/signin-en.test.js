@@ -69,6 +69,6 @@ test('the right password lands on /myaccount with the user\'s name; /logout sign
   assert.equal(pathOf(page), '/login?return_to=%2Fmyaccount');
   await page.context().addCookies([sessionCookie]);
   await page.goto('/myaccount');
-  assert.equal(pathOf(page), '/login?return_to=%2Fmyaccount', 'the old session cookie must not open /myaccount');
+  assert.equal(pathOf(page), '/login?return_to=%2Fmyaccount&done=ended', 'the old session cookie must not open /myaccount');
   await page.locator('#password').waitFor();
 });
