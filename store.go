@@ -24,6 +24,7 @@ import (
 type Store interface {
 	Queries
 	Transactor
+	SignInWriter
 	Subscriber
 	Pinger
 	// Close releases the database.
@@ -113,6 +114,33 @@ type UserWriter interface {
 	// DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
 	// assignments; ENotFound if none.
 	DeleteUser(ctx context.Context, id string) error
+}
+
+// SignInWriter makes the two writes that every right password takes, each in one atomic step
+// of its own, outside a Tx: the charge before the hash and the settlement after it. Each is
+// one round trip to the database, where a Tx of locking reads and writes takes several.
+type SignInWriter interface {
+	// SwapLockout writes next to the counter (key, bucket) if the counter still holds prev,
+	// every field of it (a missing counter holds the zero State with a zero LastFailure), and
+	// reports whether it did; when it did not, it changed nothing. Its commit is durable no
+	// later than the next commit that is (PostgreSQL: synchronous_commit off), which is all
+	// a charge needs: the attempt's settlement is written durably after it, and a charge lost
+	// with the database before then belongs to an attempt that got no answer.
+	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error)
+	// SettleSignIn settles a right password as a full sign-in in one transaction: the
+	// counter (Key, Bucket) is removed (it starts afresh), the user's last sign-in time is
+	// set to At and, when Language is not "", the user's language, and Session, if not nil,
+	// is added. ENotFound (NoUserWithID) when the user is gone; no session is then added.
+	SettleSignIn(ctx context.Context, s SignInSettlement) error
+}
+
+// SignInSettlement is what SettleSignIn writes.
+type SignInSettlement struct {
+	Key, Bucket string
+	UserID      string
+	At          time.Time
+	Language    string
+	Session     *Session
 }
 
 // LockoutReader reads lockout counters.

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -91,4 +93,84 @@ func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, err
 		return 0, dbError(t.addr, "prune lockout counters", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// SwapLockout writes next if the counter still holds prev, in one round trip: a transaction
+// whose commit does not wait for the disk (synchronous_commit off). Every durable commit
+// after it, such as the attempt's settlement, flushes the log past it.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
+		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12`
+	args := []any{key, bucket, next.Failures, orNull(next.LockedUntil), next.Lockouts, orNull(next.LastFailure), lockout.MarshalRecent(next.Recent),
+		prev.Failures, orNull(prev.LockedUntil), prev.Lockouts, orNull(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
+	swap := `UPDATE lockouts SET failures = $3, locked_until = $4, lockouts = $5, last_failure = $6, recent = $7
+		WHERE key = $1 AND bucket = $2 AND ` + match
+	if prev.IsZero() && prev.LastFailure.IsZero() {
+		// Missing, or present and matching.
+		swap = `INSERT INTO lockouts (key, bucket, ` + lockoutColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (key, bucket) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until,
+				lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent
+			WHERE ` + match
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	swapped := b.Queue(swap, args...)
+	b.Queue(`COMMIT`)
+	var n int64
+	swapped.Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return false, dbError(s.addr, "swap lockout counter", err)
+	}
+	return n == 1, nil
+}
+
+// SettleSignIn settles a right password as a full sign-in in one round trip: one transaction
+// of statements sent together. The counter goes before the user, the order UserForUpdate
+// locks them in, so the two never deadlock.
+func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`DELETE FROM lockouts WHERE key = $1 AND bucket = $2`, st.Key, st.Bucket)
+	var n int64
+	b.Queue(`UPDATE users SET last_sign_in = $2, language = CASE WHEN $3 <> '' THEN $3 ELSE language END WHERE id = $1`,
+		st.UserID, st.At, st.Language).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	if ss := st.Session; ss != nil {
+		// Added only if the user is there, so that a user deleted meanwhile is ENotFound,
+		// not a foreign key error.
+		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) SELECT $1, id, $3, $4, $5, $6, $7 FROM users WHERE id = $2`,
+			ss.IDHash, ss.UserID, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent)
+	}
+	b.Queue(`COMMIT`)
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return dbError(s.addr, "record a sign-in", err)
+	}
+	if n == 0 {
+		return portier.NoUserWithID(st.UserID)
+	}
+	return nil
+}
+
+// sendTxBatch sends b, a transaction from BEGIN to COMMIT, on one connection and reads every
+// result. When a statement fails, the server skips the rest: the connection is then rolled
+// back before it goes back to the pool.
+func (s *Store) sendTxBatch(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = conn.SendBatch(ctx, b).Close()
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // never hand on a connection mid-transaction
+		}
+	}
+	return err
 }

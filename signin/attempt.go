@@ -204,7 +204,7 @@ func (t *attempt) gate(ctx context.Context) (*answer, error) {
 	if v, retry := t.st.Lockout.Peek(state, t.entry.Time); v == lockout.Locked {
 		return t.refuseLocked(retry), nil
 	}
-	v, retry, err := t.charge(ctx)
+	v, retry, err := t.charge(ctx, state)
 	switch {
 	case err != nil:
 		return nil, err

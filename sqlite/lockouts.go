@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -74,4 +75,57 @@ func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, err
 		return 0, t.store.wrap("prune lockout counters", err)
 	}
 	return int(n), nil
+}
+
+// SwapLockout writes next if the counter still holds prev, in one statement on the writer;
+// a prev without failures, lock, lockouts, date or fingerprints also matches a missing counter.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+	var recent []byte
+	if len(next.Recent) > 0 {
+		recent = lockout.MarshalRecent(next.Recent)
+	}
+	match := `failures = ? AND locked_until IS ? AND lockouts = ? AND last_failure IS ? AND ifnull(recent, x'') = ?`
+	matchArgs := []any{prev.Failures, nanos(prev.LockedUntil), prev.Lockouts, nanos(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
+	var res sql.Result
+	var err error
+	if prev.IsZero() && prev.LastFailure.IsZero() {
+		// Missing, or present and matching.
+		res, err = s.write.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent
+			WHERE `+match,
+			append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent}, matchArgs...)...)
+	} else {
+		res, err = s.write.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?
+			WHERE key = ? AND bucket = ? AND `+match,
+			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, key, bucket}, matchArgs...)...)
+	}
+	if err != nil {
+		return false, s.wrap("swap lockout counter", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.wrap("swap lockout counter", err)
+	}
+	return n == 1, nil
+}
+
+// SettleSignIn settles a right password as a full sign-in in one transaction.
+func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
+	return s.Tx(ctx, func(ptx portier.Tx) error {
+		t := ptx.(*tx)
+		if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ? AND bucket = ?`, st.Key, st.Bucket); err != nil {
+			return t.store.wrap("clear lockout counter", err)
+		}
+		res, err := t.db.ExecContext(ctx, `UPDATE users SET last_sign_in = ?, language = CASE WHEN ? <> '' THEN ? ELSE language END
+			WHERE id = ?`, nanos(st.At), st.Language, st.Language, st.UserID)
+		if err := t.mustAffect(res, err, "record a sign-in", portier.NoUserWithID(st.UserID)); err != nil {
+			return err
+		}
+		if st.Session != nil {
+			return t.InsertSession(ctx, st.Session)
+		}
+		return nil
+	})
 }
