@@ -159,8 +159,35 @@ type LockoutWriter interface {
 	PutLockout(ctx context.Context, key, bucket string, s lockout.State) error
 	// DeleteLockouts removes every counter of key (all its buckets).
 	DeleteLockouts(ctx context.Context, key string) error
-	// PruneLockouts removes counters that are not locked at now and saw no failure since before.
-	PruneLockouts(ctx context.Context, now, before time.Time) (int, error)
+	// PruneLockouts removes the counters p selects and says how many went.
+	PruneLockouts(ctx context.Context, p LockoutPrune) (LockoutsPruned, error)
+}
+
+// LockoutPrune selects the counters PruneLockouts removes. A counter locked at Now always
+// stays. Of the others go: those that hold nothing (no failure, no lockout and no remembered
+// password: a counter that was refunded, or cleared without being deleted); those whose last
+// failure is at or before their kind's quiet time, whose failures and lockouts have decayed;
+// and, while more than MaxUnknown counters' keys start with UnknownPrefix, the excess of
+// those, fewest lockouts first, then fewest failures, then oldest last failure.
+type LockoutPrune struct {
+	Now time.Time
+	// QuietSince is Now less the decay of the counters whose key starts with none of the
+	// prefixes below (accounts, familiar browsers, unknown names).
+	QuietSince time.Time
+	// SourcePrefix starts the keys of the counters that decay at SourceQuietSince instead
+	// (source addresses).
+	SourcePrefix     string
+	SourceQuietSince time.Time
+	// UnknownPrefix starts the keys of the counters capped at MaxUnknown (unknown user
+	// names); MaxUnknown 0 caps nothing.
+	UnknownPrefix string
+	MaxUnknown    int
+}
+
+// LockoutsPruned says how many counters PruneLockouts removed: Expired could no longer
+// change any answer, Evicted went for MaxUnknown.
+type LockoutsPruned struct {
+	Expired, Evicted int
 }
 
 // LogReader reads the audit log and the sign-in log.

@@ -85,14 +85,42 @@ func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 	return dbError(t.addr, "delete lockout counters", err)
 }
 
-// PruneLockouts removes counters that are not locked at now and saw no failure since before.
-func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, error) {
-	tag, err := t.db.Exec(ctx, `DELETE FROM lockouts
-		WHERE (locked_until IS NULL OR locked_until <= $1) AND (last_failure IS NULL OR last_failure < $2)`, now, before)
-	if err != nil {
-		return 0, dbError(t.addr, "prune lockout counters", err)
+// PruneLockouts removes the counters p selects: those that can no longer change an answer,
+// then, past the cap, the unknown names' counters that are not locked. A counter charged
+// meanwhile is judged again as it now is (READ COMMITTED rechecks a changed row), so no
+// delete takes a charge away.
+func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier.LockoutsPruned, error) {
+	var out portier.LockoutsPruned
+	sourceQuiet := p.SourceQuietSince
+	if p.SourcePrefix == "" {
+		sourceQuiet = p.QuietSince
 	}
-	return int(tag.RowsAffected()), nil
+	tag, err := t.db.Exec(ctx, `DELETE FROM lockouts
+		WHERE (locked_until IS NULL OR locked_until <= $1) AND (
+			(failures = 0 AND lockouts = 0 AND length(recent) = 0)
+			OR last_failure IS NULL
+			OR last_failure <= CASE WHEN $2 <> '' AND starts_with(key, $2) THEN $3::timestamptz ELSE $4::timestamptz END)`,
+		p.Now, p.SourcePrefix, sourceQuiet, p.QuietSince)
+	if err != nil {
+		return out, dbError(t.addr, "prune lockout counters", err)
+	}
+	out.Expired = int(tag.RowsAffected())
+	if p.MaxUnknown <= 0 || p.UnknownPrefix == "" {
+		return out, nil
+	}
+	lo, hi, ok := p.UnknownPrefix, "", false
+	if hi, ok = prefixEnd(lo); !ok {
+		return out, portier.Errorf(portier.EInvalid, "The prefix of unknown names' counters has no end.")
+	}
+	tag, err = t.db.Exec(ctx, `DELETE FROM lockouts WHERE (key, bucket) IN (
+		SELECT key, bucket FROM lockouts WHERE key >= $1 AND key < $2 AND (locked_until IS NULL OR locked_until <= $3)
+		ORDER BY lockouts, failures, last_failure NULLS FIRST
+		LIMIT greatest(0, (SELECT count(*) FROM lockouts WHERE key >= $1 AND key < $2) - $4))`, lo, hi, p.Now, p.MaxUnknown)
+	if err != nil {
+		return out, dbError(t.addr, "evict unknown names' lockout counters", err)
+	}
+	out.Evicted = int(tag.RowsAffected())
+	return out, nil
 }
 
 // SwapLockout writes next if the counter still holds prev, in one round trip: a transaction

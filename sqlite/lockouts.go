@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
@@ -62,19 +61,47 @@ func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 	return nil
 }
 
-// PruneLockouts removes counters not locked at now that saw no failure since before.
-func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, error) {
+// PruneLockouts removes the counters p selects: those that can no longer change an answer,
+// then, past the cap, the unknown names' counters that are not locked.
+func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier.LockoutsPruned, error) {
+	var out portier.LockoutsPruned
+	sourceQuiet := p.SourceQuietSince
+	if p.SourcePrefix == "" {
+		sourceQuiet = p.QuietSince
+	}
 	res, err := t.db.ExecContext(ctx, `DELETE FROM lockouts
-		WHERE (locked_until IS NULL OR locked_until <= ?) AND (last_failure IS NULL OR last_failure < ?)`,
-		now.UnixNano(), before.UnixNano())
-	if err != nil {
-		return 0, t.store.wrap("prune lockout counters", err)
+		WHERE (locked_until IS NULL OR locked_until <= ?) AND (
+			(failures = 0 AND lockouts = 0 AND ifnull(length(recent), 0) = 0)
+			OR last_failure IS NULL
+			OR last_failure <= CASE WHEN ? <> '' AND substr(key, 1, length(?)) = ? THEN ? ELSE ? END)`,
+		p.Now.UnixNano(), p.SourcePrefix, p.SourcePrefix, p.SourcePrefix, sourceQuiet.UnixNano(), p.QuietSince.UnixNano())
+	if out.Expired, err = t.count(res, err); err != nil || p.MaxUnknown <= 0 || p.UnknownPrefix == "" {
+		return out, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, t.store.wrap("prune lockout counters", err)
+	lo, hi := p.UnknownPrefix, prefixEnd(p.UnknownPrefix)
+	var n int
+	if err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM lockouts WHERE key >= ? AND key < ?`, lo, hi).Scan(&n); err != nil {
+		return out, t.store.wrap("count unknown names' lockout counters", err)
 	}
-	return int(n), nil
+	if n <= p.MaxUnknown {
+		return out, nil
+	}
+	out.Evicted, err = t.count(t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE (key, bucket) IN (
+		SELECT key, bucket FROM lockouts WHERE key >= ? AND key < ? AND (locked_until IS NULL OR locked_until <= ?)
+		ORDER BY lockouts, failures, last_failure LIMIT ?)`, lo, hi, p.Now.UnixNano(), n-p.MaxUnknown))
+	return out, err
+}
+
+// prefixEnd is the least string above every string that starts with prefix (in byte order).
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return "\xff\xff\xff\xff"
 }
 
 // SwapLockout writes next if the counter still holds prev, in one statement on the writer;
