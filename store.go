@@ -66,6 +66,7 @@ type Queries interface {
 	KeyReader
 	SettingReader
 	CounterReader
+	AttemptReader
 }
 
 // Tx is a transaction: the reads of Queries plus the locking reads and writes of every area.
@@ -114,6 +115,15 @@ type UserWriter interface {
 	// DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
 	// assignments; ENotFound if none.
 	DeleteUser(ctx context.Context, id string) error
+}
+
+// AttemptReader reads what a password attempt needs before its charge, in one round trip.
+type AttemptReader interface {
+	// ReadAttempt returns the user whose UPN equals upn once both are folded by FoldUPN, its
+	// LockoutState filled (nil when there is none, or when upn is ""), and the counters named,
+	// in order (the zero State for each that is missing). Each is read as Lockout and
+	// UserByUPN would, in that order.
+	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*User, []lockout.State, error)
 }
 
 // SignInWriter makes the two writes that every right password takes, each in one atomic step

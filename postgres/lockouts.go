@@ -42,6 +42,37 @@ func (q *queries) Lockout(ctx context.Context, key, bucket string) (lockout.Stat
 	return st, dbError(q.addr, "read lockout counter", err)
 }
 
+// ReadAttempt reads the counters and the user in one batch: one round trip.
+func (q *queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+	b := &pgx.Batch{}
+	states := make([]lockout.State, len(counters))
+	for i, c := range counters {
+		b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, c.Key, c.Bucket).QueryRow(func(row pgx.Row) error {
+			st, err := scanLockout(row)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			states[i] = st
+			return err
+		})
+	}
+	var u *portier.User
+	if upn != "" {
+		b.Queue(`SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = $1`, portier.FoldUPN(upn)).QueryRow(func(row pgx.Row) error {
+			found, err := scanUser(row)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			u = found
+			return err
+		})
+	}
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, dbError(q.addr, "read a sign-in attempt's user and counters", err)
+	}
+	return u, states, nil
+}
+
 // LockoutForUpdate creates the counter if it is missing and locks it until the transaction
 // ends. Creating first means there is always a row to lock, so two transactions charging a
 // new counter (an unknown user name) queue on it like on any other instead of both seeing it

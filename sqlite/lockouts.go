@@ -27,6 +27,26 @@ func (q queries) Lockout(ctx context.Context, key, bucket string) (lockout.State
 	return makeState(failures, lockedUntil, lockouts, lastFailure, recent), nil
 }
 
+// ReadAttempt reads the counters and the user one after the other: in process, a read costs
+// no round trip.
+func (q queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+	states := make([]lockout.State, len(counters))
+	for i, c := range counters {
+		var err error
+		if states[i], err = q.Lockout(ctx, c.Key, c.Bucket); err != nil {
+			return nil, nil, err
+		}
+	}
+	if upn == "" {
+		return nil, states, nil
+	}
+	u, err := q.UserByUPN(ctx, upn)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return nil, states, nil
+	}
+	return u, states, err
+}
+
 // LockoutForUpdate is Lockout: the IMMEDIATE transaction already holds the database's write
 // lock, so no other transaction changes the counter, or creates it, before this one ends.
 func (t *tx) LockoutForUpdate(ctx context.Context, key, bucket string) (lockout.State, error) {

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -567,4 +569,44 @@ func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
 	if err != nil || len(page.Users) != 0 {
 		t.Fatalf("locked users after the prune, judged before the lock expired: %d, %v; want none", len(page.Users), err)
 	}
+}
+
+// testReadAttempt: ReadAttempt reads what Lockout and UserByUPN read, in one call.
+func testReadAttempt(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	u := newTestUser(1)
+	insertUsers(t, s, u)
+	account := lockout.State{Failures: 2, LastFailure: base, Recent: []lockout.Fingerprint{fingerprint(4)}}
+	device := lockout.State{Failures: 1, LastFailure: base.Add(time.Second)}
+	putLockout(t, s, u.ID, "", account)
+	putLockout(t, s, u.ID, "browser", device)
+	counters := []lockout.Counter{lockout.Source(netip.MustParseAddr("192.0.2.1")), lockout.Device(u.ID, "browser"), lockout.UnknownName("x@example.org")}
+	got, states, err := s.ReadAttempt(ctx, strings.ToUpper(u.UPN), counters)
+	if err != nil {
+		t.Fatalf("ReadAttempt: %v", err)
+	}
+	if got == nil || got.ID != u.ID {
+		t.Fatalf("ReadAttempt's user = %+v, want %s", got, u.ID)
+	}
+	checkState(t, "the user's account counter", got.LockoutState, account)
+	if len(states) != 3 {
+		t.Fatalf("ReadAttempt returned %d counters, want 3", len(states))
+	}
+	checkState(t, "a missing counter", states[0], lockout.State{})
+	checkState(t, "the browser's counter", states[1], device)
+	checkState(t, "another missing counter", states[2], lockout.State{})
+	for _, upn := range []string{"nobody@example.org", ""} {
+		got, states, err = s.ReadAttempt(ctx, upn, counters[1:2])
+		if err != nil || got != nil || len(states) != 1 {
+			t.Fatalf("ReadAttempt(%q) = %v, %d counters, %v; want no user, 1 counter", upn, got, len(states), err)
+		}
+		checkState(t, "the browser's counter", states[0], device)
+	}
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		got, _, err := tx.ReadAttempt(ctx, u.UPN, nil)
+		if err == nil && (got == nil || got.ID != u.ID) {
+			return fmt.Errorf("ReadAttempt in a transaction: %v", got)
+		}
+		return err
+	})
 }

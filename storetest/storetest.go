@@ -97,6 +97,7 @@ func RunLockouts(t *testing.T, open Open) {
 		{"SwapLockout", testSwapLockout},
 		{"ConcurrentSwaps", testConcurrentSwaps},
 		{"SettleSignIn", testSettleSignIn},
+		{"ReadAttempt", testReadAttempt},
 		{"LockedListingFollowsCounter", testLockedListingFollowsCounter},
 		{"ConcurrentChargesStopAtThreshold", testConcurrentCharges},
 		{"ConcurrentChargeAndFailLocks", testConcurrentChargeAndFail},
