@@ -151,8 +151,8 @@ func (t *attempt) succeed(ctx context.Context, done success) error {
 	}
 	if done.signedIn {
 		u.LastSignIn = &now
-		if done.language == "en" || done.language == "nl" {
-			u.Language = done.language
+		if lang := knownLanguage(done.language); lang != "" {
+			u.Language = lang
 		}
 	}
 	return nil
