@@ -24,6 +24,7 @@ import (
 type Store interface {
 	Queries
 	Transactor
+	SignInWriter
 	Subscriber
 	Pinger
 	// Close releases the database.
@@ -65,6 +66,7 @@ type Queries interface {
 	KeyReader
 	SettingReader
 	CounterReader
+	AttemptReader
 }
 
 // Tx is a transaction: the reads of Queries plus the locking reads and writes of every area.
@@ -119,6 +121,42 @@ type UserWriter interface {
 	DeleteUser(ctx context.Context, id string) error
 }
 
+// AttemptReader reads what a password attempt needs before its charge, in one round trip.
+type AttemptReader interface {
+	// ReadAttempt returns the user whose UPN equals upn once both are folded by FoldUPN, its
+	// LockoutState filled (nil when there is none, or when upn is ""), and the counters named,
+	// in order (the zero State for each that is missing). Each is read as Lockout and
+	// UserByUPN would, in that order.
+	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*User, []lockout.State, error)
+}
+
+// SignInWriter makes the two writes that every right password takes, each in one atomic step
+// of its own, outside a Tx: the charge before the hash and the settlement after it. Each is
+// one round trip to the database, where a Tx of locking reads and writes takes several.
+type SignInWriter interface {
+	// SwapLockout writes next to the counter (key, bucket) if the counter still holds prev,
+	// every field of it (a missing counter holds the zero State with a zero LastFailure), and
+	// reports whether it did; when it did not, it changed nothing. Its commit is durable no
+	// later than the next commit that is (PostgreSQL: synchronous_commit off), which is all
+	// a charge needs: the attempt's settlement is written durably after it, and a charge lost
+	// with the database before then belongs to an attempt that got no answer.
+	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error)
+	// SettleSignIn settles a right password as a full sign-in in one transaction: the
+	// counter (Key, Bucket) is removed (it starts afresh), the user's last sign-in time is
+	// set to At and, when Language is not "", the user's language, and Session, if not nil,
+	// is added. ENotFound (NoUserWithID) when the user is gone; no session is then added.
+	SettleSignIn(ctx context.Context, s SignInSettlement) error
+}
+
+// SignInSettlement is what SettleSignIn writes.
+type SignInSettlement struct {
+	Key, Bucket string
+	UserID      string
+	At          time.Time
+	Language    string
+	Session     *Session
+}
+
 // LockoutReader reads lockout counters.
 type LockoutReader interface {
 	// Lockout returns the counter (key, bucket); the zero State if there is none.
@@ -135,8 +173,35 @@ type LockoutWriter interface {
 	PutLockout(ctx context.Context, key, bucket string, s lockout.State) error
 	// DeleteLockouts removes every counter of key (all its buckets).
 	DeleteLockouts(ctx context.Context, key string) error
-	// PruneLockouts removes counters that are not locked at now and saw no failure since before.
-	PruneLockouts(ctx context.Context, now, before time.Time) (int, error)
+	// PruneLockouts removes the counters p selects and says how many went.
+	PruneLockouts(ctx context.Context, p LockoutPrune) (LockoutsPruned, error)
+}
+
+// LockoutPrune selects the counters PruneLockouts removes. A counter locked at Now always
+// stays. Of the others go: those that hold nothing (no failure, no lockout and no remembered
+// password: a counter that was refunded, or cleared without being deleted); those whose last
+// failure is at or before their kind's quiet time, whose failures and lockouts have decayed;
+// and, while more than MaxUnknown counters' keys start with UnknownPrefix, the excess of
+// those, fewest lockouts first, then fewest failures, then oldest last failure.
+type LockoutPrune struct {
+	Now time.Time
+	// QuietSince is Now less the decay of the counters whose key starts with none of the
+	// prefixes below (accounts, familiar browsers, unknown names).
+	QuietSince time.Time
+	// SourcePrefix starts the keys of the counters that decay at SourceQuietSince instead
+	// (source addresses).
+	SourcePrefix     string
+	SourceQuietSince time.Time
+	// UnknownPrefix starts the keys of the counters capped at MaxUnknown (unknown user
+	// names); MaxUnknown 0 caps nothing.
+	UnknownPrefix string
+	MaxUnknown    int
+}
+
+// LockoutsPruned says how many counters PruneLockouts removed: Expired could no longer
+// change any answer, Evicted went for MaxUnknown.
+type LockoutsPruned struct {
+	Expired, Evicted int
 }
 
 // LogReader reads the audit log and the sign-in log.

@@ -20,7 +20,14 @@ func Device(userID, deviceID string) Counter { return Counter{Key: userID, Bucke
 
 // UnknownName is the counter of a user name that names no user (name in its normal form): it
 // locks as an account would, so that the answers do not tell who exists.
-func UnknownName(name string) Counter { return Counter{Key: "unknown:" + name} }
+func UnknownName(name string) Counter { return Counter{Key: UnknownPrefix + name} }
+
+// UnknownPrefix and SourcePrefix start the keys of the counters of unknown names and of
+// source addresses, which the store prunes by rules of their own.
+const (
+	UnknownPrefix = "unknown:"
+	SourcePrefix  = "source:"
+)
 
 // Source is the counter of a source address: the IPv4 address, or the IPv6 /64, since one
 // host commonly holds a whole /64.
@@ -28,7 +35,7 @@ func Source(addr netip.Addr) Counter {
 	addr = addr.Unmap()
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
-		return Counter{Key: "source:" + p.String()}
+		return Counter{Key: SourcePrefix + p.String()}
 	}
-	return Counter{Key: "source:" + addr.String()}
+	return Counter{Key: SourcePrefix + addr.String()}
 }

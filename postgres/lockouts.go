@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -38,6 +40,37 @@ func (q *queries) Lockout(ctx context.Context, key, bucket string) (lockout.Stat
 		return lockout.State{}, nil
 	}
 	return st, dbError(q.addr, "read lockout counter", err)
+}
+
+// ReadAttempt reads the counters and the user in one batch: one round trip.
+func (q *queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+	b := &pgx.Batch{}
+	states := make([]lockout.State, len(counters))
+	for i, c := range counters {
+		b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, c.Key, c.Bucket).QueryRow(func(row pgx.Row) error {
+			st, err := scanLockout(row)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			states[i] = st
+			return err
+		})
+	}
+	var u *portier.User
+	if upn != "" {
+		b.Queue(`SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = $1`, portier.FoldUPN(upn)).QueryRow(func(row pgx.Row) error {
+			found, err := scanUser(row)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			u = found
+			return err
+		})
+	}
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, dbError(q.addr, "read a sign-in attempt's user and counters", err)
+	}
+	return u, states, nil
 }
 
 // LockoutForUpdate creates the counter if it is missing and locks it until the transaction
@@ -84,12 +117,120 @@ func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 	return dbError(t.addr, "delete lockout counters", err)
 }
 
-// PruneLockouts removes counters that are not locked at now and saw no failure since before.
-func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, error) {
-	tag, err := t.db.Exec(ctx, `DELETE FROM lockouts
-		WHERE (locked_until IS NULL OR locked_until <= $1) AND (last_failure IS NULL OR last_failure < $2)`, now, before)
-	if err != nil {
-		return 0, dbError(t.addr, "prune lockout counters", err)
+// PruneLockouts removes the counters p selects: those that can no longer change an answer,
+// then, past the cap, the unknown names' counters that are not locked. A counter charged
+// meanwhile is judged again as it now is (READ COMMITTED rechecks a changed row), so no
+// delete takes a charge away.
+func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier.LockoutsPruned, error) {
+	var out portier.LockoutsPruned
+	sourceQuiet := p.SourceQuietSince
+	if p.SourcePrefix == "" {
+		sourceQuiet = p.QuietSince
 	}
-	return int(tag.RowsAffected()), nil
+	tag, err := t.db.Exec(ctx, `DELETE FROM lockouts
+		WHERE (locked_until IS NULL OR locked_until <= $1) AND (
+			(failures = 0 AND lockouts = 0 AND length(recent) = 0)
+			OR last_failure IS NULL
+			OR last_failure <= CASE WHEN $2 <> '' AND starts_with(key, $2) THEN $3::timestamptz ELSE $4::timestamptz END)`,
+		p.Now, p.SourcePrefix, sourceQuiet, p.QuietSince)
+	if err != nil {
+		return out, dbError(t.addr, "prune lockout counters", err)
+	}
+	out.Expired = int(tag.RowsAffected())
+	if p.MaxUnknown <= 0 || p.UnknownPrefix == "" {
+		return out, nil
+	}
+	lo, hi, ok := p.UnknownPrefix, "", false
+	if hi, ok = prefixEnd(lo); !ok {
+		return out, portier.Errorf(portier.EInvalid, "The prefix of unknown names' counters has no end.")
+	}
+	tag, err = t.db.Exec(ctx, `DELETE FROM lockouts WHERE (key, bucket) IN (
+		SELECT key, bucket FROM lockouts WHERE key >= $1 AND key < $2 AND (locked_until IS NULL OR locked_until <= $3)
+		ORDER BY lockouts, failures, last_failure NULLS FIRST
+		LIMIT greatest(0, (SELECT count(*) FROM lockouts WHERE key >= $1 AND key < $2) - $4))`, lo, hi, p.Now, p.MaxUnknown)
+	if err != nil {
+		return out, dbError(t.addr, "evict unknown names' lockout counters", err)
+	}
+	out.Evicted = int(tag.RowsAffected())
+	return out, nil
+}
+
+// SwapLockout writes next if the counter still holds prev, in one round trip: a transaction
+// whose commit does not wait for the disk (synchronous_commit off). Every durable commit
+// after it, such as the attempt's settlement, flushes the log past it.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
+		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12`
+	args := []any{key, bucket, next.Failures, orNull(next.LockedUntil), next.Lockouts, orNull(next.LastFailure), lockout.MarshalRecent(next.Recent),
+		prev.Failures, orNull(prev.LockedUntil), prev.Lockouts, orNull(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
+	swap := `UPDATE lockouts SET failures = $3, locked_until = $4, lockouts = $5, last_failure = $6, recent = $7
+		WHERE key = $1 AND bucket = $2 AND ` + match
+	if prev.IsZero() && prev.LastFailure.IsZero() {
+		// Missing, or present and matching.
+		swap = `INSERT INTO lockouts (key, bucket, ` + lockoutColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (key, bucket) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until,
+				lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent
+			WHERE ` + match
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	swapped := b.Queue(swap, args...)
+	b.Queue(`COMMIT`)
+	var n int64
+	swapped.Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return false, dbError(s.addr, "swap lockout counter", err)
+	}
+	return n == 1, nil
+}
+
+// SettleSignIn settles a right password as a full sign-in in one round trip: one transaction
+// of statements sent together. The counter goes before the user, the order UserForUpdate
+// locks them in, so the two never deadlock.
+func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`DELETE FROM lockouts WHERE key = $1 AND bucket = $2`, st.Key, st.Bucket)
+	var n int64
+	b.Queue(`UPDATE users SET last_sign_in = $2, language = CASE WHEN $3 <> '' THEN $3 ELSE language END WHERE id = $1`,
+		st.UserID, st.At, st.Language).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	if ss := st.Session; ss != nil {
+		// Added only if the user is there, so that a user deleted meanwhile is ENotFound,
+		// not a foreign key error.
+		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) SELECT $1, id, $3, $4, $5, $6, $7 FROM users WHERE id = $2`,
+			ss.IDHash, ss.UserID, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent)
+	}
+	b.Queue(`COMMIT`)
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return dbError(s.addr, "record a sign-in", err)
+	}
+	if n == 0 {
+		return portier.NoUserWithID(st.UserID)
+	}
+	return nil
+}
+
+// sendTxBatch sends b, a transaction from BEGIN to COMMIT, on one connection and reads every
+// result. When a statement fails, the server skips the rest: the connection is then rolled
+// back before it goes back to the pool.
+func (s *Store) sendTxBatch(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = conn.SendBatch(ctx, b).Close()
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // never hand on a connection mid-transaction
+		}
+	}
+	return err
 }

@@ -38,14 +38,26 @@ type Store struct {
 
 var _ portier.Store = (*Store)(nil)
 
+// Option changes how Open connects.
+type Option func(cfg *pgxpool.Config)
+
+// WithTracer has every statement, batch and transaction statement the store sends reported to
+// tracer (a pgx.BatchTracer too, for batches): for benchmarks that count round trips.
+func WithTracer(tracer pgx.QueryTracer) Option {
+	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tracer }
+}
+
 // Open connects to the database at url (postgres://…) and brings its schema up to date.
 // Connection parameters pgx does not know, such as search_path, are passed on to the
 // server, so ?search_path=portier keeps Portier's tables in their own schema.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL, password included: say only what is wrong.
 		return nil, portier.Errorf(portier.EInvalid, "The PostgreSQL URL is not valid: %s.", parseProblem(err))
+	}
+	for _, opt := range opts {
+		opt(cfg)
 	}
 	addr := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

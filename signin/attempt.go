@@ -20,15 +20,17 @@ type attempt struct {
 	in    Attempt
 	entry *portier.SignIn // the sign-in log's entry, filled in as the steps go
 
-	name     string           // the user name in its one normal form (trimmed, lower case)
-	cleared  int64            // portier.CounterLockoutCleared, read before any counter
-	st       portier.Settings // the settings, read once for the whole attempt
-	source   lockout.Counter  // the source address's counter
-	user     *portier.User    // the account; nil for a name that names no user
-	counter  lockout.Counter  // the counter the attempt is charged to
-	familiar bool             // the attempt comes from a familiar browser of the account
-	at       time.Time        // the time from the charge on, which the settlement writes
-	result   password.Result  // the password check's result
+	name     string                            // the user name in its one normal form (trimmed, lower case)
+	cleared  int64                             // portier.CounterLockoutCleared, read before any counter
+	st       portier.Settings                  // the settings, read once for the whole attempt
+	source   lockout.Counter                   // the source address's counter
+	user     *portier.User                     // the account; nil for a name that names no user
+	counter  lockout.Counter                   // the counter the attempt is charged to
+	familiar bool                              // the attempt comes from a familiar browser of the account
+	found    *portier.User                     // the user the name names, read with the source's counter
+	read     map[lockout.Counter]lockout.State // counters read with the source's, for the gate
+	at       time.Time                         // the time from the charge on, which the settlement writes
+	result   password.Result                   // the password check's result
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -150,12 +152,33 @@ func (t *attempt) readSettings(ctx context.Context) (*answer, error) {
 }
 
 // throttleSource turns away a source address whose failures across accounts passed the
-// limit, before any account is looked at and without a hash.
+// limit, before any account is looked at and without a hash. In the same round trip it reads
+// what the next steps need (ReadAttempt): the user the name names, and the counters the
+// attempt may be charged to other than the account's own, which comes with the user: the
+// unknown name's and, if the browser sent a device cookie, that browser's. Known and unknown
+// names read the same.
 func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	t.source = lockout.Source(t.in.Source)
-	st, err := t.e.store.Lockout(ctx, t.source.Key, t.source.Bucket)
-	if err != nil || !st.Locked(t.entry.Time) {
+	counters := []lockout.Counter{t.source, lockout.UnknownName(t.name)}
+	if d := t.in.Device; d.ID != "" {
+		counters = append(counters, lockout.Device(d.UserID, d.ID))
+	}
+	upn := ""
+	// The name is in normal form already; NormalizeUPN only tells whether it can be a UPN.
+	if _, err := portier.NormalizeUPN(t.name); err == nil {
+		upn = t.name
+	}
+	u, states, err := t.e.store.ReadAttempt(ctx, upn, counters)
+	if err != nil {
 		return nil, err
+	}
+	t.found, t.read = u, make(map[lockout.Counter]lockout.State, len(counters))
+	for i, c := range counters {
+		t.read[c] = states[i]
+	}
+	st := states[0]
+	if !st.Locked(t.entry.Time) {
+		return nil, nil
 	}
 	t.e.metrics.LockedRejection()
 	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: st.LockedUntil, Throttled: true}, "source address throttled"}, nil
@@ -166,16 +189,9 @@ func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 // take the same path from here on: a counter each, a hash each.
 func (t *attempt) resolveAccount(ctx context.Context) (*answer, error) {
 	t.counter = lockout.UnknownName(t.name)
-	// The name is in normal form already; NormalizeUPN only tells whether it can be a UPN.
-	if _, err := portier.NormalizeUPN(t.name); err != nil {
+	u := t.found // read by throttleSource
+	if u == nil {
 		return nil, nil
-	}
-	u, err := t.e.store.UserByUPN(ctx, t.name)
-	if portier.ErrorCode(err) == portier.ENotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	t.user, t.entry.UserID, t.counter = u, u.ID, lockout.Account(u.ID)
 	if t.e.Familiar(t.in.Device, u) {
@@ -192,10 +208,10 @@ func (t *attempt) accountWide() bool { return t.user != nil && t.counter.Bucket 
 // counter is answered from one read, without a hash and without a write; otherwise the charge
 // is made atomically, so that concurrent attempts cannot all get a hash.
 func (t *attempt) gate(ctx context.Context) (*answer, error) {
-	state := lockout.State{}
+	state, read := t.read[t.counter] // read by throttleSource
 	if t.accountWide() {
 		state = t.user.LockoutState
-	} else {
+	} else if !read {
 		var err error
 		if state, err = t.e.store.Lockout(ctx, t.counter.Key, t.counter.Bucket); err != nil {
 			return nil, err
@@ -204,7 +220,7 @@ func (t *attempt) gate(ctx context.Context) (*answer, error) {
 	if v, retry := t.st.Lockout.Peek(state, t.entry.Time); v == lockout.Locked {
 		return t.refuseLocked(retry), nil
 	}
-	v, retry, err := t.charge(ctx)
+	v, retry, err := t.charge(ctx, state)
 	switch {
 	case err != nil:
 		return nil, err

@@ -37,13 +37,23 @@ func sourcePolicy(st portier.Settings) lockout.Policy {
 	return lockout.Policy{Threshold: st.SourceThreshold, Duration: st.SourceWindow, MaxDuration: st.SourceWindow, Decay: st.SourceWindow}
 }
 
-// charge counts the attempt on its counter, one transaction per try. While the threshold's
-// worth of attempts are being checked it waits for them to settle and tries again, so that
-// parallel right passwords all get in; the wait is in real time, since it waits for other
-// goroutines and processes, not for a policy duration. A wait that runs out answers
-// lockout.Saturated: the server is busy, and nothing was charged.
-func (t *attempt) charge(ctx context.Context) (v lockout.Verdict, retry time.Time, err error) {
+// charge counts the attempt on its counter. It first swaps the state the gate read for the
+// charged one in one atomic step (SwapLockout: one round trip), which holds whenever no other
+// attempt changed the counter in between. Otherwise it charges in a transaction that locks
+// the counter, one per try. While the threshold's worth of attempts are being checked it
+// waits for them to settle and tries again, so that parallel right passwords all get in; the
+// wait is in real time, since it waits for other goroutines and processes, not for a policy
+// duration. A wait that runs out answers lockout.Saturated: the server is busy, and nothing
+// was charged.
+func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Verdict, retry time.Time, err error) {
 	c, policy := t.counter, t.st.Lockout
+	next := seen
+	if v, _ := policy.Charge(&next, t.e.now()); v == lockout.Allowed {
+		swapped, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, seen, next)
+		if err != nil || swapped {
+			return lockout.Allowed, time.Time{}, err
+		}
+	}
 	pause := 2 * time.Millisecond
 	deadline := time.Now().Add(t.e.saturatedWait)
 	for {
@@ -126,7 +136,42 @@ type success struct {
 // attempt: the charge is taken back.
 func (t *attempt) succeed(ctx context.Context, done success) error {
 	u, now := t.user, t.at
-	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+	var err error
+	if done.signedIn && done.newHash == "" && !done.changed {
+		// The common case, a plain sign-in, in one round trip.
+		err = t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
+			Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
+		})
+	} else {
+		err = t.settleInTx(ctx, done)
+	}
+	if err != nil {
+		t.refund()
+		return err
+	}
+	if done.signedIn {
+		u.LastSignIn = &now
+		if lang := knownLanguage(done.language); lang != "" {
+			u.Language = lang
+		}
+	}
+	return nil
+}
+
+// knownLanguage returns lang if it is one the user may keep ("en" or "nl"), else "".
+func knownLanguage(lang string) string {
+	if lang == "en" || lang == "nl" {
+		return lang
+	}
+	return ""
+}
+
+// settleInTx is succeed's transaction of locking reads and writes, for what SettleSignIn
+// does not write: a new or upgraded hash, a password change, or a right password that signs
+// nobody in (blocked, or a change is due).
+func (t *attempt) settleInTx(ctx context.Context, done success) error {
+	u, now := t.user, t.at
+	return t.e.store.Tx(ctx, func(tx portier.Tx) error {
 		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
 			lockout.Policy{}.Succeed(s)
 			return nil
@@ -161,15 +206,4 @@ func (t *attempt) succeed(ctx context.Context, done success) error {
 		}
 		return nil
 	})
-	if err != nil {
-		t.refund()
-		return err
-	}
-	if done.signedIn {
-		u.LastSignIn = &now
-		if done.language == "en" || done.language == "nl" {
-			u.Language = done.language
-		}
-	}
-	return nil
 }

@@ -49,7 +49,9 @@ type Store interface {
 	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
 	Counter(ctx context.Context, name string) (int64, error)
 	Lockout(ctx context.Context, key, bucket string) (lockout.State, error)
-	UserByUPN(ctx context.Context, upn string) (*portier.User, error)
+	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error)
+	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error)
+	SettleSignIn(ctx context.Context, s portier.SignInSettlement) error
 	UserByID(ctx context.Context, id string) (*portier.User, error)
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)

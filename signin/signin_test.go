@@ -68,8 +68,9 @@ func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, e
 		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
 		// Without Listen only the store counter tells this engine of an unlock, so unless a
 		// test says otherwise every answer from memory reads it afresh.
-		UnlockSeenWithin: cmp.Or(extra.UnlockSeenWithin, -1),
-		OIDCKeys:         testKeys,
+		UnlockSeenWithin:   cmp.Or(extra.UnlockSeenWithin, -1),
+		OIDCKeys:           testKeys,
+		MaxUnknownCounters: extra.MaxUnknownCounters,
 	}))(t)
 	t.Cleanup(func() { testenv.NoErr(t, a.Close(context.Background())) })
 	return &env{store: store, dir: a.Directory, eng: a.Engine, clock: clock, m: a.Metrics, rec: a.Recorder, app: a}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
+	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -25,6 +25,26 @@ func (q queries) Lockout(ctx context.Context, key, bucket string) (lockout.State
 		return lockout.State{}, q.store.wrap("read lockout counter", err)
 	}
 	return makeState(failures, lockedUntil, lockouts, lastFailure, recent, lockFailures), nil
+}
+
+// ReadAttempt reads the counters and the user one after the other: in process, a read costs
+// no round trip.
+func (q queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+	states := make([]lockout.State, len(counters))
+	for i, c := range counters {
+		var err error
+		if states[i], err = q.Lockout(ctx, c.Key, c.Bucket); err != nil {
+			return nil, nil, err
+		}
+	}
+	if upn == "" {
+		return nil, states, nil
+	}
+	u, err := q.UserByUPN(ctx, upn)
+	if portier.ErrorCode(err) == portier.ENotFound {
+		return nil, states, nil
+	}
+	return u, states, err
 }
 
 // LockoutForUpdate is Lockout: the IMMEDIATE transaction already holds the database's write
@@ -62,17 +82,98 @@ func (t *tx) DeleteLockouts(ctx context.Context, key string) error {
 	return nil
 }
 
-// PruneLockouts removes counters not locked at now that saw no failure since before.
-func (t *tx) PruneLockouts(ctx context.Context, now, before time.Time) (int, error) {
+// PruneLockouts removes the counters p selects: those that can no longer change an answer,
+// then, past the cap, the unknown names' counters that are not locked.
+func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier.LockoutsPruned, error) {
+	var out portier.LockoutsPruned
+	sourceQuiet := p.SourceQuietSince
+	if p.SourcePrefix == "" {
+		sourceQuiet = p.QuietSince
+	}
 	res, err := t.db.ExecContext(ctx, `DELETE FROM lockouts
-		WHERE (locked_until IS NULL OR locked_until <= ?) AND (last_failure IS NULL OR last_failure < ?)`,
-		now.UnixNano(), before.UnixNano())
+		WHERE (locked_until IS NULL OR locked_until <= ?) AND (
+			(failures = 0 AND lockouts = 0 AND ifnull(length(recent), 0) = 0)
+			OR last_failure IS NULL
+			OR last_failure <= CASE WHEN ? <> '' AND substr(key, 1, length(?)) = ? THEN ? ELSE ? END)`,
+		p.Now.UnixNano(), p.SourcePrefix, p.SourcePrefix, p.SourcePrefix, sourceQuiet.UnixNano(), p.QuietSince.UnixNano())
+	if out.Expired, err = t.count(res, err); err != nil || p.MaxUnknown <= 0 || p.UnknownPrefix == "" {
+		return out, err
+	}
+	lo, hi := p.UnknownPrefix, prefixEnd(p.UnknownPrefix)
+	var n int
+	if err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM lockouts WHERE key >= ? AND key < ?`, lo, hi).Scan(&n); err != nil {
+		return out, t.store.wrap("count unknown names' lockout counters", err)
+	}
+	if n <= p.MaxUnknown {
+		return out, nil
+	}
+	out.Evicted, err = t.count(t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE (key, bucket) IN (
+		SELECT key, bucket FROM lockouts WHERE key >= ? AND key < ? AND (locked_until IS NULL OR locked_until <= ?)
+		ORDER BY lockouts, failures, last_failure LIMIT ?)`, lo, hi, p.Now.UnixNano(), n-p.MaxUnknown))
+	return out, err
+}
+
+// prefixEnd is the least string above every string that starts with prefix (in byte order).
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return "\xff\xff\xff\xff"
+}
+
+// SwapLockout writes next if the counter still holds prev, in one statement on the writer;
+// a prev without failures, lock, lockouts, date or fingerprints also matches a missing counter.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+	var recent []byte
+	if len(next.Recent) > 0 {
+		recent = lockout.MarshalRecent(next.Recent)
+	}
+	match := `failures = ? AND locked_until IS ? AND lockouts = ? AND last_failure IS ? AND ifnull(recent, x'') = ?`
+	matchArgs := []any{prev.Failures, nanos(prev.LockedUntil), prev.Lockouts, nanos(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
+	var res sql.Result
+	var err error
+	if prev.IsZero() && prev.LastFailure.IsZero() {
+		// Missing, or present and matching.
+		res, err = s.write.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent
+			WHERE `+match,
+			append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent}, matchArgs...)...)
+	} else {
+		res, err = s.write.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?
+			WHERE key = ? AND bucket = ? AND `+match,
+			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, key, bucket}, matchArgs...)...)
+	}
 	if err != nil {
-		return 0, t.store.wrap("prune lockout counters", err)
+		return false, s.wrap("swap lockout counter", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, t.store.wrap("prune lockout counters", err)
+		return false, s.wrap("swap lockout counter", err)
 	}
-	return int(n), nil
+	return n == 1, nil
+}
+
+// SettleSignIn settles a right password as a full sign-in in one transaction.
+func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
+	return s.Tx(ctx, func(ptx portier.Tx) error {
+		t := ptx.(*tx)
+		if _, err := t.db.ExecContext(ctx, `DELETE FROM lockouts WHERE key = ? AND bucket = ?`, st.Key, st.Bucket); err != nil {
+			return t.store.wrap("clear lockout counter", err)
+		}
+		res, err := t.db.ExecContext(ctx, `UPDATE users SET last_sign_in = ?, language = CASE WHEN ? <> '' THEN ? ELSE language END
+			WHERE id = ?`, nanos(st.At), st.Language, st.Language, st.UserID)
+		if err := t.mustAffect(res, err, "record a sign-in", portier.NoUserWithID(st.UserID)); err != nil {
+			return err
+		}
+		if st.Session != nil {
+			return t.InsertSession(ctx, st.Session)
+		}
+		return nil
+	})
 }

@@ -3,7 +3,11 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,50 +224,288 @@ func testDeleteLockouts(t *testing.T, s portier.Store) {
 	}
 }
 
+// prune is the policy of the default settings: 12 h decay, a source window of 1 h.
+func prune(now time.Time, maxUnknown int) portier.LockoutPrune {
+	return portier.LockoutPrune{
+		Now: now, QuietSince: now.Add(-12 * time.Hour),
+		SourcePrefix: lockout.SourcePrefix, SourceQuietSince: now.Add(-time.Hour),
+		UnknownPrefix: lockout.UnknownPrefix, MaxUnknown: maxUnknown,
+	}
+}
+
+// testPruneLockouts: a counter goes as soon as it can no longer change an answer, by its
+// kind's decay, and never while it holds a lock or can still lock or throttle.
 func testPruneLockouts(t *testing.T, s portier.Store) {
 	ctx := t.Context()
 	now := base
-	before := base.Add(-12 * time.Hour)
+	decayed := now.Add(-12 * time.Hour)
+	fp := []lockout.Fingerprint{fingerprint(1)}
 	cases := []struct {
-		key  string
-		st   lockout.State
-		kept bool
+		name, key string
+		st        lockout.State
+		kept      bool
 	}{
-		{"old failure", lockout.State{Failures: 3, LastFailure: before.Add(-time.Minute)}, false},
-		{"old, lock expired", lockout.State{Lockouts: 2, LockedUntil: now.Add(-time.Minute), LastFailure: before.Add(-time.Hour)}, false},
-		{"old, still locked", lockout.State{Lockouts: 6, LockedUntil: now.Add(time.Minute), LastFailure: before.Add(-time.Hour)}, true},
-		{"recent failure", lockout.State{Failures: 1, LastFailure: before.Add(time.Minute)}, true},
-		{"recent, locked", lockout.State{LockedUntil: now.Add(time.Hour), LastFailure: now.Add(-time.Second)}, true},
+		{"decayed failures", "user-1", lockout.State{Failures: 3, LastFailure: decayed.Add(-time.Minute)}, false},
+		{"failures decayed this instant", "user-2", lockout.State{Failures: 9, LastFailure: decayed}, false},
+		{"failures a minute from decaying", "user-3", lockout.State{Failures: 1, LastFailure: decayed.Add(time.Minute)}, true},
+		{"lock expired, doubling decayed", "user-4", lockout.State{Lockouts: 2, LockedUntil: now.Add(-time.Minute), LastFailure: decayed.Add(-time.Hour)}, false},
+		{"lock expired, doubling still counts", "user-5", lockout.State{Lockouts: 1, LockedUntil: now.Add(-time.Minute), LastFailure: now.Add(-2 * time.Minute)}, true},
+		{"locked, failures long ago", "user-6", lockout.State{Lockouts: 6, LockedUntil: now.Add(time.Minute), LastFailure: decayed.Add(-time.Hour)}, true},
+		{"locked", "user-7", lockout.State{LockedUntil: now.Add(time.Hour), Lockouts: 1, LastFailure: now.Add(-time.Second)}, true},
+		{"refunded: holds nothing", "user-8", lockout.State{LastFailure: now.Add(-time.Second)}, false},
+		{"remembers a wrong password", "user-9", lockout.State{Recent: fp, LastFailure: now.Add(-time.Second)}, true},
+		{"unknown name, one failure", lockout.UnknownPrefix + "a@example.org", lockout.State{Failures: 1, LastFailure: now.Add(-11 * time.Hour)}, true},
+		{"unknown name, decayed", lockout.UnknownPrefix + "b@example.org", lockout.State{Failures: 1, LastFailure: decayed.Add(-time.Second)}, false},
+		{"source, window passed", lockout.SourcePrefix + "192.0.2.1", lockout.State{Failures: 99, LastFailure: now.Add(-time.Hour)}, false},
+		{"source, within its window", lockout.SourcePrefix + "192.0.2.2", lockout.State{Failures: 1, LastFailure: now.Add(-59 * time.Minute)}, true},
+		{"source, throttled", lockout.SourcePrefix + "192.0.2.3", lockout.State{Lockouts: 1, LockedUntil: now.Add(time.Minute), LastFailure: now.Add(-2 * time.Hour)}, true},
 	}
+	wantPruned := 0
 	for _, tc := range cases {
 		putLockout(t, s, tc.key, "", tc.st)
 		putLockout(t, s, tc.key, "device", tc.st)
+		// A store may delete a counter that holds nothing as it is written (PutLockout).
+		if stored := testLockout(t, s, tc.key); !tc.kept && !stored.LastFailure.IsZero() {
+			wantPruned += 2
+		}
 	}
-	var pruned int
+	var pruned portier.LockoutsPruned
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
 		var err error
-		pruned, err = tx.PruneLockouts(ctx, now, before)
+		pruned, err = tx.PruneLockouts(ctx, prune(now, 0))
 		return err
 	})
-	wantPruned := 0
 	for _, tc := range cases {
 		want := lockout.State{}
 		if tc.kept {
 			want = tc.st
-		} else {
-			wantPruned += 2
 		}
 		for _, bucket := range []string{"", "device"} {
 			got, err := s.Lockout(ctx, tc.key, bucket)
 			if err != nil {
 				t.Fatalf("Lockout: %v", err)
 			}
-			checkState(t, fmt.Sprintf("%s (%q) after PruneLockouts", tc.key, bucket), got, want)
+			checkState(t, fmt.Sprintf("%s (%q) after PruneLockouts", tc.name, bucket), got, want)
 		}
 	}
-	if pruned != wantPruned {
-		t.Fatalf("PruneLockouts = %d, want %d", pruned, wantPruned)
+	if pruned != (portier.LockoutsPruned{Expired: wantPruned}) {
+		t.Fatalf("PruneLockouts = %+v, want %d expired", pruned, wantPruned)
 	}
+}
+
+// testPruneLockoutsCap: past the cap, unknown names' counters go, least advanced towards a
+// lock first; a locked one never, and no other kind of counter ever.
+func testPruneLockoutsCap(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	now := base
+	unknown := func(n string) string { return lockout.UnknownPrefix + n + "@example.org" }
+	counters := []struct {
+		key     string
+		st      lockout.State
+		evicted bool
+	}{
+		{unknown("locked"), lockout.State{Lockouts: 1, LockedUntil: now.Add(time.Minute), LastFailure: now.Add(-time.Hour)}, false},
+		{unknown("locked-before"), lockout.State{Lockouts: 1, LockedUntil: now.Add(-time.Minute), LastFailure: now.Add(-5 * time.Hour)}, false},
+		{unknown("nine"), lockout.State{Failures: 9, LastFailure: now.Add(-6 * time.Hour)}, false},
+		{unknown("two"), lockout.State{Failures: 2, LastFailure: now.Add(-7 * time.Hour)}, true},
+		{unknown("one-new"), lockout.State{Failures: 1, LastFailure: now.Add(-time.Second)}, true},
+		{unknown("one-old"), lockout.State{Failures: 1, LastFailure: now.Add(-8 * time.Hour)}, true},
+		// Not capped: a user's counters and a source's, however little they hold.
+		{"user-1", lockout.State{Failures: 1, LastFailure: now.Add(-9 * time.Hour)}, false},
+		{lockout.SourcePrefix + "192.0.2.9", lockout.State{Failures: 1, LastFailure: now.Add(-time.Minute)}, false},
+	}
+	for _, c := range counters {
+		putLockout(t, s, c.key, "", c.st)
+	}
+	putLockout(t, s, "user-1", "device", lockout.State{Failures: 1, LastFailure: now.Add(-10 * time.Hour)})
+	var pruned portier.LockoutsPruned
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		var err error
+		pruned, err = tx.PruneLockouts(ctx, prune(now, 3))
+		return err
+	})
+	if pruned != (portier.LockoutsPruned{Evicted: 3}) {
+		t.Fatalf("PruneLockouts at a cap of 3 of 6 = %+v, want 3 evicted", pruned)
+	}
+	for _, c := range counters {
+		want := c.st
+		if c.evicted {
+			want = lockout.State{}
+		}
+		got, err := s.Lockout(ctx, c.key, "")
+		if err != nil {
+			t.Fatalf("Lockout: %v", err)
+		}
+		checkState(t, c.key+" after the cap", got, want)
+	}
+	if got, err := s.Lockout(ctx, "user-1", "device"); err != nil || got.Failures != 1 {
+		t.Fatalf("a familiar browser's counter after the cap: %+v, %v; want kept", got, err)
+	}
+	// At the cap nothing more goes, and a cap of locked counters only evicts none.
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		var err error
+		if pruned, err = tx.PruneLockouts(ctx, prune(now, 3)); err == nil && pruned.Evicted != 0 {
+			return fmt.Errorf("at the cap: %+v evicted, want none", pruned)
+		}
+		if pruned, err = tx.PruneLockouts(ctx, prune(now, 1)); err == nil && pruned.Evicted != 2 {
+			return fmt.Errorf("cap 1 over one locked and two unlocked: %+v evicted, want the 2 unlocked", pruned)
+		}
+		return err
+	})
+	if got := testLockout(t, s, unknown("locked")); !got.Locked(now) {
+		t.Fatal("the cap evicted a locked counter")
+	}
+}
+
+func testLockout(t *testing.T, s portier.Store, key string) lockout.State {
+	t.Helper()
+	st, err := s.Lockout(t.Context(), key, "")
+	if err != nil {
+		t.Fatalf("Lockout(%q): %v", key, err)
+	}
+	return st
+}
+
+// testSwapLockout: SwapLockout writes only over the state it names, field by field, and a
+// zero prev matches a missing counter.
+func testSwapLockout(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	swap := func(key string, prev, next lockout.State) bool {
+		t.Helper()
+		ok, err := s.SwapLockout(ctx, key, "", prev, next)
+		if err != nil {
+			t.Fatalf("SwapLockout(%q): %v", key, err)
+		}
+		return ok
+	}
+	one := lockout.State{Failures: 1, LastFailure: base}
+	if !swap("new", lockout.State{}, one) {
+		t.Fatal("swap from zero over a missing counter refused")
+	}
+	checkState(t, "after the first swap", testLockout(t, s, "new"), one)
+	if swap("new", lockout.State{}, one) {
+		t.Fatal("swap from zero over a charged counter done")
+	}
+	fps := []lockout.Fingerprint{fingerprint(1), fingerprint(2)}
+	two := lockout.State{Failures: 2, LastFailure: base.Add(time.Second), Recent: fps}
+	if !swap("new", one, two) {
+		t.Fatal("swap from the counter's state refused")
+	}
+	checkState(t, "after the second swap", testLockout(t, s, "new"), two)
+	for name, prev := range map[string]lockout.State{
+		"failures":     {Failures: 3, LastFailure: two.LastFailure, Recent: fps},
+		"last failure": {Failures: 2, LastFailure: base, Recent: fps},
+		"fingerprints": {Failures: 2, LastFailure: two.LastFailure, Recent: fps[:1]},
+		"lock":         {Failures: 2, LastFailure: two.LastFailure, Recent: fps, LockedUntil: base.Add(time.Hour)},
+		"lockouts":     {Failures: 2, LastFailure: two.LastFailure, Recent: fps, Lockouts: 1},
+	} {
+		if swap("new", prev, lockout.State{Failures: 7}) {
+			t.Fatalf("swap from a state that differs in %s done", name)
+		}
+	}
+	checkState(t, "after refused swaps", testLockout(t, s, "new"), two)
+	// A counter deleted (unlocked, pruned) is not recreated from the state it had.
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.DeleteLockouts(ctx, "new") })
+	if swap("new", two, lockout.State{Failures: 3}) {
+		t.Fatal("swap over a deleted counter done")
+	}
+	checkState(t, "a deleted counter", testLockout(t, s, "new"), lockout.State{})
+	// A counter that holds nothing but a date (a refunded charge) matches only that date.
+	refunded := lockout.State{LastFailure: base}
+	putLockout(t, s, "refunded", "", refunded)
+	if got := testLockout(t, s, "refunded"); !got.LastFailure.IsZero() {
+		if swap("refunded", lockout.State{}, one) {
+			t.Fatal("swap from zero over a refunded counter that keeps its date done")
+		}
+		if !swap("refunded", got, one) {
+			t.Fatal("swap from a refunded counter's state refused")
+		}
+	} else if !swap("refunded", lockout.State{}, one) {
+		t.Fatal("swap from zero over a refunded counter the store deleted refused")
+	}
+	checkState(t, "the refunded counter charged", testLockout(t, s, "refunded"), one)
+}
+
+// testConcurrentSwaps: of parallel swaps from one state, exactly one is done.
+func testConcurrentSwaps(t *testing.T, s portier.Store) {
+	const n = 20
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.SwapLockout(context.Background(), "contended", "", lockout.State{}, lockout.State{Failures: 1, LastFailure: base.Add(time.Duration(i))})
+			if err != nil {
+				t.Errorf("SwapLockout: %v", err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d of %d parallel swaps from one state done, want 1", wins.Load(), n)
+	}
+}
+
+// testSettleSignIn: one call clears the counter, dates the sign-in, keeps the language and
+// adds the session; a user deleted meanwhile is ENotFound with no session added.
+func testSettleSignIn(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	u := newTestUser(1)
+	insertUsers(t, s, u)
+	putLockout(t, s, u.ID, "device-1", lockout.State{Failures: 1, LastFailure: base})
+	putLockout(t, s, u.ID, "", lockout.State{Failures: 4, LastFailure: base})
+	at := base.Add(time.Minute)
+	sess := &portier.Session{IDHash: []byte("settle-session-hash-0123456789ab"), UserID: u.ID, Created: at, LastSeen: at,
+		Expires: at.Add(time.Hour), Source: "192.0.2.1", UserAgent: "test"}
+	err := s.SettleSignIn(ctx, portier.SignInSettlement{Key: u.ID, Bucket: "device-1", UserID: u.ID, At: at, Language: "nl", Session: sess})
+	if err != nil {
+		t.Fatalf("SettleSignIn: %v", err)
+	}
+	checkState(t, "the settled counter", testLockoutBucket(t, s, u.ID, "device-1"), lockout.State{})
+	checkState(t, "another counter of the user", testLockoutBucket(t, s, u.ID, ""), lockout.State{Failures: 4, LastFailure: base})
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.LastSignIn == nil || !sameTime(*got.LastSignIn, at) || got.Language != "nl" {
+		t.Fatalf("user after SettleSignIn: %+v, %v; want last sign-in %v, language nl", got, err, at)
+	}
+	if _, err := s.SessionByHash(ctx, sess.IDHash); err != nil {
+		t.Fatalf("the settled session: %v", err)
+	}
+	// No language keeps the user's.
+	if err := s.SettleSignIn(ctx, portier.SignInSettlement{Key: u.ID, UserID: u.ID, At: at.Add(time.Minute)}); err != nil {
+		t.Fatalf("SettleSignIn without a language: %v", err)
+	}
+	if got := testenvUser(t, s, u.ID); got.Language != "nl" || !sameTime(*got.LastSignIn, at.Add(time.Minute)) {
+		t.Fatalf("without a language: %q, %v", got.Language, got.LastSignIn)
+	}
+	checkState(t, "the account counter settled", testLockoutBucket(t, s, u.ID, ""), lockout.State{})
+	gone := &portier.Session{IDHash: []byte("settle-session-hash-gone-6789abc"), UserID: "no-such-user", Created: at, LastSeen: at, Expires: at.Add(time.Hour)}
+	err = s.SettleSignIn(ctx, portier.SignInSettlement{Key: "no-such-user", UserID: "no-such-user", At: at, Session: gone})
+	wantCode(t, "SettleSignIn of a missing user", err, portier.ENotFound)
+	if _, err := s.SessionByHash(ctx, gone.IDHash); portier.ErrorCode(err) != portier.ENotFound {
+		t.Fatalf("session of a missing user: %v, want none", err)
+	}
+}
+
+func testLockoutBucket(t *testing.T, s portier.Store, key, bucket string) lockout.State {
+	t.Helper()
+	st, err := s.Lockout(t.Context(), key, bucket)
+	if err != nil {
+		t.Fatalf("Lockout(%q, %q): %v", key, bucket, err)
+	}
+	return st
+}
+
+func testenvUser(t *testing.T, s portier.Store, id string) *portier.User {
+	t.Helper()
+	u, err := s.UserByID(t.Context(), id)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	return u
 }
 
 // testLockedListingFollowsCounter: the "locked" listing (and "active", its complement) reads
@@ -318,11 +560,53 @@ func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
 	expired.LockedUntil, expired.LastFailure = base.Add(-2*time.Hour), base.Add(-3*time.Hour)
 	putLockout(t, s, late.ID, "", expired)
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
-		_, err := tx.PruneLockouts(ctx, base, base.Add(-time.Hour))
+		p := prune(base, 0)
+		p.QuietSince = base.Add(-time.Hour)
+		_, err := tx.PruneLockouts(ctx, p)
 		return err
 	})
 	page, err := s.ListUsers(ctx, portier.UserFilter{Status: portier.StatusLocked, Now: base.Add(-3 * time.Hour), Limit: 10})
 	if err != nil || len(page.Users) != 0 {
 		t.Fatalf("locked users after the prune, judged before the lock expired: %d, %v; want none", len(page.Users), err)
 	}
+}
+
+// testReadAttempt: ReadAttempt reads what Lockout and UserByUPN read, in one call.
+func testReadAttempt(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	u := newTestUser(1)
+	insertUsers(t, s, u)
+	account := lockout.State{Failures: 2, LastFailure: base, Recent: []lockout.Fingerprint{fingerprint(4)}}
+	device := lockout.State{Failures: 1, LastFailure: base.Add(time.Second)}
+	putLockout(t, s, u.ID, "", account)
+	putLockout(t, s, u.ID, "browser", device)
+	counters := []lockout.Counter{lockout.Source(netip.MustParseAddr("192.0.2.1")), lockout.Device(u.ID, "browser"), lockout.UnknownName("x@example.org")}
+	got, states, err := s.ReadAttempt(ctx, strings.ToUpper(u.UPN), counters)
+	if err != nil {
+		t.Fatalf("ReadAttempt: %v", err)
+	}
+	if got == nil || got.ID != u.ID {
+		t.Fatalf("ReadAttempt's user = %+v, want %s", got, u.ID)
+	}
+	checkState(t, "the user's account counter", got.LockoutState, account)
+	if len(states) != 3 {
+		t.Fatalf("ReadAttempt returned %d counters, want 3", len(states))
+	}
+	checkState(t, "a missing counter", states[0], lockout.State{})
+	checkState(t, "the browser's counter", states[1], device)
+	checkState(t, "another missing counter", states[2], lockout.State{})
+	for _, upn := range []string{"nobody@example.org", ""} {
+		got, states, err = s.ReadAttempt(ctx, upn, counters[1:2])
+		if err != nil || got != nil || len(states) != 1 {
+			t.Fatalf("ReadAttempt(%q) = %v, %d counters, %v; want no user, 1 counter", upn, got, len(states), err)
+		}
+		checkState(t, "the browser's counter", states[0], device)
+	}
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		got, _, err := tx.ReadAttempt(ctx, u.UPN, nil)
+		if err == nil && (got == nil || got.ID != u.ID) {
+			return fmt.Errorf("ReadAttempt in a transaction: %v", got)
+		}
+		return err
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/graph"
+	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/oidc"
@@ -57,6 +58,9 @@ type Config struct {
 	// GraphRate is each application's request rate on the Graph-compatible API (zero:
 	// graph.DefaultRate).
 	GraphRate graph.Rate
+	// MaxUnknownCounters caps the lockout counters of unknown user names that Prune keeps
+	// (zero: MaxUnknownCounters; negative: no cap).
+	MaxUnknownCounters int
 }
 
 // App is a built Portier: its services, for the commands and tests that drive them directly,
@@ -73,8 +77,9 @@ type App struct {
 	Secret      []byte
 	Handler     http.Handler
 
-	now portier.Clock
-	log *slog.Logger
+	now        portier.Clock
+	log        *slog.Logger
+	maxUnknown int
 }
 
 // New builds the application over an open store. It starts only the sign-in log's writer;
@@ -83,7 +88,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	if c.Store == nil || c.Now == nil || c.Log == nil || c.BaseURL == nil {
 		return nil, fmt.Errorf("app: Store, Now, Log and BaseURL are required")
 	}
-	a := &App{Store: c.Store, now: c.Now, log: c.Log, Metrics: metrics.New()}
+	a := &App{Store: c.Store, now: c.Now, log: c.Log, Metrics: metrics.New(), maxUnknown: max(0, cmp.Or(c.MaxUnknownCounters, MaxUnknownCounters))}
 	a.Directory = NewDirectory(c)
 	var err error
 	if a.Secret, err = signin.LoadSecret(ctx, c.Store); err != nil {
@@ -140,9 +145,10 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Close(ctx context.Context) error { return a.Recorder.Close(ctx) }
 
 // MaintenanceEvery is how often Maintain prunes expired sessions, old sign-in log entries
-// and idle lockout counters (those of unknown names above all, which would otherwise grow
-// without bound).
-const MaintenanceEvery = 10 * time.Minute
+// and the lockout counters that can no longer change an answer (those of unknown names and
+// source addresses above all, which a spray creates at up to the hashing rate): often, so
+// that a counter outlives its use by at most a minute.
+const MaintenanceEvery = time.Minute
 
 // Maintain prunes until ctx ends. Every process does it; the deletes are idempotent.
 func (a *App) Maintain(ctx context.Context) {
@@ -161,7 +167,8 @@ func (a *App) Maintain(ctx context.Context) {
 }
 
 // Prune deletes, once, what can no longer matter: expired sessions and tokens, sign-ins past
-// the retention, and lockout counters idle past their decay.
+// the retention, and lockout counters that can no longer lock or throttle (LockoutPrune),
+// with unknown names' counters held to the cap.
 func (a *App) Prune(ctx context.Context) error {
 	st, err := a.Directory.Settings(ctx)
 	if err != nil {
@@ -178,7 +185,29 @@ func (a *App) Prune(ctx context.Context) error {
 		if _, err := tx.PruneTokens(ctx, now); err != nil {
 			return err
 		}
-		_, err := tx.PruneLockouts(ctx, now, now.Add(-max(st.Lockout.Decay, st.SourceWindow)))
+		pruned, err := tx.PruneLockouts(ctx, LockoutPrune(st, now, a.maxUnknown))
+		if pruned.Evicted > 0 {
+			a.log.Warn("too many unknown user names' lockout counters: evicted the least advanced that hold no lock",
+				"evicted", pruned.Evicted, "cap", a.maxUnknown)
+		}
 		return err
 	})
+}
+
+// MaxUnknownCounters is the default cap on unknown user names' lockout counters: about 24
+// minutes of a spray at new names that saturates hashing at 70 a second, and some 15 MB.
+const MaxUnknownCounters = 100_000
+
+// LockoutPrune says which lockout counters can no longer change an answer at now under the
+// settings st, by what the lockout policy says of them: a counter not locked goes once it
+// holds nothing, or once it has seen no failure for its policy's decay (Lockout.Decay for
+// accounts, browsers and unknown names; SourceWindow, the source policy's decay, for source
+// addresses); unknown names' counters past maxUnknown go too, those that hold no lock and are
+// least advanced towards one first.
+func LockoutPrune(st portier.Settings, now time.Time, maxUnknown int) portier.LockoutPrune {
+	return portier.LockoutPrune{
+		Now: now, QuietSince: now.Add(-st.Lockout.Decay),
+		SourcePrefix: lockout.SourcePrefix, SourceQuietSince: now.Add(-st.SourceWindow),
+		UnknownPrefix: lockout.UnknownPrefix, MaxUnknown: maxUnknown,
+	}
 }

@@ -99,3 +99,31 @@ func (t *faultyTx) AppendSignIns(ctx context.Context, entries []*portier.SignIn)
 	}
 	return t.Tx.AppendSignIns(ctx, entries)
 }
+
+// SwapLockout is one write transaction of its own: it fails by the rule for "Tx" and for
+// "SwapLockout" (with the counter's key), and then writes nothing.
+func (f *Faults) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+	if err := f.check("Tx", ""); err != nil {
+		return false, err
+	}
+	if err := f.check("SwapLockout", key); err != nil {
+		return false, err
+	}
+	return f.Store.SwapLockout(ctx, key, bucket, prev, next)
+}
+
+// SettleSignIn is one write transaction of its own that does what a Tx's PutLockout,
+// UpdateUser and InsertSession would: it fails by the rule for "Tx", "SettleSignIn" and each
+// of those (with the counter's key, or the user id), and then writes nothing.
+func (f *Faults) SettleSignIn(ctx context.Context, s portier.SignInSettlement) error {
+	checks := [][2]string{{"Tx", ""}, {"SettleSignIn", s.UserID}, {"PutLockout", s.Key}, {"UpdateUser", s.UserID}}
+	if s.Session != nil {
+		checks = append(checks, [2]string{"InsertSession", s.UserID})
+	}
+	for _, c := range checks {
+		if err := f.check(c[0], c[1]); err != nil {
+			return err
+		}
+	}
+	return f.Store.SettleSignIn(ctx, s)
+}

@@ -1,0 +1,109 @@
+package signin_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
+	"github.com/portier-id/portier/internal/app"
+	"github.com/portier-id/portier/internal/testenv"
+	"github.com/portier-id/portier/mail"
+	"github.com/portier-id/portier/password"
+	"github.com/portier-id/portier/postgres"
+	"github.com/portier-id/portier/signin"
+	"github.com/portier-id/portier/sqlite"
+)
+
+// trivialHasher is argon2id at its smallest (8 KiB, one pass): a right sign-in's server time
+// without the hash, which BENCHMARKS.md measures on its own.
+var trivialHasher = password.Hasher{Params: password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+
+// roundTrips counts what the PostgreSQL store sends: every statement outside a batch (BEGIN
+// and COMMIT included) and every batch is one round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// BenchmarkRightSignIn measures the server time of a right sign-in from the owner's familiar
+// browser, session included, without the cost of the hash: the real engine on a real store
+// (a SQLite file, a PostgreSQL schema), one attempt at a time. On PostgreSQL it reports the
+// round trips per sign-in (the sign-in log's batched writes included, flushed at the end).
+//
+//	go test -run '^$' -bench BenchmarkRightSignIn -benchtime 2000x -count 3 ./signin
+func BenchmarkRightSignIn(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db")
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		benchRightSignIn(b, st, nil)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		rt := &roundTrips{}
+		st, err := postgres.Open(context.Background(), testenv.PostgresURL(b), postgres.WithTracer(rt))
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		benchRightSignIn(b, st, rt)
+	})
+}
+
+func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
+	ctx := context.Background()
+	clock := testenv.NewClock()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := testenv.Must(app.New(ctx, app.Config{
+		Store: store, Hasher: trivialHasher, Now: clock.Now, Log: log,
+		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(b),
+		Mail:    mail.Config{Outbox: b.TempDir(), From: "portier@example.org", Log: log},
+		Process: "bench", OIDCKeys: testKeys,
+	}))(b)
+	defer a.Close(ctx)
+	u, _, err := a.Directory.CreateUser(ctx, portier.CLIActor("bench"), directory.NewUser{
+		UPN: "owner@example.org", DisplayName: "Owner", Password: goodPassword,
+	})
+	testenv.NoErr(b, err)
+	device := a.Engine.RenewDevice(signin.Device{}, u)
+	attempt := signin.Attempt{
+		Username: "owner@example.org", Password: goodPassword, Source: netip.MustParseAddr("192.0.2.7"),
+		UserAgent: "bench", Device: device, StartSession: true, Language: "en",
+	}
+	signIn := func() {
+		out, err := a.Engine.SignIn(ctx, attempt)
+		if err != nil || out.Code != portier.CodeSuccess {
+			b.Fatalf("SignIn = %d, %v; want success", out.Code, err)
+		}
+	}
+	for range 50 { // warm the caches and prepared statements
+		signIn()
+	}
+	testenv.NoErr(b, a.Recorder.Flush(ctx))
+	if rt != nil {
+		rt.n.Store(0)
+	}
+	b.ResetTimer()
+	for range b.N {
+		signIn()
+	}
+	testenv.NoErr(b, a.Recorder.Flush(ctx))
+	b.StopTimer()
+	if rt != nil {
+		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+	}
+}
