@@ -148,6 +148,7 @@ type waiter struct {
 	deadline time.Time
 	ready    chan struct{} // closed once granted or shed
 	granted  bool
+	start    time.Time // when it was granted
 	shed     *Busy
 }
 
@@ -250,7 +251,7 @@ func (s *Scheduler) Acquire(ctx context.Context, c Class) (*Slot, error) {
 	defer s.mu.Unlock()
 	switch {
 	case w.granted:
-		return &Slot{s: s, class: c, start: s.clock.Now()}, nil
+		return &Slot{s: s, class: c, start: w.start}, nil
 	case w.shed != nil:
 		return nil, w.shed
 	}
@@ -370,7 +371,7 @@ func (s *Scheduler) grant(now time.Time) {
 				s.metrics.HashShed(c.String(), w.shed.Reason)
 			} else {
 				s.take(c)
-				w.granted = true
+				w.granted, w.start = true, now
 				s.metrics.HashWaited(c.String(), now.Sub(w.since))
 			}
 			close(w.ready)
