@@ -56,7 +56,7 @@ func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *e
 var testKeys = oidc.KeyPolicy{SignFor: 30 * 24 * time.Hour, PublishAhead: 48 * time.Hour, KeepAfter: 48 * time.Hour, Bits: 1024}
 
 // newEnvWithConfig builds the application over store, as `portier serve` does, with the
-// engine settings of extra (Process, LockMemory, SaturatedWait) that the test chooses. The
+// engine settings of extra (Process, LockMemory, SaturatedWait, Admission) that the test chooses. The
 // engine does not listen for other processes' unlocks unless the test calls e.app.Start.
 func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra app.Config) *env {
 	t.Helper()
@@ -65,7 +65,7 @@ func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, e
 		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log,
 		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(t),
 		Mail:    mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
-		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
+		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait, Admission: extra.Admission,
 		// Without Listen only the store counter tells this engine of an unlock, so unless a
 		// test says otherwise every answer from memory reads it afresh.
 		UnlockSeenWithin: cmp.Or(extra.UnlockSeenWithin, -1),
