@@ -38,8 +38,8 @@ var failures = map[string]failure{
 	portier.ENotFound:    {http.StatusNotFound, (*server).notFoundPage},
 	portier.EUnavailable: {http.StatusServiceUnavailable, (*server).unavailablePage},
 	// A password check the hash scheduler turned away (signin.Busy): 503 with Retry-After.
-	portier.EBusy: {http.StatusServiceUnavailable, (*server).busyPage},
-	portier.EInternal:    {http.StatusServiceUnavailable, (*server).unavailablePage},
+	portier.EBusy:     {http.StatusServiceUnavailable, (*server).busyPage},
+	portier.EInternal: {http.StatusServiceUnavailable, (*server).unavailablePage},
 }
 
 // codeOf is err's domain code; a self-service refusal (a wrong code, too many tries) is bad input.
