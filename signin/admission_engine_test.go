@@ -228,3 +228,41 @@ func TestOwnersBrowserGetsInThroughASpray(t *testing.T) {
 		}
 	})
 }
+
+// Issue 12 item 1: a signed-in user's password change whose owner's queue is full is answered
+// busy, and changes and counts nothing: the password stays, no failure is counted.
+func TestPasswordChangeTurnedAwayChangesNothing(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		cfg := saturatedConfig
+		cfg.Admission.Owner.Queue = 1
+		e := newEnvWithConfig(t, store, testenv.NewClock(), cfg)
+		u := e.createUser(t, "me@example.org")
+		adm := e.eng.Admission()
+		running := testenv.Must(adm.Acquire(ctx, signin.ClassOwner))(t)
+		queued := make(chan error, 1)
+		go func() {
+			slot, err := adm.Acquire(ctx, signin.ClassOwner)
+			if err == nil {
+				slot.Done()
+			}
+			queued <- err
+		}()
+		testserver.WaitFor(t, "an owner's check queued", func() bool { return adm.Waiting(signin.ClassOwner) == 1 })
+		out, err := e.eng.ChangePassword(ctx, signin.Attempt{Username: "me@example.org", Password: goodPassword, Source: source, SignedIn: true}, "a brand new passphrase here")
+		if err != nil || out.Code != portier.CodeBusy || out.RetryAfter < time.Second {
+			t.Fatalf("change with the owner's queue full: %+v %v, want 99503 with a Retry-After", out, err)
+		}
+		running.Done()
+		if err := <-queued; err != nil {
+			t.Fatal(err)
+		}
+		after := testenv.Must(store.UserByID(ctx, u.ID))(t)
+		if after.PasswordHash != u.PasswordHash || after.LockoutState.Failures != 0 {
+			t.Fatalf("a busy change changed the password or counted a failure: %+v", after.LockoutState)
+		}
+		if got := testutil.ToFloat64(e.m.HashShedTotal.WithLabelValues("owner", "full")); got != 1 {
+			t.Fatalf("owner sheds %v, want 1: a signed-in change is the owner's class", got)
+		}
+	})
+}

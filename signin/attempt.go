@@ -73,6 +73,10 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 	if ans == nil && err == nil {
 		ans, err = right(t, ctx)
 	}
+	// A hash turned away after a right password (a change's new one) is busy, not an error.
+	if busy := (*Busy)(nil); errors.As(err, &busy) {
+		ans, err = t.busy(busy), nil
+	}
 	if err != nil {
 		if portier.ErrorCode(err) != portier.EInvalid {
 			t.entry.Code, t.entry.Detail = portier.CodeServerError, errorDetail(err)
