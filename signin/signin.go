@@ -8,9 +8,12 @@
 // steps and settles it by setting the new password. The gate charges the attempt to its
 // lockout counter in the store before its password is hashed, and the settlement settles it
 // after (counters.go), so concurrent wrong attempts, on one process or many sharing a
-// database, hash at most the threshold's worth of passwords. Unknown user names take the same
-// path with a counter of their own and a dummy hash of the same cost, so nothing tells them
-// apart. The engine uses only the store methods its Store interface names.
+// database, hash at most the threshold's worth of passwords. A password is hashed once the
+// hash scheduler admits it (admission.go): one hash per core, likely owners first, and an
+// attempt that cannot be served in time is turned away busy, unchecked and uncounted, before
+// its charge where it can be. Unknown user names take the same path with a counter of their
+// own and a dummy hash of the same cost, so nothing tells them apart. The engine uses only the
+// store methods its Store interface names.
 package signin
 
 import (
