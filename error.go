@@ -23,6 +23,7 @@ const (
 	ENotFound    = "not_found"   // no such user, session, application
 	EForbidden   = "forbidden"   // the actor may not take this action on this target
 	EUnavailable = "unavailable" // the store cannot be reached
+	EBusy        = "busy"        // the server is saturated: turned away unchecked, try again shortly
 )
 
 // Error is a domain error with a code and a message fit to show a user.

@@ -31,6 +31,8 @@ type attempt struct {
 	read     map[lockout.Counter]lockout.State // counters read with the source's, for the gate
 	at       time.Time                         // the time from the charge on, which the settlement writes
 	result   password.Result                   // the password check's result
+	class    Class                             // the admission class, once classified (admissionClass)
+	classed  bool                              // class is set
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -72,6 +74,10 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 	}
 	if ans == nil && err == nil {
 		ans, err = right(t, ctx)
+	}
+	// A hash turned away after a right password (a change's new one) is busy, not an error.
+	if busy := (*Busy)(nil); errors.As(err, &busy) {
+		ans, err = t.busy(busy), nil
 	}
 	if err != nil {
 		if portier.ErrorCode(err) != portier.EInvalid {
@@ -220,6 +226,10 @@ func (t *attempt) gate(ctx context.Context) (*answer, error) {
 	if v, retry := t.st.Lockout.Peek(state, t.entry.Time); v == lockout.Locked {
 		return t.refuseLocked(retry), nil
 	}
+	// A check the hashing would turn away is turned away before its charge: no write.
+	if ans, err := t.shedBeforeCharge(ctx); ans != nil || err != nil {
+		return ans, err
+	}
 	v, retry, err := t.charge(ctx, state)
 	switch {
 	case err != nil:
@@ -227,7 +237,7 @@ func (t *attempt) gate(ctx context.Context) (*answer, error) {
 	case v == lockout.Saturated:
 		// The checks in flight did not settle in time (a stalled store, a flood): the server
 		// is busy, which is no lockout, so nothing is remembered and nothing counts.
-		return t.busy("busy: the checks in flight did not settle in time"), nil
+		return t.busy(&Busy{RetryAfter: busyRetryAfter, Reason: "in flight"}), nil
 	case v != lockout.Allowed:
 		return t.refuseLocked(retry), nil
 	}
@@ -243,9 +253,15 @@ func (t *attempt) refuseLocked(retry time.Time) *answer {
 	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: retry, Familiar: t.familiar}, "account locked"}
 }
 
-// busy answers an attempt that got no check because the server is saturated: no failure, no lock.
-func (t *attempt) busy(detail string) *answer {
-	return &answer{Outcome{Code: portier.CodeBusy, Familiar: t.familiar}, detail}
+// busy answers an attempt that got no check because the server is saturated: no failure, no
+// lock, never "wrong password".
+func (t *attempt) busy(b *Busy) *answer {
+	t.e.metrics.Busy()
+	detail := "busy: the checks in flight did not settle in time"
+	if b.Reason != "in flight" {
+		detail = "busy: no core free to check the password (" + t.class.String() + ", " + b.Reason + ")"
+	}
+	return &answer{Outcome{Code: portier.CodeBusy, Familiar: t.familiar, RetryAfter: b.RetryAfter}, detail}
 }
 
 // verify hashes the password once a core is free: against the account's hash, or, for a name
@@ -253,7 +269,12 @@ func (t *attempt) busy(detail string) *answer {
 // fingerprint still tells repeated wrong passwords apart. An attempt that gets no hash has
 // its charge taken back.
 func (t *attempt) verify(ctx context.Context) (*answer, error) {
-	err := t.e.withHashSlot(ctx, func() {
+	class, err := t.admissionClass(ctx)
+	if err != nil {
+		t.refund()
+		return nil, err
+	}
+	err = t.e.withHashSlot(ctx, class, func() {
 		t.entry.HashComputed = true
 		t.e.metrics.PasswordVerified()
 		if t.user != nil {
@@ -269,8 +290,9 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		return nil, nil
 	}
 	t.refund()
-	if errors.Is(err, errNoCore) {
-		return t.busy("busy: no core free to check the password"), nil
+	var busy *Busy
+	if errors.As(err, &busy) {
+		return t.busy(busy), nil
 	}
 	return nil, err
 }
@@ -338,7 +360,7 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 		if t.result.NeedsRehash {
 			// Upgrade a hash made with older parameters while the password is at hand; one
 			// that cannot be made now is made at a later sign-in.
-			t.e.withHashSlot(ctx, func() {
+			t.e.withHashSlot(ctx, ClassOwner, func() {
 				if h, err := t.e.hasher.Hash(t.in.Password); err == nil {
 					done.newHash = h
 				}

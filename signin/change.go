@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -86,19 +87,21 @@ func (e *Engine) CompleteForcedChange(ctx context.Context, token, newPassword, s
 	if err := e.dir.CheckPassword(ctx, u, newPassword); err != nil {
 		return nil, Device{}, err
 	}
-	e.metrics.PasswordVerified()
 	var same password.Result
 	var hash string
-	err = e.withHashSlot(ctx, func() {
-		if same, err = e.hasher.Verify(u.PasswordHash, newPassword); err == nil && same.OK {
+	var hashErr error
+	// The pending token proves the old password was right: the owner's.
+	err = e.withHashSlot(ctx, ClassOwner, func() {
+		e.metrics.PasswordVerified()
+		if same, hashErr = e.hasher.Verify(u.PasswordHash, newPassword); hashErr == nil && same.OK {
 			return
 		}
-		hash, err = e.hasher.Hash(newPassword)
+		hash, hashErr = e.hasher.Hash(newPassword)
 	})
 	if same.OK {
 		return nil, Device{}, portier.Errorf(portier.EInvalid, "The new password must differ from the current one.")
 	}
-	if err != nil {
+	if err = cmp.Or(err, hashErr); err != nil {
 		return nil, Device{}, err
 	}
 	now := e.now()

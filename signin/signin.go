@@ -8,9 +8,12 @@
 // steps and settles it by setting the new password. The gate charges the attempt to its
 // lockout counter in the store before its password is hashed, and the settlement settles it
 // after (counters.go), so concurrent wrong attempts, on one process or many sharing a
-// database, hash at most the threshold's worth of passwords. Unknown user names take the same
-// path with a counter of their own and a dummy hash of the same cost, so nothing tells them
-// apart. The engine uses only the store methods its Store interface names.
+// database, hash at most the threshold's worth of passwords. A password is hashed once the
+// hash scheduler admits it (admission.go): one hash per core, likely owners first, and an
+// attempt that cannot be served in time is turned away busy, unchecked and uncounted, before
+// its charge where it can be. Unknown user names take the same path with a counter of their
+// own and a dummy hash of the same cost, so nothing tells them apart. The engine uses only the
+// store methods its Store interface names.
 package signin
 
 import (
@@ -19,7 +22,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"runtime"
 	"time"
 	"unicode/utf8"
 
@@ -35,6 +37,9 @@ type Metrics interface {
 	PasswordVerified()
 	Locked()
 	LockedRejection()
+	// Busy counts one attempt turned away unchecked because the server is saturated.
+	Busy()
+	AdmissionMetrics
 }
 
 // Transactor runs transactions: all the sign-in log's writer needs of the store.
@@ -54,6 +59,7 @@ type Store interface {
 	SettleSignIn(ctx context.Context, s portier.SignInSettlement) error
 	UserByID(ctx context.Context, id string) (*portier.User, error)
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
+	// ListSessions also tells the sources a user signed in from recently (recentSources).
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)
 }
 
@@ -76,9 +82,12 @@ type Engine struct {
 	// saturatedWait bounds how long an attempt waits for the checks in flight on its counter,
 	// or for a core to hash on, before it is answered CodeBusy.
 	saturatedWait time.Duration
-	// hashing admits one argon2id computation per core: more at once only share the cores,
-	// and each holds 19 MiB, so the limit bounds memory without costing throughput.
-	hashing chan struct{}
+	// admission admits one argon2id computation per core, likely owners first (admission.go):
+	// more at once only share the cores, and each holds 19 MiB, so the limit bounds memory
+	// without costing throughput.
+	admission *Scheduler
+	// recent knows the sources each account signed in from recently, for admission's classes.
+	recent *recentSources
 }
 
 // Config is what New needs.
@@ -105,8 +114,14 @@ type Config struct {
 	UnlockSeenWithin time.Duration
 	// SaturatedWait is how long an attempt waits for the checks in flight on its counter, or
 	// for a core to hash on, before it is turned away with CodeBusy (zero: 5 s). Tests of a
-	// stall shorten it.
+	// stall shorten it. It caps every deadline of Admission.
 	SaturatedWait time.Duration
+	// Admission sizes the hash slots and the queues of the classes (zero: the defaults of
+	// AdmissionConfig).
+	Admission AdmissionConfig
+	// AdmissionClock is the scheduler's clock (nil: real time): a hash's duration and a wait's
+	// deadline are real time even where the engine's Now is a test's.
+	AdmissionClock SchedClock
 	// OnLock, if set, is called in the transaction in which a wrong password locks a user's
 	// account-wide counter (not a familiar browser's, not an unknown name's): the lockout mail.
 	OnLock func(ctx context.Context, tx portier.Tx, settings portier.Settings, userID string, st lockout.State, source string) error
@@ -118,8 +133,10 @@ func New(c Config) *Engine {
 	e := &Engine{
 		store: c.Store, dir: c.Directory, hasher: c.Directory.Hasher(), secret: c.Secret, now: c.Now,
 		metrics: c.Metrics, log: c.Log, process: c.Process, record: c.Recorder, locks: newLockCache(cmp.Or(c.LockMemory, lockCacheTTL)), onLock: c.OnLock,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), saturatedWait: cmp.Or(c.SaturatedWait, maxSaturatedWait),
+		saturatedWait: cmp.Or(c.SaturatedWait, maxSaturatedWait),
 	}
+	e.admission = NewScheduler(c.Admission, e.saturatedWait, c.AdmissionClock, c.Metrics)
+	e.recent = newRecentSources(c.Store.ListSessions)
 	maxAge := cmp.Or(c.UnlockSeenWithin, unlockSeenWithin)
 	e.cleared = &freshRead{timeout: maxSaturatedWait, maxAge: max(maxAge, 0), read: func(ctx context.Context) (int64, error) {
 		return e.store.Counter(ctx, portier.CounterLockoutCleared)
@@ -155,6 +172,10 @@ type Attempt struct {
 	// Language ("en" or "nl") is kept as the user's language on CodeSuccess, in the same
 	// transaction; empty keeps the organisation's default.
 	Language string
+	// SignedIn says that the user named is signed in in this browser and checks their password
+	// again (a password change, a removal of a security method): the likeliest owner, served
+	// first when the hashing is contended.
+	SignedIn bool
 }
 
 // Outcome is the answer to an attempt.
@@ -171,7 +192,12 @@ type Outcome struct {
 	Throttled bool
 	// Familiar reports that the attempt came from a browser this user signed in with before.
 	Familiar bool
+	// RetryAfter says, on CodeBusy, when trying again is worth it (at least a second).
+	RetryAfter time.Duration
 }
+
+// Admission is the engine's hash scheduler: tests hold its slots to saturate it.
+func (e *Engine) Admission() *Scheduler { return e.admission }
 
 // SignIn checks an attempt. Errors are only for a store that fails; every refusal is an Outcome.
 func (e *Engine) SignIn(ctx context.Context, a Attempt) (Outcome, error) {
@@ -218,29 +244,21 @@ func (t *attempt) newPasswordHash(ctx context.Context, next string) (string, err
 	}
 	var hash string
 	var err error
-	if slotErr := t.e.withHashSlot(ctx, func() { hash, err = t.e.hasher.Hash(next) }); slotErr != nil {
+	// The current password was right: the owner's.
+	if slotErr := t.e.withHashSlot(ctx, ClassOwner, func() { hash, err = t.e.hasher.Hash(next) }); slotErr != nil {
 		return "", slotErr
 	}
 	return hash, err
 }
 
-// errNoCore is withHashSlot's error when no core came free within the saturated wait: the
-// server is busy, which the caller answers with CodeBusy or a 503, never as a failure.
-var errNoCore = portier.Errorf(portier.EUnavailable, "The server is busy: try again in a few seconds.")
-
-// withHashSlot runs fn, an argon2id computation, once a core is free for it; errNoCore when
-// none comes free within the saturated wait.
-func (e *Engine) withHashSlot(ctx context.Context, fn func()) error {
-	wait := time.NewTimer(e.saturatedWait)
-	defer wait.Stop()
-	select {
-	case e.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-wait.C:
-		return errNoCore
+// withHashSlot runs fn, an argon2id computation, once the scheduler admits it in class c; a
+// *Busy (an EBusy error) when it is turned away, ctx's error when ctx ends first.
+func (e *Engine) withHashSlot(ctx context.Context, c Class, fn func()) error {
+	slot, err := e.admission.Acquire(ctx, c)
+	if err != nil {
+		return err
 	}
-	defer func() { <-e.hashing }()
+	defer slot.Done()
 	fn()
 	return nil
 }

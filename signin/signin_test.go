@@ -56,7 +56,7 @@ func newEnvWithClock(t *testing.T, store portier.Store, clock *testenv.Clock) *e
 var testKeys = oidc.KeyPolicy{SignFor: 30 * 24 * time.Hour, PublishAhead: 48 * time.Hour, KeepAfter: 48 * time.Hour, Bits: 1024}
 
 // newEnvWithConfig builds the application over store, as `portier serve` does, with the
-// engine settings of extra (Process, LockMemory, SaturatedWait) that the test chooses. The
+// engine settings of extra (Process, LockMemory, SaturatedWait, Admission) that the test chooses. The
 // engine does not listen for other processes' unlocks unless the test calls e.app.Start.
 func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, extra app.Config) *env {
 	t.Helper()
@@ -65,7 +65,7 @@ func newEnvWithConfig(t *testing.T, store portier.Store, clock *testenv.Clock, e
 		Store: store, Hasher: testenv.Hasher(), Now: clock.Now, Log: log,
 		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(t),
 		Mail:    mail.Config{Outbox: t.TempDir(), From: "portier@example.org", Log: log},
-		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait,
+		Process: cmp.Or(extra.Process, "test"), LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait, Admission: extra.Admission,
 		// Without Listen only the store counter tells this engine of an unlock, so unless a
 		// test says otherwise every answer from memory reads it afresh.
 		UnlockSeenWithin:   cmp.Or(extra.UnlockSeenWithin, -1),
@@ -424,9 +424,14 @@ func TestConcurrentAttempts(t *testing.T) {
 				t.Fatalf("not locked after 200 wrong attempts: %+v", u.Lockout)
 			}
 		})
+		// Issue 12: the hundred come from the owner's browser (the likeliest owner, never
+		// turned away by the hash scheduler). The same hundred from a browser and an address
+		// the account has never used are strangers' to the scheduler: under saturation some
+		// may be turned away busy (99503), but none is refused or counted as a failure.
 		t.Run("100 parallel right sign-ins all succeed", func(t *testing.T) {
 			e := newEnv(t, store)
-			e.createUser(t, "busy@example.org")
+			u := e.createUser(t, "busy@example.org")
+			device := e.eng.ParseDevice(e.eng.DeviceToken(e.eng.RenewDevice(signin.Device{}, u)))
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			failed := 0
@@ -434,7 +439,7 @@ func TestConcurrentAttempts(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "busy@example.org", Password: goodPassword, Source: source})
+					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "busy@example.org", Password: goodPassword, Source: source, Device: device})
 					if err != nil || out.Code != portier.CodeSuccess {
 						mu.Lock()
 						failed++
@@ -444,7 +449,41 @@ func TestConcurrentAttempts(t *testing.T) {
 			}
 			wg.Wait()
 			if failed > 0 {
-				t.Fatalf("%d of 100 parallel right sign-ins failed", failed)
+				flushAll(t, e.rec, 1)
+				details := map[string]int{}
+				for _, l := range testenv.Must(store.ListSignIns(context.Background(), portier.SignInFilter{UserID: u.ID, Limit: 500}))(t) {
+					if l.Code != portier.CodeSuccess {
+						details[fmt.Sprintf("%d %s", l.Code, l.Detail)]++
+					}
+				}
+				t.Fatalf("%d of 100 parallel right sign-ins failed: %v", failed, details)
+			}
+		})
+		t.Run("100 parallel right sign-ins from a stranger's browser succeed or are busy", func(t *testing.T) {
+			e := newEnv(t, store)
+			u := e.createUser(t, "stranger-busy@example.org")
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			codes := map[int]int{}
+			for i := 0; i < 100; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "stranger-busy@example.org", Password: goodPassword, Source: source})
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						out.Code = -1
+					}
+					codes[out.Code]++
+				}()
+			}
+			wg.Wait()
+			if codes[portier.CodeSuccess] == 0 || codes[portier.CodeSuccess]+codes[portier.CodeBusy] != 100 {
+				t.Fatalf("codes %v: want successes and at most busy answers", codes)
+			}
+			if st := testenv.Must(store.Lockout(context.Background(), u.ID, ""))(t); st.Failures != 0 {
+				t.Fatalf("right passwords counted %d failures", st.Failures)
 			}
 		})
 	})

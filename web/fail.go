@@ -3,10 +3,12 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/portier-id/portier"
 	"github.com/portier-id/portier/selfservice"
+	"github.com/portier-id/portier/signin"
 )
 
 // The one error path of the edge. A domain error that a handler does not turn into a page of
@@ -35,7 +37,9 @@ var failures = map[string]failure{
 	portier.EForbidden:   {http.StatusForbidden, (*server).forbiddenPage},
 	portier.ENotFound:    {http.StatusNotFound, (*server).notFoundPage},
 	portier.EUnavailable: {http.StatusServiceUnavailable, (*server).unavailablePage},
-	portier.EInternal:    {http.StatusServiceUnavailable, (*server).unavailablePage},
+	// A password check the hash scheduler turned away (signin.Busy): 503 with Retry-After.
+	portier.EBusy:     {http.StatusServiceUnavailable, (*server).busyPage},
+	portier.EInternal: {http.StatusServiceUnavailable, (*server).unavailablePage},
 }
 
 // codeOf is err's domain code; a self-service refusal (a wrong code, too many tries) is bad input.
@@ -59,6 +63,10 @@ func failureOf(err error) failure {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	f := failureOf(err)
 	name, p := f.page(s, r, err)
+	var busy *signin.Busy
+	if errors.As(err, &busy) {
+		w.Header().Set("Retry-After", strconv.Itoa(busy.RetrySeconds()))
+	}
 	if name == "" {
 		http.NotFound(w, r)
 		return
@@ -120,6 +128,19 @@ func (s *server) notFoundPage(r *http.Request, _ error) (string, *page) {
 		return "", nil
 	}
 	return "admin_forbidden", p
+}
+
+// busyPage says that the server was too busy to check the password, which is neither a
+// failure nor a lockout, and when to try again (fail sets the same Retry-After).
+func (s *server) busyPage(r *http.Request, err error) (string, *page) {
+	p := s.newPage(r, "error.title")
+	seconds := 5
+	var busy *signin.Busy
+	if errors.As(err, &busy) {
+		seconds = busy.RetrySeconds()
+	}
+	p.Error = &pageError{Code: portier.CodeBusy, Text: busyText(p.T, seconds)}
+	return "error", p
 }
 
 // unavailablePage answers a store that failed (or a bug): nothing was acknowledged. The

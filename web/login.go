@@ -87,7 +87,7 @@ func loginError(t *translator, out signin.Outcome) *pageError {
 	case portier.CodeBadRequest:
 		e.Text = t.T("error.90100")
 	case portier.CodeBusy:
-		e.Text = t.T("error.busy")
+		e.Text = busyText(t, retrySeconds(out.RetryAfter))
 	default:
 		e.Text = t.T("error.50126")
 	}
@@ -144,24 +144,34 @@ func (s *server) handleLogin() http.Handler {
 			if out.Code == portier.CodeBadRequest {
 				status = http.StatusBadRequest
 			}
-			s.renderCached(w, outcomeStatus(w, out.Code, status), "login", p)
+			s.renderCached(w, outcomeStatus(w, out, status), "login", p)
 		}
 	})
 }
 
-// busyRetryAfter is the Retry-After, in seconds, of a sign-in turned away as busy (CodeBusy).
-const busyRetryAfter = 5
-
-// outcomeStatus is the HTTP status of a page that shows a refused attempt's code: status,
+// outcomeStatus is the HTTP status of a page that shows a refused attempt's outcome: status,
 // except for CodeBusy, which is 503 with Retry-After, since a saturated server is neither a
 // failure nor a lockout and the browser may simply try again.
-func outcomeStatus(w http.ResponseWriter, code, status int) int {
-	if code != portier.CodeBusy {
+func outcomeStatus(w http.ResponseWriter, out signin.Outcome, status int) int {
+	if out.Code != portier.CodeBusy {
 		return status
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(out.RetryAfter)))
 	return http.StatusServiceUnavailable
 }
+
+// busyText says that the server was too busy to check the password and to try again in
+// seconds.
+func busyText(t *translator, seconds int) string {
+	if seconds == 1 {
+		return t.T("error.busy.1")
+	}
+	return t.T("error.busy", "Seconds", seconds)
+}
+
+// retrySeconds is a busy answer's wait in whole seconds, rounded up, at least 1: the page's
+// "try again in N seconds" and the Retry-After header say the same N.
+func retrySeconds(d time.Duration) int { return (&signin.Busy{RetryAfter: d}).RetrySeconds() }
 
 // startSession opens a session after a right password and makes this browser familiar to the
 // user. When the store fails it answers 503 itself and returns false: the caller does

@@ -130,7 +130,7 @@ func (s *server) handleMyPassword() http.Handler {
 				return
 			}
 			p.Error = loginError(p.T, out)
-			s.render(w, outcomeStatus(w, out.Code, http.StatusBadRequest), "myaccount", p)
+			s.render(w, outcomeStatus(w, out, http.StatusBadRequest), "myaccount", p)
 		}
 		if next != confirm {
 			again(signin.Outcome{}, portier.Errorf(portier.EInvalid, "%s", s.newPage(r, "myaccount.title").T.T("change.mismatch")))
@@ -138,7 +138,7 @@ func (s *server) handleMyPassword() http.Handler {
 		}
 		a := signin.Attempt{
 			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
-			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)), SignedIn: true,
 		}
 		out, err := s.Engine.ChangePassword(r.Context(), a, next)
 		if portier.ErrorCode(err) == portier.EInvalid {

@@ -211,7 +211,7 @@ func (s *server) handleSecurityRemove() http.Handler {
 		u := sessionUser(r)
 		a := signin.Attempt{
 			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
-			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)), SignedIn: true,
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -225,7 +225,7 @@ func (s *server) handleSecurityRemove() http.Handler {
 				return
 			}
 			p.Error = loginError(p.T, out)
-			s.render(w, outcomeStatus(w, out.Code, http.StatusBadRequest), "securityinfo", p)
+			s.render(w, outcomeStatus(w, out, http.StatusBadRequest), "securityinfo", p)
 			return
 		}
 		if err := s.SelfService.RemoveMethod(r.Context(), u, r.PathValue("id"), s.clientIP(r).String()); err != nil {

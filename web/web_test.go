@@ -38,10 +38,10 @@ func newInstance(t testing.TB, store portier.Store, clock *testenv.Clock) *insta
 	return newInstanceWith(t, store, clock, signin.Config{})
 }
 
-// newInstanceWith is newInstance with engine settings (LockMemory, SaturatedWait) of the test's choosing.
+// newInstanceWith is newInstance with engine settings (LockMemory, SaturatedWait, Admission) of the test's choosing.
 func newInstanceWith(t testing.TB, store portier.Store, clock *testenv.Clock, extra signin.Config) *instance {
 	t.Helper()
-	in := testserver.Start(t, store, testserver.Options{Clock: clock, LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait, UnlockSeenWithin: extra.UnlockSeenWithin})
+	in := testserver.Start(t, store, testserver.Options{Clock: clock, LockMemory: extra.LockMemory, SaturatedWait: extra.SaturatedWait, UnlockSeenWithin: extra.UnlockSeenWithin, Admission: extra.Admission})
 	return &instance{srv: in.Server, dir: in.Dir, m: in.Metrics, rec: in.Recorder, mail: in.Mail, store: store, ts: in}
 }
 

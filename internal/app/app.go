@@ -50,6 +50,8 @@ type Config struct {
 	// SaturatedWait bounds how long an attempt waits for a hash slot or for the checks in
 	// flight on its counter before it is answered "busy" (zero: the engine's default).
 	SaturatedWait time.Duration
+	// Admission sizes the engine's hash slots and class queues (zero: the engine's defaults).
+	Admission signin.AdmissionConfig
 	// Timeouts are the request deadlines (unset ones at their defaults); serve gives the same
 	// to web.HTTPServer for the connection's.
 	Timeouts web.Timeouts
@@ -106,7 +108,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	a.Engine = signin.New(signin.Config{
 		Store: c.Store, Directory: a.Directory, Secret: a.Secret, Now: c.Now, Metrics: a.Metrics, Log: c.Log,
 		Process: cmp.Or(c.Process, "portier"), Recorder: a.Recorder, OnLock: a.SelfService.LockoutNotice, LockMemory: c.LockMemory, UnlockSeenWithin: c.UnlockSeenWithin,
-		SaturatedWait: c.SaturatedWait,
+		SaturatedWait: c.SaturatedWait, Admission: c.Admission,
 	})
 	a.OIDC, err = oidc.New(ctx, oidc.Config{Issuer: c.BaseURL.String(), Store: c.Store, Directory: a.Directory, Now: c.Now, Log: c.Log, Keys: c.OIDCKeys})
 	if err != nil {

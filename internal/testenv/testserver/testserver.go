@@ -53,6 +53,8 @@ type Options struct {
 	UnlockSeenWithin time.Duration
 	// SaturatedWait bounds the engine's waits before it answers "busy" (zero: its default).
 	SaturatedWait time.Duration
+	// Admission sizes the engine's hash slots and class queues (zero: the engine's defaults).
+	Admission signin.AdmissionConfig
 	// Timeouts are the request deadlines (zero: serve's defaults).
 	Timeouts web.Timeouts
 	// Keys are the OpenID Connect signing keys' policy; zero gives small, fast test keys.
@@ -100,7 +102,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
 		Mail:    pmail.Config{URL: "smtp://portier:mail-secret@" + smtp.Addr, From: "portier@example.org", TLS: smtp.ClientTLS, Log: log},
-		Process: "test", LockMemory: o.LockMemory, UnlockSeenWithin: o.UnlockSeenWithin, SaturatedWait: o.SaturatedWait, Timeouts: o.Timeouts, OIDCKeys: o.Keys,
+		Process: "test", LockMemory: o.LockMemory, UnlockSeenWithin: o.UnlockSeenWithin, SaturatedWait: o.SaturatedWait, Admission: o.Admission, Timeouts: o.Timeouts, OIDCKeys: o.Keys,
 		GraphRate: o.GraphRate,
 	})
 	if err != nil {

@@ -1,0 +1,451 @@
+package signin
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/portier-id/portier"
+)
+
+// Admission control for password hashing. An argon2id check holds a core and 19 MiB for tens
+// of milliseconds; more checks at once than cores only share the cores. So checks take one of
+// a fixed number of slots (Scheduler), and the ones that find none free wait in a queue of
+// their class, each class with its own bound and deadline, the likeliest owners first. A check
+// that would wait past its deadline, or find its class's queue full, is turned away at once
+// (Busy): unchecked, uncounted, never "wrong password", never a lock.
+
+// Class is how likely a password check is its account owner's; a lower class is served first.
+type Class int
+
+// The classes, in the order they are served.
+const (
+	// ClassOwner is a browser carrying the user's valid device cookie, a signed-in user
+	// checking their password again (a change, a removal of a security method), and the new
+	// password's hash of a right one.
+	ClassOwner Class = iota
+	// ClassFamiliarSource is a source address (IPv4, or IPv6 /64) the user signed in from
+	// recently: the source of one of their sessions (recentSources).
+	ClassFamiliarSource
+	// ClassOther is everything else: unknown names always, and known users without a
+	// familiar signal, alike.
+	ClassOther
+	numClasses
+)
+
+// String names the class as the metrics label it.
+func (c Class) String() string {
+	switch c {
+	case ClassOwner:
+		return "owner"
+	case ClassFamiliarSource:
+		return "familiar_source"
+	default:
+		return "other"
+	}
+}
+
+// ClassLimit bounds one class's queue.
+type ClassLimit struct {
+	// Queue is how many checks of the class may wait at once; the next one is turned away.
+	Queue int
+	// Deadline is how long a check of the class may wait for a slot. One whose expected wait
+	// passes it is turned away at once; one still waiting at it is turned away then.
+	Deadline time.Duration
+}
+
+// AdmissionConfig sizes the scheduler; zero fields take their defaults.
+type AdmissionConfig struct {
+	// Slots is how many hashes run at once (zero: GOMAXPROCS, one per core).
+	Slots int
+	// Reserved is how many of the slots ClassOther may not take, kept for the likely owners
+	// (zero: 1 when there are two slots or more; negative: none). A likely owner then finds a
+	// core at once, whatever a spray of strangers does.
+	Reserved int
+	// Owner, FamiliarSource and Other bound each class (zero: 1,024 waiting within the saturated
+	// wait, 256 within 2.5 s, 64 within 1 s; no deadline passes the saturated wait).
+	Owner, FamiliarSource, Other ClassLimit
+}
+
+// AdmissionMetrics is what the scheduler reports; metrics.Metrics implements it.
+type AdmissionMetrics interface {
+	// HashQueue reports the number of checks of class waiting for a slot.
+	HashQueue(class string, depth int)
+	// HashWaited reports how long a check of class waited before it got a slot.
+	HashWaited(class string, wait time.Duration)
+	// HashShed reports a check of class turned away: "full" (its queue was full) or
+	// "deadline" (its wait would pass, or passed, its deadline).
+	HashShed(class, reason string)
+}
+
+// SchedClock is the scheduler's clock: real time in production, moved by hand in tests.
+type SchedClock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed, and a func that stops it.
+	After(d time.Duration) (<-chan time.Time, func())
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) After(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// Busy is the error of a check turned away because the hashing is saturated. It unwraps to an
+// EBusy domain error, which the edge answers 503 with Retry-After.
+type Busy struct {
+	// RetryAfter is when trying again is worth it: about when the queue ahead has drained.
+	RetryAfter time.Duration
+	// Reason is "full", "deadline" or "in flight" (the checks in flight on the counter did not
+	// settle in time).
+	Reason string
+}
+
+var errBusy = portier.Errorf(portier.EBusy, "The server is busy: try again in a few seconds.")
+
+func (b *Busy) Error() string {
+	return fmt.Sprintf("busy (%s): try again in %s", b.Reason, b.RetryAfter)
+}
+
+// Unwrap makes a Busy an EBusy domain error.
+func (b *Busy) Unwrap() error { return errBusy }
+
+// RetrySeconds is RetryAfter in whole seconds, rounded up, at least 1: the Retry-After header's.
+func (b *Busy) RetrySeconds() int { return retrySeconds(b.RetryAfter) }
+
+func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+
+// maxRetryAfter bounds what a busy answer asks a browser to wait.
+const maxRetryAfter = 30 * time.Second
+
+// Scheduler admits password checks to a fixed number of hash slots: at once while a slot is
+// free for the class, otherwise in its class's queue, served in class order and first come
+// first served within a class. Create it with NewScheduler.
+type Scheduler struct {
+	clock   SchedClock
+	metrics AdmissionMetrics
+	slots   int
+	shared  int // slots ClassOther may hold: slots less the reserved ones
+	limits  [numClasses]ClassLimit
+
+	mu       sync.Mutex
+	inUse    int
+	otherUse int
+	queues   [numClasses][]*waiter
+	// hash is the moving average of how long a slot is held, zero until measured: what the
+	// expected waits are made of.
+	hash time.Duration
+}
+
+type waiter struct {
+	class    Class
+	since    time.Time
+	deadline time.Time
+	ready    chan struct{} // closed once granted or shed
+	granted  bool
+	start    time.Time // when it was granted
+	shed     *Busy
+}
+
+// NewScheduler returns a scheduler sized by c; saturatedWait caps every class's deadline.
+// A nil clock is real time; nil metrics report nothing.
+func NewScheduler(c AdmissionConfig, saturatedWait time.Duration, clock SchedClock, m AdmissionMetrics) *Scheduler {
+	if clock == nil {
+		clock = realClock{}
+	}
+	if m == nil {
+		m = noMetrics{}
+	}
+	s := &Scheduler{clock: clock, metrics: m, slots: c.Slots}
+	if s.slots <= 0 {
+		s.slots = runtime.GOMAXPROCS(0)
+	}
+	reserved := c.Reserved
+	if reserved == 0 && s.slots >= 2 {
+		reserved = 1
+	}
+	s.shared = min(s.slots, max(1, s.slots-max(reserved, 0)))
+	defaults := [numClasses]ClassLimit{
+		{Queue: 1024, Deadline: saturatedWait},
+		{Queue: 256, Deadline: 2500 * time.Millisecond},
+		{Queue: 64, Deadline: time.Second},
+	}
+	for i, l := range [numClasses]ClassLimit{c.Owner, c.FamiliarSource, c.Other} {
+		if l.Queue <= 0 {
+			l.Queue = defaults[i].Queue
+		}
+		if l.Deadline <= 0 {
+			l.Deadline = defaults[i].Deadline
+		}
+		l.Deadline = min(l.Deadline, saturatedWait)
+		s.limits[i] = l
+	}
+	return s
+}
+
+// Slot is one admitted hash; Done gives it back.
+type Slot struct {
+	s     *Scheduler
+	class Class
+	start time.Time
+	once  sync.Once
+}
+
+// Done gives the slot back, to the first waiter of the highest class that may take it.
+func (sl *Slot) Done() {
+	sl.once.Do(func() {
+		s := sl.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		now := s.clock.Now()
+		if held := now.Sub(sl.start); held >= 0 {
+			if s.hash == 0 {
+				s.hash = held
+			} else {
+				s.hash += (held - s.hash) / 8
+			}
+		}
+		s.inUse--
+		if sl.class == ClassOther {
+			s.otherUse--
+		}
+		s.grant(now)
+	})
+}
+
+// Acquire waits for a slot for one check of class c. It returns a *Busy when the check is
+// turned away (at once, or at its deadline), and ctx's error when ctx ends first.
+func (s *Scheduler) Acquire(ctx context.Context, c Class) (*Slot, error) {
+	s.mu.Lock()
+	now := s.clock.Now()
+	if s.free(c) && s.noneWaiting(c) {
+		s.take(c)
+		s.mu.Unlock()
+		s.metrics.HashWaited(c.String(), 0)
+		return &Slot{s: s, class: c, start: now}, nil
+	}
+	if b := s.refusal(c); b != nil {
+		s.mu.Unlock()
+		s.metrics.HashShed(c.String(), b.Reason)
+		return nil, b
+	}
+	limit := s.limits[c].Deadline
+	w := &waiter{class: c, since: now, deadline: now.Add(limit), ready: make(chan struct{})}
+	s.queues[c] = append(s.queues[c], w)
+	s.metrics.HashQueue(c.String(), len(s.queues[c]))
+	s.mu.Unlock()
+
+	expired, stop := s.clock.After(limit)
+	defer stop()
+	select {
+	case <-w.ready:
+	case <-expired:
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case w.granted:
+		return &Slot{s: s, class: c, start: w.start}, nil
+	case w.shed != nil:
+		return nil, w.shed
+	}
+	s.remove(w)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := &Busy{RetryAfter: s.drain(c), Reason: "deadline"}
+	s.metrics.HashShed(c.String(), b.Reason)
+	return nil, b
+}
+
+// Check answers, without taking a slot, whether a check of class c would be turned away at
+// once now: the *Busy it would get, counted as shed, or nil. The engine asks before it
+// charges a counter, so that a check turned away costs no write.
+func (s *Scheduler) Check(c Class) *Busy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free(c) && s.noneWaiting(c) {
+		return nil
+	}
+	b := s.refusal(c)
+	if b != nil {
+		s.metrics.HashShed(c.String(), b.Reason)
+	}
+	return b
+}
+
+// Idle reports whether a check of class c would get a slot at once now.
+func (s *Scheduler) Idle(c Class) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.free(c) && s.noneWaiting(c)
+}
+
+// Waiting is how many checks of class c wait for a slot.
+func (s *Scheduler) Waiting(c Class) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queues[c])
+}
+
+// InUse is how many slots are held.
+func (s *Scheduler) InUse() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inUse
+}
+
+// free reports whether a slot is free that class c may take.
+func (s *Scheduler) free(c Class) bool {
+	return s.inUse < s.slots && (c != ClassOther || s.otherUse < s.shared)
+}
+
+// noneWaiting reports whether no check that comes before a new one of class c waits.
+func (s *Scheduler) noneWaiting(c Class) bool {
+	for k := ClassOwner; k <= c; k++ {
+		if len(s.queues[k]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Scheduler) take(c Class) {
+	s.inUse++
+	if c == ClassOther {
+		s.otherUse++
+	}
+}
+
+// expected is how long a new check of class c would wait: the checks ahead of it (its own
+// class's and the higher ones'), and itself, served by the slots it may take, at the measured
+// hash time. Checks of a higher class that arrive later make it longer; its deadline covers that.
+func (s *Scheduler) expected(c Class) time.Duration {
+	ahead := 0
+	for k := ClassOwner; k <= c; k++ {
+		ahead += len(s.queues[k])
+	}
+	usable := s.slots
+	if c == ClassOther {
+		usable = s.shared
+	}
+	return time.Duration(ahead+1) * s.hash / time.Duration(usable)
+}
+
+// refusal is the *Busy a new check of class c that finds no free slot gets at once, or nil
+// when it may wait: when its class's queue is full, or its expected wait passes its deadline.
+func (s *Scheduler) refusal(c Class) *Busy {
+	switch {
+	case len(s.queues[c]) >= s.limits[c].Queue:
+		return &Busy{RetryAfter: s.drain(c), Reason: "full"}
+	case s.expected(c) >= s.limits[c].Deadline:
+		return &Busy{RetryAfter: s.drain(c), Reason: "deadline"}
+	}
+	return nil
+}
+
+// drain is when a check of class c turned away now should try again: about when the queue
+// ahead of it has drained, at least a second, at most maxRetryAfter.
+func (s *Scheduler) drain(c Class) time.Duration {
+	return min(max(s.expected(c), time.Second), maxRetryAfter)
+}
+
+// grant hands free slots to the waiters, highest class first, first come first served; a
+// waiter whose deadline has passed is turned away instead. A class waits while a higher one
+// does.
+func (s *Scheduler) grant(now time.Time) {
+	for c := ClassOwner; c < numClasses; c++ {
+		q := s.queues[c]
+		for len(q) > 0 && s.free(c) {
+			w := q[0]
+			q[0] = nil
+			q = q[1:]
+			if !now.Before(w.deadline) {
+				w.shed = &Busy{RetryAfter: s.drain(c), Reason: "deadline"}
+				s.metrics.HashShed(c.String(), w.shed.Reason)
+			} else {
+				s.take(c)
+				w.granted, w.start = true, now
+				s.metrics.HashWaited(c.String(), now.Sub(w.since))
+			}
+			close(w.ready)
+		}
+		s.queues[c] = q
+		s.metrics.HashQueue(c.String(), len(q))
+		if len(q) > 0 {
+			return
+		}
+	}
+}
+
+// remove takes w, which gave up waiting, out of its queue.
+func (s *Scheduler) remove(w *waiter) {
+	q := s.queues[w.class]
+	for i, x := range q {
+		if x == w {
+			s.queues[w.class] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	s.metrics.HashQueue(w.class.String(), len(s.queues[w.class]))
+}
+
+type noMetrics struct{}
+
+func (noMetrics) HashQueue(string, int)            {}
+func (noMetrics) HashWaited(string, time.Duration) {}
+func (noMetrics) HashShed(string, string)          {}
+
+// busyRetryAfter is the Retry-After of an attempt turned away because the checks in flight on
+// its counter did not settle in time.
+const busyRetryAfter = 5 * time.Second
+
+// admissionClass is the attempt's class: the owner's for a familiar browser or a signed-in
+// user, a familiar source's for a source the account signed in from recently, else other.
+// The sources are read only when the hashing is contended, and for an unknown name exactly as
+// for a known user (recentSources), so the class costs a quiet server nothing and tells no
+// name apart.
+func (t *attempt) admissionClass(ctx context.Context) (Class, error) {
+	if t.classed {
+		return t.class, nil
+	}
+	switch {
+	case t.familiar || (t.in.SignedIn && t.user != nil):
+		t.class = ClassOwner
+	case t.e.admission.Idle(ClassOther):
+		// A core is free even for the last class: the class does not matter yet.
+		t.class = ClassOther
+		return t.class, nil
+	default:
+		familiar, err := t.e.recent.has(ctx, t.counter.Key, t.in.Source, t.entry.Time)
+		if err != nil {
+			return 0, err
+		}
+		t.class = ClassOther
+		if familiar {
+			t.class = ClassFamiliarSource
+		}
+	}
+	t.classed = true
+	return t.class, nil
+}
+
+// shedBeforeCharge turns the attempt away, unchecked and uncounted, when its class would be
+// turned away by the scheduler now; it runs after the lockout's answer and before the charge,
+// so a locked account is still told it is locked, and a turned-away check writes nothing.
+func (t *attempt) shedBeforeCharge(ctx context.Context) (*answer, error) {
+	class, err := t.admissionClass(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b := t.e.admission.Check(class); b != nil {
+		return t.busy(b), nil
+	}
+	return nil, nil
+}
