@@ -318,6 +318,28 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 	case t.user.PasswordProfile.ForceChangePasswordNextSignIn:
 		out.Code = portier.CodePasswordChangeNeeded
 	default:
+		need, methods, err := t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID)
+		if err != nil {
+			t.refund()
+			return nil, err
+		}
+		if need {
+			// A right password, but no session yet: the second step (or the registration of
+			// a second factor) completes the sign-in. The counter starts afresh, since the
+			// password was right; the last sign-in time waits for the second factor.
+			out.Code = portier.CodeMFARequired
+			done = success{pending: &Pending{AMR: []string{portier.AMRPassword}, Methods: methods, Register: len(methods) == 0,
+				DeviceID: t.in.Device.ID, Familiar: t.familiar, Language: cmp.Or(t.in.Language, t.st.DefaultLanguage), ReturnTo: t.in.ReturnTo}}
+			if err := t.succeed(settle, &done); err != nil {
+				return nil, err
+			}
+			out.Pending, out.PendingState = done.pendingSecret, done.pending
+			detail := "second factor required"
+			if done.pending.Register {
+				detail = "second factor required; none registered: registration first"
+			}
+			return &answer{out, detail}, nil
+		}
 		done = success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage)}
 		if t.result.NeedsRehash {
 			// Upgrade a hash made with older parameters while the password is at hand; one
@@ -330,9 +352,11 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 		}
 		if t.in.StartSession {
 			out.Session, done.session = t.e.newSession(t.user, t.st, t.at, t.entry.Source, t.in.UserAgent)
+			done.session.AMR = []string{portier.AMRPassword}
+			out.AMR = done.session.AMR
 		}
 	}
-	if err := t.succeed(settle, done); err != nil {
+	if err := t.succeed(settle, &done); err != nil {
 		return nil, err
 	}
 	return &answer{out: out}, nil
@@ -345,20 +369,20 @@ func (t *attempt) changePassword(ctx context.Context, newPassword string) (*answ
 	settle, cancel := settling(ctx)
 	defer cancel()
 	if !t.user.AccountEnabled {
-		if err := t.succeed(settle, success{}); err != nil {
+		if err := t.succeed(settle, &success{}); err != nil {
 			return nil, err
 		}
 		return &answer{out: Outcome{Code: portier.CodeBlocked, User: t.user, Familiar: t.familiar}}, nil
 	}
 	hash, err := t.newPasswordHash(ctx, newPassword)
 	if err != nil {
-		if serr := t.succeed(settle, success{}); serr != nil {
+		if serr := t.succeed(settle, &success{}); serr != nil {
 			return nil, serr
 		}
 		return nil, err
 	}
 	done := success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage), newHash: hash, changed: true}
-	if err := t.succeed(settle, done); err != nil {
+	if err := t.succeed(settle, &done); err != nil {
 		return nil, err
 	}
 	t.user.PasswordProfile.ForceChangePasswordNextSignIn = false

@@ -113,24 +113,29 @@ func (t *attempt) refund() {
 
 // success is what a right password writes besides clearing its counter.
 type success struct {
-	signedIn bool             // a full success: the last sign-in time, and the language
-	language string           // kept as the user's language when it changed ("en" or "nl")
-	newHash  string           // a new or upgraded password hash
-	changed  bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
-	session  *portier.Session // a browser session to open
+	signedIn      bool             // a full success: the last sign-in time, and the language
+	language      string           // kept as the user's language when it changed ("en" or "nl")
+	newHash       string           // a new or upgraded password hash
+	changed       bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
+	session       *portier.Session // a browser session to open
+	pending       *Pending         // a pending sign-in to store (a second factor is needed); its secret is set in pendingSecret
+	pendingSecret string
 }
 
 // succeed settles a right password in one transaction: the counter starts afresh, and on a
 // full success the last sign-in time, the language, a new or upgraded hash and the session
 // are written, all or none, so that a sign-in has one outcome. A store that fails is no
 // attempt: the charge is taken back.
-func (t *attempt) succeed(ctx context.Context, done success) error {
+func (t *attempt) succeed(ctx context.Context, done *success) error {
 	u, now := t.user, t.at
 	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
 		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
 			lockout.Policy{}.Succeed(s)
 			return nil
 		})
+		if err == nil && done.pending != nil {
+			done.pendingSecret, err = t.e.newPending(ctx, tx, u, done.pending, now)
+		}
 		if err != nil || !done.signedIn && done.newHash == "" {
 			return err
 		}

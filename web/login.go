@@ -91,6 +91,8 @@ func (s *server) handleLogin() http.Handler {
 			// and leaves nothing behind.
 			StartSession: true,
 			Language:     pickLanguage(r, ""),
+			RememberMFA:  cookieValue(r, rememberCookie),
+			ReturnTo:     returnTo,
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -109,6 +111,9 @@ func (s *server) handleLogin() http.Handler {
 				returnTo = "/myaccount/security-info?register=1&return_to=" + urlQueryEscape(returnTo)
 			}
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		case portier.CodeMFARequired:
+			// A right password, and a second factor to go: no session yet.
+			s.startPending(w, r, out.Pending)
 		case portier.CodePasswordChangeNeeded:
 			s.setCookie(w, pendingCookie, s.Engine.PendingToken(out.User), "/change-password", 10*time.Minute)
 			target := "/change-password"

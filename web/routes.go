@@ -46,6 +46,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", http.RedirectHandler("/myaccount", http.StatusSeeOther))
 	mux.Handle("GET /login", s.handleLoginPage())
 	mux.Handle("POST /login", s.handleLogin())
+	// The second step of a sign-in (multi-factor): the pending sign-in is in the portier_mfa cookie.
+	mux.Handle("GET "+mfaPath, s.handleMFA())
+	mux.Handle("GET "+mfaPath+"/totp", s.handleMFATOTPPage())
+	mux.Handle("POST "+mfaPath+"/totp", s.handleMFATOTP())
+	mux.Handle("GET "+mfaRegisterPath, s.handleMFARegisterPage())
+	mux.Handle("GET "+mfaRegisterPath+"/qr.png", s.handleMFARegisterQR())
+	mux.Handle("POST "+mfaRegisterPath, s.handleMFARegister())
 	mux.Handle("GET /change-password", s.handleForcedChangePage())
 	mux.Handle("POST /change-password", s.handleForcedChange())
 	mux.Handle("GET /logout", s.handleLogoutPage())

@@ -8,7 +8,9 @@ package testserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"mime"
@@ -56,6 +58,11 @@ type Options struct {
 	Timeouts web.Timeouts
 	// Keys are the OpenID Connect signing keys' policy; zero gives small, fast test keys.
 	Keys oidc.KeyPolicy
+	// MFARequired is the mfa-required setting the instance starts with. Empty starts with
+	// "none", so that the tests of everything but multi-factor sign-in sign admins in with a
+	// password alone; the tests of multi-factor sign-in set it (the product's default is
+	// "admins").
+	MFARequired string
 }
 
 // Instance is one running Portier server ("process") over a store.
@@ -93,6 +100,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close) // closing an unstarted or already closed server is harmless
 	base := testenv.Must(url.Parse("http://" + srv.Listener.Addr().String()))(t)
+	setMFA(t, store, o.MFARequired)
 	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
@@ -117,6 +125,30 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		}
 	})
 	return &Instance{URL: base.String(), Store: store, Dir: a.Directory, Clock: o.Clock, Mail: smtp, Server: srv, Metrics: a.Metrics, Recorder: a.Recorder, App: a}
+}
+
+// setMFA stores the mfa-required setting an instance starts with (Options.MFARequired), before
+// the application reads its settings, and unaudited: the tests' setting, not an admin's act.
+// A store that holds settings already (a second instance) keeps them.
+func setMFA(t testing.TB, store portier.Store, required string) {
+	t.Helper()
+	ctx := context.Background()
+	err := store.Tx(ctx, func(tx portier.Tx) error {
+		raw, err := tx.Setting(ctx, portier.SettingsKey)
+		if err != nil || raw != nil {
+			return err
+		}
+		st := portier.DefaultSettings()
+		st.MFA.Required = cmp.Or(required, portier.MFANone)
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return tx.PutSetting(ctx, portier.SettingsKey, b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // CreateUser creates a user with Password, as `portier users create` would.
