@@ -326,3 +326,52 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 	}
 }
+
+// RegisterAtSignIn signs in as upn with Password in b, for a user who must use a second
+// factor and has none: it registers an authenticator app on the registration page of the
+// sign-in, confirms it with the code of the current step (so that step is used up), and
+// returns its secret. b is signed in then.
+func (in *Instance) RegisterAtSignIn(t testing.TB, b *Browser, upn string) string {
+	t.Helper()
+	resp, body := b.Login(upn, Password)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/mfa" {
+		t.Fatalf("sign-in of %s: status %d to %q, code %s", upn, resp.StatusCode, resp.Header.Get("Location"), ErrorCode(body))
+	}
+	_, body = b.Do("GET", "/login/mfa/register", nil)
+	m := totpSecret.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no authenticator key on the registration page: %s", body)
+	}
+	resp, body = b.Post("/login/mfa/register", "/login/mfa/register", url.Values{"code": {TOTP(t, m[1], in.Clock.Now())}, "mfa_state": {MFAState(body)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("registering at sign-in: status %d code %s", resp.StatusCode, ErrorCode(body))
+	}
+	return m[1]
+}
+
+// SignedInMFA returns a new browser signed in as upn with Password and a code of the
+// authenticator secret at the instance's clock (the caller moves the clock past a step used).
+func (in *Instance) SignedInMFA(t testing.TB, upn, secret string) *Browser {
+	t.Helper()
+	b := NewBrowser(t, in.URL)
+	resp, body := b.Login(upn, Password)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/mfa" {
+		t.Fatalf("sign-in of %s: status %d to %q, code %s", upn, resp.StatusCode, resp.Header.Get("Location"), ErrorCode(body))
+	}
+	_, body = b.Do("GET", "/login/mfa/totp", nil)
+	resp, body = b.Post("/login/mfa/totp", "/login/mfa/totp", url.Values{"code": {TOTP(t, secret, in.Clock.Now())}, "mfa_state": {MFAState(body)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second factor of %s: status %d code %s", upn, resp.StatusCode, ErrorCode(body))
+	}
+	return b
+}
+
+var mfaState = regexp.MustCompile(`name="mfa_state" value="([^"]+)"`)
+
+// MFAState returns the mfa_state field of a second step's page, or "".
+func MFAState(body string) string {
+	if m := mfaState.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
+}
