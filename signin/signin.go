@@ -182,6 +182,8 @@ type Outcome struct {
 	PendingState *Pending
 	// AMR are the methods of the session opened on CodeSuccess ("pwd", or a pass's).
 	AMR []string
+	// TAP reports a sign-in with a Temporary Access Pass: its holder goes to register methods.
+	TAP bool
 }
 
 // SignIn checks an attempt. Errors are only for a store that fails; every refusal is an Outcome.

@@ -105,6 +105,11 @@ func (s *server) handleLogin() http.Handler {
 			if returnTo == "" {
 				returnTo = "/myaccount"
 			}
+			if out.TAP {
+				// A Temporary Access Pass is for registering new methods.
+				http.Redirect(w, r, "/myaccount/security-info?tap=1", http.StatusSeeOther)
+				return
+			}
 			// A user without enough security info is asked to register it first, when the
 			// organisation wants that; "Not now" goes on to returnTo.
 			if ask, err := s.SelfService.AskToRegister(r.Context(), out.User); err == nil && ask {

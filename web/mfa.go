@@ -341,4 +341,3 @@ func (s *server) handleMFARegister() http.Handler {
 		}
 	})
 }
-

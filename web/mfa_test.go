@@ -278,3 +278,92 @@ func TestMFAAuthenticatorLocks(t *testing.T) {
 		}
 	})
 }
+
+// TestTemporaryAccessPass: a pass typed into the password field signs in (amr "otp mfa",
+// straight to Security info, no second step even where one is required); a one-time pass
+// works once, a multi-use one until it expires, a revoked or expired one is a wrong password
+// and counts like one. Every step is audited.
+func TestTemporaryAccessPass(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := testserver.Start(t, store, testserver.Options{MFARequired: portier.MFAAll})
+		u := in.CreateUser(t, directory.NewUser{UPN: "lost@example.org"})
+		ctx := context.Background()
+		helpdesk := portier.Actor{Name: "help@example.org", Roles: []portier.Role{portier.RoleHelpdeskAdmin}}
+		signIn := func(pass string) (string, string, *testserver.Browser) {
+			b := testserver.NewBrowser(t, in.URL)
+			resp, page := b.Login("lost@example.org", pass)
+			return resp.Header.Get("Location"), testserver.ErrorCode(page), b
+		}
+
+		once, err := in.Dir.CreateTAP(ctx, helpdesk, "lost@example.org", 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if once.Expires.Sub(once.Created) != time.Hour || len(once.Pass) != 16 {
+			t.Fatalf("default pass: lifetime %v, length %d", once.Expires.Sub(once.Created), len(once.Pass))
+		}
+		tok, err := store.ListTokens(ctx, portier.TokenFilter{Kinds: []string{portier.TokenTAP}, UserID: u.ID})
+		if err != nil || len(tok) != 1 || strings.Contains(tok[0].ID+string(tok[0].Data), once.Pass) {
+			t.Fatalf("the pass is not stored hashed: %v %v", tok, err)
+		}
+		loc, _, b := signIn(once.Pass)
+		if loc != "/myaccount/security-info?tap=1" {
+			t.Fatalf("one-time pass: sent to %q", loc)
+		}
+		if amr := sessionAMR(t, in, b); !slices.Equal(amr, []string{"otp", "mfa"}) {
+			t.Fatalf("pass session amr = %v", amr)
+		}
+		if _, code, _ := signIn(once.Pass); code != "50126" {
+			t.Fatalf("one-time pass used twice: code %s", code)
+		}
+
+		multi, err := in.Dir.CreateTAP(ctx, helpdesk, "lost@example.org", 2*time.Hour, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if loc, code, _ := signIn(multi.Pass); loc != "/myaccount/security-info?tap=1" {
+				t.Fatalf("multi-use pass, use %d: to %q code %s", i+1, loc, code)
+			}
+		}
+		in.Clock.Advance(2*time.Hour + time.Second)
+		if _, code, _ := signIn(multi.Pass); code != "50126" {
+			t.Fatalf("expired pass: code %s", code)
+		}
+
+		revoked, err := in.Dir.CreateTAP(ctx, helpdesk, "lost@example.org", 10*time.Minute, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Dir.RevokeTAPs(ctx, helpdesk, "lost@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if _, code, _ := signIn(revoked.Pass); code != "50126" {
+			t.Fatalf("revoked pass: code %s", code)
+		}
+		if _, err := in.Dir.CreateTAP(ctx, helpdesk, "lost@example.org", 5*time.Minute, false); portier.ErrorCode(err) != portier.EInvalid {
+			t.Fatalf("a 5-minute pass: %v", err)
+		}
+		if _, err := in.Dir.CreateTAP(ctx, portier.Actor{Name: "nobody", Roles: nil}, "lost@example.org", 0, false); portier.ErrorCode(err) != portier.EForbidden {
+			t.Fatalf("a pass by a plain user: %v", err)
+		}
+		counter, err := store.Lockout(ctx, u.ID, "")
+		if err != nil || counter.Failures != 2 { // the expired and the revoked pass, after the last right one
+			t.Fatalf("wrong passes counted %d failures, want 2 (%v)", counter.Failures, err)
+		}
+		events, err := store.ListAudit(ctx, portier.AuditFilter{TargetID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[portier.Action]int{}
+		for _, ev := range events {
+			seen[ev.Action]++
+			if strings.Contains(ev.Detail, once.Pass) || strings.Contains(ev.Detail, multi.Pass) {
+				t.Fatal("a pass is in the audit log")
+			}
+		}
+		if seen[portier.ActionCreateTAP] != 5 || seen[portier.ActionUseTAP] != 3 || seen[portier.ActionRevokeTAP] != 1 {
+			t.Fatalf("audited: %v", seen)
+		}
+	})
+}
