@@ -357,12 +357,13 @@ func TestTemporaryAccessPass(t *testing.T) {
 		}
 		seen := map[portier.Action]int{}
 		for _, ev := range events {
-			seen[ev.Action]++
+			seen[ev.Action+"/"+portier.Action(ev.Outcome)]++
 			if strings.Contains(ev.Detail, once.Pass) || strings.Contains(ev.Detail, multi.Pass) {
 				t.Fatal("a pass is in the audit log")
 			}
 		}
-		if seen[portier.ActionCreateTAP] != 5 || seen[portier.ActionUseTAP] != 3 || seen[portier.ActionRevokeTAP] != 1 {
+		if seen[portier.ActionCreateTAP+"/success"] != 3 || seen[portier.ActionCreateTAP+"/refused"] != 1 ||
+			seen[portier.ActionUseTAP+"/success"] != 3 || seen[portier.ActionRevokeTAP+"/success"] != 1 {
 			t.Fatalf("audited: %v", seen)
 		}
 	})
