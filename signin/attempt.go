@@ -346,7 +346,7 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 	case t.user.PasswordProfile.ForceChangePasswordNextSignIn:
 		out.Code = portier.CodePasswordChangeNeeded
 	default:
-		need, methods, err := t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID)
+		need, methods, err := t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID, t.in.RequireMFA)
 		if err != nil {
 			t.refund()
 			return nil, err

@@ -353,11 +353,11 @@ func (e *Engine) complete(ctx context.Context, tx portier.Tx, p *Pending, u *por
 // mfaNeeded decides, for a right first factor of u under st, whether the sign-in needs a
 // second factor: the policy requires one of u, and this browser is not remembered. It returns
 // the registered methods u may use (none: u must register one first).
-func (e *Engine) mfaNeeded(ctx context.Context, st portier.Settings, u *portier.User, remembered string, deviceID string) (bool, []portier.MethodKind, error) {
-	if !st.MFA.RequiredFor(u.Roles) {
+func (e *Engine) mfaNeeded(ctx context.Context, st portier.Settings, u *portier.User, remembered string, deviceID string, force bool) (bool, []portier.MethodKind, error) {
+	if !force && !st.MFA.RequiredFor(u.Roles) {
 		return false, nil, nil
 	}
-	if e.RememberedMFA(st, u, deviceID, remembered) {
+	if !force && e.RememberedMFA(st, u, deviceID, remembered) {
 		return false, nil, nil
 	}
 	ms, err := e.store.ListMethods(ctx, u.ID)

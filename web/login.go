@@ -93,6 +93,7 @@ func (s *server) handleLogin() http.Handler {
 			Language:     pickLanguage(r, ""),
 			RememberMFA:  cookieValue(r, rememberCookie),
 			ReturnTo:     returnTo,
+			RequireMFA:   appWantsMFA(returnTo),
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
