@@ -415,3 +415,26 @@ func (e *Engine) rememberMAC(payload string) []byte {
 	m.Write([]byte(payload))
 	return m.Sum(nil)
 }
+
+// SecondStep decides, for u who has just passed a first factor outside SignIn (the forced
+// password change after CodePasswordChangeNeeded), whether a second factor must follow
+// before a session; if so it stores the pending sign-in and returns its cookie secret, ""
+// otherwise. amr are the methods passed ("pwd").
+func (e *Engine) SecondStep(ctx context.Context, u *portier.User, device Device, remember, language, returnTo string, force bool) (string, error) {
+	st, err := e.dir.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	need, methods, err := e.mfaNeeded(ctx, st, u, remember, device.ID, force)
+	if err != nil || !need {
+		return "", err
+	}
+	p := &Pending{AMR: []string{portier.AMRPassword}, Methods: methods, Register: len(methods) == 0, DeviceID: device.ID,
+		Familiar: e.Familiar(device, u), Language: cmp.Or(language, st.DefaultLanguage), ReturnTo: returnTo}
+	var secret string
+	err = e.store.Tx(ctx, func(tx portier.Tx) error {
+		secret, err = e.newPending(ctx, tx, u, p, e.now())
+		return err
+	})
+	return secret, err
+}
