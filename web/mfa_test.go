@@ -447,3 +447,48 @@ func TestHelpdeskTAPForLostPhone(t *testing.T) {
 		}
 	})
 }
+
+// TestRememberMFA: with "remember multi-factor" on, a browser that passed the second factor
+// and asked to be remembered skips it at its next sign-in (that session's amr is "pwd" alone,
+// so an application that asks for multi-factor still gets the second step), another browser
+// does not, and a sign-out everywhere ends it.
+func TestRememberMFA(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := testserver.Start(t, store, testserver.Options{MFARequired: portier.MFAAll})
+		ctx := context.Background()
+		if _, err := in.Dir.UpdateSettings(ctx, portier.CLIActor("test"), func(st *portier.Settings) error {
+			st.MFA.RememberDays = 30
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		in.CreateUser(t, directory.NewUser{UPN: "ada@example.org"})
+		secret := in.RegisterAtSignIn(t, testserver.NewBrowser(t, in.URL), "ada@example.org")
+		in.Clock.Advance(30 * time.Second)
+
+		b := testserver.NewBrowser(t, in.URL)
+		b.Login("ada@example.org", testserver.Password)
+		_, page := b.Do("GET", "/login/mfa/totp", nil)
+		if !strings.Contains(page, `name="remember"`) {
+			t.Fatal("no remember choice on the second step")
+		}
+		resp, _ := b.Post("/login/mfa/totp", "/login/mfa/totp", url.Values{"code": {testserver.TOTP(t, secret, in.Clock.Now())}, "remember": {"1"}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second factor: %d", resp.StatusCode)
+		}
+		b.Post("/logout", "/logout", url.Values{})
+		in.Clock.Advance(24 * time.Hour)
+		if resp, _ := b.Login("ada@example.org", testserver.Password); resp.Header.Get("Location") != "/myaccount" {
+			t.Fatalf("remembered browser, a day later: to %q", resp.Header.Get("Location"))
+		}
+		if resp, _ := testserver.NewBrowser(t, in.URL).Login("ada@example.org", testserver.Password); resp.Header.Get("Location") != "/login/mfa" {
+			t.Fatalf("another browser: to %q", resp.Header.Get("Location"))
+		}
+		if err := in.Dir.RevokeSessions(ctx, portier.CLIActor("test"), "ada@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := b.Login("ada@example.org", testserver.Password); resp.Header.Get("Location") != "/login/mfa" {
+			t.Fatalf("remembered browser after a sign-out everywhere: to %q", resp.Header.Get("Location"))
+		}
+	})
+}
