@@ -8,6 +8,7 @@ import { useHarness } from '../lib/harness.js';
 import { clickAndLoad, errorBox, pathOf, submitLogin } from '../lib/pages.js';
 import { axeViolations, describeViolations } from '../lib/axe.js';
 import { totp } from '../lib/totp.js';
+import { saveScreenshot } from '../lib/screenshots.js';
 
 const h = useHarness({
   mfaRequired: 'all',
@@ -54,6 +55,7 @@ test('password and authenticator code at /login (English)', async () => {
   await page.getByRole('heading', { level: 1, name: 'Verify your identity' }).waitFor();
   assert.equal(await page.locator('form[data-mfa-method="totp"]').count(), 1);
   await noViolations(page, 'the second step');
+  await saveScreenshot(page, 'mfa-totp');
   // No session before the second factor.
   assert.equal((await page.context().cookies()).filter((c) => c.name === 'portier_session').length, 0);
 
@@ -73,6 +75,7 @@ test('wachtwoord en verificatiecode bij /login (Nederlands)', async () => {
   await submitLogin(first, h.users.bram.upn, h.users.bram.password);
   await first.getByRole('heading', { level: 1, name: 'Meervoudige verificatie instellen' }).waitFor();
   await noViolations(first, 'de registratiepagina');
+  await saveScreenshot(first, 'mfa-register-nl', { fullPage: true });
   const secret = (await first.locator('[data-totp-secret]').innerText()).trim();
   await first.locator('#code').fill(totp(secret));
   await clickAndLoad(first, first.locator('form[data-mfa-register] button[type=submit]'));
@@ -101,6 +104,7 @@ test('a helpdesk admin gives a Temporary Access Pass to a user who lost their ph
   await clickAndLoad(admin, admin.locator('[data-action="create-tap"]'));
   await admin.getByRole('heading', { level: 1, name: 'Temporary Access Pass' }).waitFor();
   await noViolations(admin, 'the pass page');
+  await saveScreenshot(admin, 'admin-tap');
   const pass = (await admin.locator('[data-tap-pass]').innerText()).trim();
   assert.equal(pass.length, 16);
   assert.ok(adminSecret);
