@@ -61,6 +61,9 @@ type Store interface {
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
 	// ListSessions also tells the sources a user signed in from recently (recentSources).
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)
+	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
+	Token(ctx context.Context, kind, id string) (*portier.Token, error)
+	ListTokens(ctx context.Context, f portier.TokenFilter) ([]*portier.Token, error)
 }
 
 // Engine runs sign-in attempts and sessions. Create it with New.
@@ -176,6 +179,12 @@ type Attempt struct {
 	// again (a password change, a removal of a security method): the likeliest owner, served
 	// first when the hashing is contended.
 	SignedIn bool
+	// RememberMFA is the browser's "remember multi-factor" cookie (RememberToken), if any.
+	RememberMFA string
+	// ReturnTo is where a sign-in that needs a second step goes once complete (Pending.ReturnTo).
+	ReturnTo string
+	// RequireMFA asks for a second factor whatever the policy (an application asked for one).
+	RequireMFA bool
 }
 
 // Outcome is the answer to an attempt.
@@ -194,6 +203,14 @@ type Outcome struct {
 	Familiar bool
 	// RetryAfter says, on CodeBusy, when trying again is worth it (at least a second).
 	RetryAfter time.Duration
+	// Pending is, on portier.CodeMFARequired, the secret of the pending sign-in (the cookie of
+	// the second step); PendingState describes it (its methods, or Register).
+	Pending      string
+	PendingState *Pending
+	// AMR are the methods of the session opened on CodeSuccess ("pwd", or a pass's).
+	AMR []string
+	// TAP reports a sign-in with a Temporary Access Pass: its holder goes to register methods.
+	TAP bool
 }
 
 // Admission is the engine's hash scheduler: tests hold its slots to saturate it.

@@ -108,6 +108,9 @@ func (s *server) handleLogin() http.Handler {
 			// and leaves nothing behind.
 			StartSession: true,
 			Language:     pickLanguage(r, ""),
+			RememberMFA:  cookieValue(r, rememberCookie),
+			ReturnTo:     returnTo,
+			RequireMFA:   appWantsMFA(returnTo),
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -120,12 +123,20 @@ func (s *server) handleLogin() http.Handler {
 			if returnTo == "" {
 				returnTo = landingPage(out.User)
 			}
+			if out.TAP {
+				// A Temporary Access Pass is for registering new methods.
+				http.Redirect(w, r, "/myaccount/security-info?tap=1", http.StatusSeeOther)
+				return
+			}
 			// A user without enough security info is asked to register it first, when the
 			// organisation wants that; "Not now" goes on to returnTo.
 			if ask, err := s.SelfService.AskToRegister(r.Context(), out.User); err == nil && ask {
 				returnTo = "/myaccount/security-info?register=1&return_to=" + urlQueryEscape(returnTo)
 			}
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		case portier.CodeMFARequired:
+			// A right password, and a second factor to go: no session yet.
+			s.startPending(w, r, out.Pending)
 		case portier.CodePasswordChangeNeeded:
 			s.setCookie(w, pendingCookie, s.Engine.PendingToken(out.User), "/change-password", 10*time.Minute)
 			target := "/change-password"
@@ -239,6 +250,16 @@ func (s *server) handleForcedChange() http.Handler {
 			return
 		}
 		s.setCookie(w, pendingCookie, "", "/change-password", -1)
+		// The new password is the first factor: a second one may still be due.
+		secret, err := s.Engine.SecondStep(r.Context(), u, device, cookieValue(r, rememberCookie), pickLanguage(r, ""), returnTo, appWantsMFA(returnTo))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if secret != "" {
+			s.startPending(w, r, secret)
+			return
+		}
 		if !s.startSession(w, r, u, device) {
 			return
 		}
