@@ -76,6 +76,8 @@ type page struct {
 	Admin *adminNav
 	// Data is what a page shows beyond the fields above (the admin center's tables and forms).
 	Data any
+	// Passkeys says that passkeys work here: the sign-in page offers them.
+	Passkeys bool
 }
 
 // newPage starts the data of a page for r.
@@ -87,7 +89,7 @@ func (s *server) newPage(r *http.Request, titleID string) *page {
 	t := newTranslator(s.cat, pickLanguage(r, st.DefaultLanguage))
 	return &page{
 		T: t, Title: t.T(titleID), OrgName: st.OrgName, Here: r.URL.RequestURI(),
-		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength,
+		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength, Passkeys: s.Passkeys.Enabled(),
 	}
 }
 

@@ -46,6 +46,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", http.RedirectHandler("/myaccount", http.StatusSeeOther))
 	mux.Handle("GET /login", s.handleLoginPage())
 	mux.Handle("POST /login", s.handleLogin())
+	mux.Handle("POST "+pathPasskeySignIn+"/options", s.handlePasskeySignInOptions())
+	mux.Handle("POST "+pathPasskeySignIn, s.handlePasskeySignIn())
 	mux.Handle("GET /change-password", s.handleForcedChangePage())
 	mux.Handle("POST /change-password", s.handleForcedChange())
 	mux.Handle("GET /logout", s.handleLogoutPage())
@@ -63,6 +65,9 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirmPage()))
 	mux.Handle("GET /myaccount/security-info/confirm/{id}/qr.png", s.requireSession(s.handleSecurityQR()))
 	mux.Handle("POST /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirm()))
+	mux.Handle("POST "+pathPasskeyRegister+"/options", s.requireSession(s.handlePasskeyRegisterOptions()))
+	mux.Handle("POST "+pathPasskeyRegister, s.requireSession(s.handlePasskeyRegister()))
+	mux.Handle("GET /myaccount/security-info/remove/{id}", s.requireSession(s.handleSecurityRemovePage()))
 	mux.Handle("POST /myaccount/security-info/remove/{id}", s.requireSession(s.handleSecurityRemove()))
 
 	// Self-service password reset and unlock; the browser's progress is in the portier_recover cookie.
