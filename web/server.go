@@ -42,8 +42,8 @@ type Deps struct {
 	SelfService *selfservice.Service
 	// Passkeys registers passkeys and checks their assertions.
 	Passkeys *passkey.Service
-	Metrics     *metrics.Metrics
-	Now         portier.Clock
+	Metrics  *metrics.Metrics
+	Now      portier.Clock
 	// OIDC is the OpenID Connect provider; nil leaves its endpoints out.
 	OIDC *oidc.Provider
 	// BaseURL is the public URL; an https one makes every cookie Secure.

@@ -56,6 +56,9 @@ type Options struct {
 	Timeouts web.Timeouts
 	// Keys are the OpenID Connect signing keys' policy; zero gives small, fast test keys.
 	Keys oidc.KeyPolicy
+	// Host, if set, is the host name of the base URL instead of the loopback address
+	// (e.g. "localhost", which resolves to it): passkeys need a domain name as relying party.
+	Host string
 }
 
 // Instance is one running Portier server ("process") over a store.
@@ -92,7 +95,12 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close) // closing an unstarted or already closed server is harmless
-	base := testenv.Must(url.Parse("http://" + srv.Listener.Addr().String()))(t)
+	hostPort := srv.Listener.Addr().String()
+	if o.Host != "" {
+		_, port, _ := strings.Cut(hostPort, ":")
+		hostPort = o.Host + ":" + port
+	}
+	base := testenv.Must(url.Parse("http://" + hostPort))(t)
 	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
