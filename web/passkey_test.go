@@ -304,10 +304,10 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 		in := startPasskeys(t, store)
 		alice, b := passkeyUser(t, in, "alice@example.org")
 		cases := []struct {
-			name  string
+			name   string
 			break_ func(k *softkey.Authenticator)
-			label string
-			want  string
+			label  string
+			want   string
 		}{
 			{"wrong origin", func(k *softkey.Authenticator) { k.Origin = "http://evil.example" }, "Key", "could not be verified"},
 			{"wrong relying party", func(k *softkey.Authenticator) { k.RPID = "evil.example" }, "Key", "could not be verified"},
