@@ -43,7 +43,7 @@ const MaxPasskeys = 20
 // authenticator signs with every assertion and which cannot change, is what it goes by.
 func (p *Passkey) AMR() string {
 	if p.BackupEligible {
-		return "swk"
+		return AMRSoftware
 	}
-	return "hwk"
+	return AMRHardware
 }

@@ -56,6 +56,9 @@ type Settings struct {
 	// token is replaced at every use, and the new one lives RefreshTokenLifetime again.
 	AccessTokenLifetime  time.Duration `json:"accessTokenLifetime"`
 	RefreshTokenLifetime time.Duration `json:"refreshTokenLifetime"`
+
+	// MFA is the multi-factor sign-in policy.
+	MFA MFASettings `json:"mfa"`
 }
 
 // SessionIdleFor is how long a session of a user holding roles may go unused: SessionIdle,
@@ -139,6 +142,7 @@ func DefaultSettings() Settings {
 		LockoutEmail:         true,
 		AccessTokenLifetime:  5 * time.Minute,
 		RefreshTokenLifetime: 14 * 24 * time.Hour,
+		MFA:                  MFASettings{Required: MFAAdmins, Methods: []MethodKind{MethodTOTP, MethodPasskey}},
 	}
 }
 
@@ -187,6 +191,9 @@ func (s Settings) Validate() error {
 		return Errorf(EInvalid, "Access tokens must live between 1 minute and 24 hours.")
 	case s.RefreshTokenLifetime < s.AccessTokenLifetime:
 		return Errorf(EInvalid, "Refresh tokens may not live shorter than access tokens.")
+	}
+	if err := s.MFA.validate(); err != nil {
+		return err
 	}
 	for _, m := range s.Reset.Methods {
 		if m != MethodEmail && m != MethodTOTP {

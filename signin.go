@@ -57,4 +57,7 @@ type Session struct {
 	Expires   time.Time `json:"expiresDateTime"`
 	Source    string    `json:"ipAddress"`
 	UserAgent string    `json:"userAgent"`
+	// AMR are the RFC 8176 methods that opened the session ("pwd", "otp", "mfa", ...); empty
+	// for a session opened before multi-factor sign-in, which counts as "pwd".
+	AMR []string `json:"amr,omitempty"`
 }

@@ -286,7 +286,10 @@ func failed(err error) error {
 // BeginRegistration begins registering a passkey of u: a discoverable credential (so that it
 // signs in without a user name), user verification required, no attestation asked, and the
 // user's passkeys excluded so that one authenticator is not registered twice.
-func (s *Service) BeginRegistration(ctx context.Context, u *portier.User) (*Challenge, error) {
+//
+// bind is what the answer must come with: the pending sign-in's id when the passkey is
+// registered as the first second factor during a sign-in, "" under Security info.
+func (s *Service) BeginRegistration(ctx context.Context, u *portier.User, bind string) (*Challenge, error) {
 	if s.wa == nil {
 		return nil, refuse(ReasonOff, s.off)
 	}
@@ -308,7 +311,7 @@ func (s *Service) BeginRegistration(ctx context.Context, u *portier.User) (*Chal
 	if err != nil {
 		return nil, err
 	}
-	return s.begin(ctx, u.ID, ceremony{Purpose: PurposeRegister, Session: *session}, creation)
+	return s.begin(ctx, u.ID, ceremony{Purpose: PurposeRegister, Bind: bind, Session: *session}, creation)
 }
 
 // CheckName checks a passkey's name as typed and returns it trimmed.
@@ -323,11 +326,11 @@ func CheckName(name string) (string, error) {
 // Register finishes registering a passkey of u within tx: response is the JSON of the
 // browser's PublicKeyCredential. The passkey is stored, named name; the caller audits it.
 // A Refusal commits the end of the challenge; the caller commits tx for it.
-func (s *Service) Register(ctx context.Context, tx portier.Tx, u *portier.User, ticket, name, response string) (*portier.Passkey, error) {
+func (s *Service) Register(ctx context.Context, tx portier.Tx, u *portier.User, ticket, name, response, bind string) (*portier.Passkey, error) {
 	if s.wa == nil {
 		return nil, refuse(ReasonOff, s.off)
 	}
-	c, err := s.take(ctx, tx, ticket, PurposeRegister, u.ID, "")
+	c, err := s.take(ctx, tx, ticket, PurposeRegister, u.ID, bind)
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +530,7 @@ func (s *Service) Add(ctx context.Context, u *portier.User, ticket, name, respon
 	var refusal error
 	err := s.store.Tx(ctx, func(tx portier.Tx) error {
 		var err error
-		p, err = s.Register(ctx, tx, u, ticket, name, response)
+		p, err = s.Register(ctx, tx, u, ticket, name, response, "")
 		var ref *Refusal
 		if errors.As(err, &ref) {
 			refusal = err // the challenge is used up all the same

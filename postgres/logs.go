@@ -173,14 +173,16 @@ func (t *tx) FlagSignIns(ctx context.Context, userID string, since, until time.T
 	return int(tag.RowsAffected()), nil
 }
 
-const sessionColumns = `id_hash, user_id, created, last_seen, expires, source, user_agent`
+const sessionColumns = `id_hash, user_id, created, last_seen, expires, source, user_agent, amr`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (*portier.Session, error) {
 	var s portier.Session
-	if err := row.Scan(&s.IDHash, &s.UserID, &s.Created, &s.LastSeen, &s.Expires, &s.Source, &s.UserAgent); err != nil {
+	var amr string
+	if err := row.Scan(&s.IDHash, &s.UserID, &s.Created, &s.LastSeen, &s.Expires, &s.Source, &s.UserAgent, &amr); err != nil {
 		return nil, err
 	}
+	s.AMR = portier.ParseAMR(amr)
 	s.Created, s.LastSeen, s.Expires = s.Created.UTC(), s.LastSeen.UTC(), s.Expires.UTC()
 	return &s, nil
 }
@@ -211,8 +213,8 @@ func (q *queries) ListSessions(ctx context.Context, userID string) ([]*portier.S
 
 // InsertSession adds a session.
 func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
-	_, err := t.db.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		s.IDHash, s.UserID, s.Created, s.LastSeen, s.Expires, s.Source, s.UserAgent)
+	_, err := t.db.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.IDHash, s.UserID, s.Created, s.LastSeen, s.Expires, s.Source, s.UserAgent, portier.FormatAMR(s.AMR))
 	return dbError(t.addr, "insert session", err)
 }
 

@@ -333,69 +333,84 @@ func (s *Service) CheckTOTP(ctx context.Context, secret, code, source string) er
 // authenticatorCode is the verifier of the authenticator method, under the settings st.
 func (s *Service) authenticatorCode(st portier.Settings, source string) verifier {
 	return func(ctx context.Context, tx portier.Tx, f *flow, u *portier.User, code string) (error, error) {
-		now := s.now()
 		key := "totp:" + lockout.UnknownName(f.Name).Key
 		if u != nil {
 			key = "totp:" + u.ID
 		}
-		counter, err := tx.LockoutForUpdate(ctx, key, "")
+		// Passed already: no code of the authenticator passes it twice.
+		refusal, err := s.totpTry(ctx, tx, st, key, u, u != nil && !passed(f, portier.MethodTOTP), code, source, "too many wrong authenticator codes")
+		if refusal == nil {
+			return nil, err
+		}
+		return refusal, err
+	}
+}
+
+// totpTry checks an authenticator code of u (nil, or check unset: a name with no
+// authenticator, or one that passed already, which does the same work and never passes) within tx, on the counter key, which is the authenticator's
+// own: wrong codes count under the organisation's lockout policy, a locked counter refuses
+// without looking, and a code is accepted once only. A right code moves the method's last
+// step and last use. The refusal is ReasonWrongCode or ReasonTOTPLocked (RetryAt set); what
+// locks the counter is audited, as what, and mailed to the user.
+func (s *Service) totpTry(ctx context.Context, tx portier.Tx, st portier.Settings, key string, u *portier.User, check bool, code, source, what string) (*Refusal, error) {
+	now := s.now()
+	counter, err := tx.LockoutForUpdate(ctx, key, "")
+	if err != nil {
+		return nil, err
+	}
+	if v, retry := st.Lockout.Peek(counter, now); v != lockout.Allowed {
+		if retry.IsZero() {
+			retry = now.Add(st.Lockout.Duration)
+		}
+		return &Refusal{Reason: ReasonTOTPLocked, RetryAt: retry}, nil
+	}
+	var method *portier.AuthMethod
+	var step int64
+	if check {
+		ms, err := tx.ListMethods(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}
-		if v, retry := st.Lockout.Peek(counter, now); v != lockout.Allowed {
-			if retry.IsZero() {
-				retry = now.Add(st.Lockout.Duration)
+		for _, m := range ms {
+			if m.Kind != portier.MethodTOTP {
+				continue
 			}
-			return &Refusal{Reason: ReasonTOTPLocked, RetryAt: retry}, nil
-		}
-		var method *portier.AuthMethod
-		var step int64
-		if u != nil && !passed(f, portier.MethodTOTP) {
-			ms, err := tx.ListMethods(ctx, u.ID)
-			if err != nil {
+			if m, err = tx.MethodForUpdate(ctx, u.ID, m.ID); err != nil {
 				return nil, err
 			}
-			for _, m := range ms {
-				if m.Kind != portier.MethodTOTP {
-					continue
-				}
-				if m, err = tx.MethodForUpdate(ctx, u.ID, m.ID); err != nil {
-					return nil, err
-				}
-				if st, ok := totpMatch(string(m.Secret), code, now, m.LastStep); ok {
-					method, step = m, st
-				}
+			if st, ok := totpMatch(string(m.Secret), code, now, m.LastStep); ok {
+				method, step = m, st
 			}
-		} else {
-			totpMatch("JBSWY3DPEHPK3PXP", code, now, 0) // the same work for a name with no authenticator
 		}
-		if method == nil {
-			// Every wrong code counts (Count, not a password's Fail). The password rule "a
-			// repeated wrong value counts once" forgives a typo typed twice; a code changes every
-			// step, so a repeat is no typo, and forgiving it would let a guesser cycle a few
-			// codes for ever.
-			if _, locked := st.Lockout.Count(&counter, now); !locked {
-				return &Refusal{Reason: ReasonWrongCode, TriesLeft: max(0, st.Lockout.Threshold-counter.Failures)}, tx.PutLockout(ctx, key, "", counter)
-			}
-			if u != nil {
-				ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, "too many wrong authenticator codes")
-				ev.Outcome = portier.OutcomeRefused
-				if err := tx.AppendAudit(ctx, ev); err != nil {
-					return nil, err
-				}
-				if err := s.codeLockNotice(ctx, tx, st, u, counter, source); err != nil {
-					return nil, err
-				}
-			}
-			return &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}, tx.PutLockout(ctx, key, "", counter)
-		}
-		st.Lockout.Succeed(&counter)
-		if err := tx.PutLockout(ctx, key, "", counter); err != nil {
-			return nil, err
-		}
-		method.LastStep, method.LastUsed = step, &now
-		return nil, tx.UpdateMethod(ctx, method)
+	} else {
+		totpMatch("JBSWY3DPEHPK3PXP", code, now, 0) // the same work for a name with no authenticator
 	}
+	if method == nil {
+		// Every wrong code counts (Count, not a password's Fail). The password rule "a
+		// repeated wrong value counts once" forgives a typo typed twice; a code changes every
+		// step, so a repeat is no typo, and forgiving it would let a guesser cycle a few
+		// codes for ever.
+		if _, locked := st.Lockout.Count(&counter, now); !locked {
+			return &Refusal{Reason: ReasonWrongCode, TriesLeft: max(0, st.Lockout.Threshold-counter.Failures)}, tx.PutLockout(ctx, key, "", counter)
+		}
+		if u != nil {
+			ev := s.selfEvent(u, portier.ActionSSPRBlocked, source, what)
+			ev.Outcome = portier.OutcomeRefused
+			if err := tx.AppendAudit(ctx, ev); err != nil {
+				return nil, err
+			}
+			if err := s.codeLockNotice(ctx, tx, st, u, counter, source); err != nil {
+				return nil, err
+			}
+		}
+		return &Refusal{Reason: ReasonTOTPLocked, RetryAt: counter.LockedUntil}, tx.PutLockout(ctx, key, "", counter)
+	}
+	st.Lockout.Succeed(&counter)
+	if err := tx.PutLockout(ctx, key, "", counter); err != nil {
+		return nil, err
+	}
+	method.LastStep, method.LastUsed = step, &now
+	return nil, tx.UpdateMethod(ctx, method)
 }
 
 // verified loads and locks a flow that passed enough methods, with its user; or refuses.

@@ -31,7 +31,8 @@ type Enrollment struct {
 // not allow method k.
 func (s *Service) allowing(ctx context.Context, k portier.MethodKind) (portier.Settings, error) {
 	st, err := s.dir.Settings(ctx)
-	if err == nil && !st.Reset.Allows(k) {
+	// An authenticator app is also registered as a second factor of sign-in.
+	if err == nil && !st.Reset.Allows(k) && !(k == portier.MethodTOTP && st.MFA.Allows(k)) {
 		err = refuse(ReasonMethodOff)
 	}
 	return st, err
@@ -170,10 +171,25 @@ func (s *Service) enrollment(ctx context.Context, q tokenReader, u *portier.User
 // Confirm finishes an enrollment with the code the user typed: the method is registered (an
 // earlier one of the same kind is replaced) and audited.
 func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source string) (*portier.AuthMethod, error) {
-	now := s.now()
 	var m *portier.AuthMethod
 	var refusal error
 	err := s.store.Tx(ctx, func(tx portier.Tx) error {
+		var err error
+		m, refusal, err = s.confirm(ctx, tx, u, id, code, source)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, refusal
+}
+
+// confirm is Confirm within tx; the refusal comes back apart, with what it counted in tx.
+func (s *Service) confirm(ctx context.Context, tx portier.Tx, u *portier.User, id, code, source string) (*portier.AuthMethod, error, error) {
+	now := s.now()
+	var m *portier.AuthMethod
+	var refusal error
+	err := func() error {
 		e, err := s.enrollment(ctx, tx, u, id)
 		var gone *Refusal
 		if errors.As(err, &gone) {
@@ -233,11 +249,14 @@ func (s *Service) Confirm(ctx context.Context, u *portier.User, id, code, source
 			return err
 		}
 		return tx.AppendAudit(ctx, s.selfEvent(u, portier.ActionRegisterSecurityInfo, source, describe(m)))
-	})
+	}()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m, refusal
+	if refusal != nil {
+		return nil, refusal, nil
+	}
+	return m, nil, nil
 }
 
 // RemoveMethod removes one of u's methods. The caller has checked the user's current password.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/password"
 )
@@ -29,6 +30,7 @@ type attempt struct {
 	familiar bool             // the attempt comes from a familiar browser of the account
 	at       time.Time        // the time from the charge on, which the settlement writes
 	result   password.Result  // the password check's result
+	tap      *portier.Token   // the Temporary Access Pass typed as the password, if it is one of the user's
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -237,7 +239,20 @@ func (t *attempt) busy(detail string) *answer {
 // fingerprint still tells repeated wrong passwords apart. An attempt that gets no hash has
 // its charge taken back.
 func (t *attempt) verify(ctx context.Context) (*answer, error) {
-	err := t.e.withHashSlot(ctx, func() {
+	// A Temporary Access Pass is typed into the password field: one read by its hash, for
+	// every name alike, and the password is hashed all the same, so neither the time nor the
+	// work tells a pass from a password. A wrong pass is a wrong password.
+	tok, err := t.e.store.Token(ctx, portier.TokenTAP, directory.TAPID(t.in.Password))
+	switch {
+	case err == nil:
+		if t.user != nil && tok.UserID == t.user.ID && t.entry.Time.Before(tok.Expires) {
+			t.tap = tok
+		}
+	case portier.ErrorCode(err) != portier.ENotFound:
+		t.refund()
+		return nil, err
+	}
+	err = t.e.withHashSlot(ctx, func() {
 		t.entry.HashComputed = true
 		t.e.metrics.PasswordVerified()
 		if t.user != nil {
@@ -250,6 +265,9 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		t.result = password.Result{Fingerprint: t.e.hasher.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
 	})
 	if err == nil {
+		if t.tap != nil {
+			t.result = password.Result{OK: true}
+		}
 		return nil, nil
 	}
 	t.refund()
@@ -315,9 +333,44 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 	switch {
 	case !t.user.AccountEnabled:
 		out.Code = portier.CodeBlocked
+	case t.tap != nil:
+		// A Temporary Access Pass satisfies multi-factor sign-in and needs no password change:
+		// its holder goes to register new methods.
+		done = success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage), tap: t.tap}
+		out.TAP = true
+		if t.in.StartSession {
+			out.Session, done.session = t.e.newSession(t.user, t.st, t.at, t.entry.Source, t.in.UserAgent)
+			done.session.AMR = []string{portier.AMROTP, portier.AMRMFA}
+			out.AMR = done.session.AMR
+		}
 	case t.user.PasswordProfile.ForceChangePasswordNextSignIn:
 		out.Code = portier.CodePasswordChangeNeeded
 	default:
+		need, methods, err := false, []portier.MethodKind(nil), error(nil)
+		if !t.in.CheckOnly {
+			need, methods, err = t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID)
+		}
+		if err != nil {
+			t.refund()
+			return nil, err
+		}
+		if need {
+			// A right password, but no session yet: the second step (or the registration of
+			// a second factor) completes the sign-in. The counter starts afresh, since the
+			// password was right; the last sign-in time waits for the second factor.
+			out.Code = portier.CodeMFARequired
+			done = success{pending: &Pending{AMR: []string{portier.AMRPassword}, Methods: methods, Register: len(methods) == 0,
+				DeviceID: t.in.Device.ID, Familiar: t.familiar, Language: cmp.Or(t.in.Language, t.st.DefaultLanguage), ReturnTo: t.in.ReturnTo}}
+			if err := t.succeed(settle, &done); err != nil {
+				return nil, err
+			}
+			out.Pending, out.PendingState = done.pendingSecret, done.pending
+			detail := "second factor required"
+			if done.pending.Register {
+				detail = "second factor required; none registered: registration first"
+			}
+			return &answer{out, detail}, nil
+		}
 		done = success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage)}
 		if t.result.NeedsRehash {
 			// Upgrade a hash made with older parameters while the password is at hand; one
@@ -330,10 +383,17 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 		}
 		if t.in.StartSession {
 			out.Session, done.session = t.e.newSession(t.user, t.st, t.at, t.entry.Source, t.in.UserAgent)
+			done.session.AMR = []string{portier.AMRPassword}
+			out.AMR = done.session.AMR
 		}
 	}
-	if err := t.succeed(settle, done); err != nil {
+	if err := t.succeed(settle, &done); err == errTAPGone {
+		return &answer{Outcome{Code: portier.CodeInvalidCredentials, Familiar: t.familiar}, "Temporary Access Pass used up meanwhile"}, nil
+	} else if err != nil {
 		return nil, err
+	}
+	if done.tap != nil {
+		return &answer{out, "Temporary Access Pass"}, nil
 	}
 	return &answer{out: out}, nil
 }
@@ -345,20 +405,20 @@ func (t *attempt) changePassword(ctx context.Context, newPassword string) (*answ
 	settle, cancel := settling(ctx)
 	defer cancel()
 	if !t.user.AccountEnabled {
-		if err := t.succeed(settle, success{}); err != nil {
+		if err := t.succeed(settle, &success{}); err != nil {
 			return nil, err
 		}
 		return &answer{out: Outcome{Code: portier.CodeBlocked, User: t.user, Familiar: t.familiar}}, nil
 	}
 	hash, err := t.newPasswordHash(ctx, newPassword)
 	if err != nil {
-		if serr := t.succeed(settle, success{}); serr != nil {
+		if serr := t.succeed(settle, &success{}); serr != nil {
 			return nil, serr
 		}
 		return nil, err
 	}
 	done := success{signedIn: true, language: cmp.Or(t.in.Language, t.st.DefaultLanguage), newHash: hash, changed: true}
-	if err := t.succeed(settle, done); err != nil {
+	if err := t.succeed(settle, &done); err != nil {
 		return nil, err
 	}
 	t.user.PasswordProfile.ForceChangePasswordNextSignIn = false

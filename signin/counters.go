@@ -2,9 +2,11 @@ package signin
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -113,24 +115,67 @@ func (t *attempt) refund() {
 
 // success is what a right password writes besides clearing its counter.
 type success struct {
-	signedIn bool             // a full success: the last sign-in time, and the language
-	language string           // kept as the user's language when it changed ("en" or "nl")
-	newHash  string           // a new or upgraded password hash
-	changed  bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
-	session  *portier.Session // a browser session to open
+	signedIn      bool             // a full success: the last sign-in time, and the language
+	language      string           // kept as the user's language when it changed ("en" or "nl")
+	newHash       string           // a new or upgraded password hash
+	changed       bool             // newHash is a new password, not an upgrade: the change time and the credential generation move
+	session       *portier.Session // a browser session to open
+	pending       *Pending         // a pending sign-in to store (a second factor is needed); its secret is set in pendingSecret
+	pendingSecret string
+	tap           *portier.Token // a Temporary Access Pass to use (up, if it is one-time)
+}
+
+// errTAPGone is succeed's error when a one-time Temporary Access Pass was used by another
+// attempt in between: this one is no sign-in.
+var errTAPGone = portier.Errorf(portier.ENotFound, "The Temporary Access Pass is used up.")
+
+// useTAP uses the pass tap within tx: a one-time pass is removed, a multi-use one keeps its
+// last use; either way the use is audited.
+func useTAP(ctx context.Context, tx portier.Tx, u *portier.User, tap *portier.Token, now time.Time, source string) error {
+	tok, err := tx.TokenForUpdate(ctx, portier.TokenTAP, tap.ID)
+	if portier.ErrorCode(err) == portier.ENotFound || err == nil && (tok.UserID != u.ID || !now.Before(tok.Expires)) {
+		return errTAPGone
+	} else if err != nil {
+		return err
+	}
+	var d directory.TAPData
+	if err := json.Unmarshal(tok.Data, &d); err != nil {
+		return errTAPGone
+	}
+	detail := "signed in with a multi-use Temporary Access Pass"
+	if d.OneTime {
+		detail = "signed in with a one-time Temporary Access Pass, now used up"
+		err = tx.DeleteToken(ctx, portier.TokenTAP, tok.ID)
+	} else {
+		d.LastUsed = &now
+		if tok.Data, err = json.Marshal(d); err == nil {
+			err = tx.UpdateToken(ctx, tok)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, &portier.AuditEvent{Time: now, Actor: u.UPN, ActorID: u.ID, Action: portier.ActionUseTAP,
+		TargetID: u.ID, Target: u.UPN, Source: source, Outcome: portier.OutcomeSuccess, Detail: detail})
 }
 
 // succeed settles a right password in one transaction: the counter starts afresh, and on a
 // full success the last sign-in time, the language, a new or upgraded hash and the session
 // are written, all or none, so that a sign-in has one outcome. A store that fails is no
 // attempt: the charge is taken back.
-func (t *attempt) succeed(ctx context.Context, done success) error {
+func (t *attempt) succeed(ctx context.Context, done *success) error {
 	u, now := t.user, t.at
 	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
 		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
 			lockout.Policy{}.Succeed(s)
 			return nil
 		})
+		if err == nil && done.tap != nil {
+			err = useTAP(ctx, tx, u, done.tap, now, t.entry.Source)
+		}
+		if err == nil && done.pending != nil {
+			done.pendingSecret, err = t.e.newPending(ctx, tx, u, done.pending, now)
+		}
 		if err != nil || !done.signedIn && done.newHash == "" {
 			return err
 		}

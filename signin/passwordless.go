@@ -80,7 +80,7 @@ func (e *Engine) SignInPasswordless(ctx context.Context, a Passwordless) (Outcom
 			return err
 		}
 		token, s := e.newSession(fresh, st, now, a.Source, a.UserAgent)
-		setSessionAMR(s, result.AMR)
+		s.AMR = result.AMR
 		out.User, out.Session = fresh, token
 		return tx.InsertSession(ctx, s)
 	})
@@ -96,8 +96,8 @@ func (e *Engine) SignInPasswordless(ctx context.Context, a Passwordless) (Outcom
 	entry.FamiliarDevice = out.Familiar
 	switch {
 	case !result.OK:
-		out = Outcome{Code: codeFactorFailed}
-		entry.Code, entry.Detail = codeFactorFailed, detail+cmp.Or(result.Detail, "refused")
+		out = Outcome{Code: portier.CodeMFAFailed}
+		entry.Code, entry.Detail = portier.CodeMFAFailed, detail+cmp.Or(result.Detail, "refused")
 	case !out.User.AccountEnabled:
 		out.Code = portier.CodeBlocked
 		entry.Code, entry.Detail = portier.CodeBlocked, detail+"verified; sign-in blocked"
@@ -109,9 +109,3 @@ func (e *Engine) SignInPasswordless(ctx context.Context, a Passwordless) (Outcom
 	e.record.Add(entry)
 	return out, nil
 }
-
-// codeFactorFailed is Entra's 500121: a second factor, or a passwordless method, that failed.
-const codeFactorFailed = 500121
-
-// setSessionAMR records the session's methods.
-func setSessionAMR(s *portier.Session, amr []string) {}

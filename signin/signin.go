@@ -53,6 +53,10 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (*portier.User, error)
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)
+	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
+	ListPasskeys(ctx context.Context, userID string) ([]*portier.Passkey, error)
+	Token(ctx context.Context, kind, id string) (*portier.Token, error)
+	ListTokens(ctx context.Context, f portier.TokenFilter) ([]*portier.Token, error)
 }
 
 // Engine runs sign-in attempts and sessions. Create it with New.
@@ -153,6 +157,13 @@ type Attempt struct {
 	// Language ("en" or "nl") is kept as the user's language on CodeSuccess, in the same
 	// transaction; empty keeps the organisation's default.
 	Language string
+	// RememberMFA is the browser's "remember multi-factor" cookie (RememberToken), if any.
+	RememberMFA string
+	// CheckOnly asks only whether the password is right, for a signed-in user confirming an
+	// action (removing a method): no second factor is asked, no pending sign-in made.
+	CheckOnly bool
+	// ReturnTo is where a sign-in that needs a second step goes once complete (Pending.ReturnTo).
+	ReturnTo string
 }
 
 // Outcome is the answer to an attempt.
@@ -169,6 +180,14 @@ type Outcome struct {
 	Throttled bool
 	// Familiar reports that the attempt came from a browser this user signed in with before.
 	Familiar bool
+	// Pending is, on portier.CodeMFARequired, the secret of the pending sign-in (the cookie of
+	// the second step); PendingState describes it (its methods, or Register).
+	Pending      string
+	PendingState *Pending
+	// AMR are the methods of the session opened on CodeSuccess ("pwd", or a pass's).
+	AMR []string
+	// TAP reports a sign-in with a Temporary Access Pass: its holder goes to register methods.
+	TAP bool
 }
 
 // SignIn checks an attempt. Errors are only for a store that fails; every refusal is an Outcome.

@@ -171,14 +171,16 @@ func (t *tx) count(res sql.Result, err error) (int, error) {
 	return int(n), t.store.wrap("delete", err)
 }
 
-const sessionColumns = `id_hash, user_id, created, last_seen, expires, source, user_agent`
+const sessionColumns = `id_hash, user_id, created, last_seen, expires, source, user_agent, amr`
 
 func scanSession(sc scanner) (*portier.Session, error) {
 	var s portier.Session
 	var created, lastSeen, expires sql.NullInt64
-	if err := sc.Scan(&s.IDHash, &s.UserID, &created, &lastSeen, &expires, &s.Source, &s.UserAgent); err != nil {
+	var amr string
+	if err := sc.Scan(&s.IDHash, &s.UserID, &created, &lastSeen, &expires, &s.Source, &s.UserAgent, &amr); err != nil {
 		return nil, err
 	}
+	s.AMR = portier.ParseAMR(amr)
 	s.Created, s.LastSeen, s.Expires = fromNanos(created), fromNanos(lastSeen), fromNanos(expires)
 	return &s, nil
 }
@@ -212,8 +214,8 @@ func (q queries) ListSessions(ctx context.Context, userID string) ([]*portier.Se
 
 // InsertSession adds a session.
 func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
-	_, err := t.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, nanos(s.Created), nanos(s.LastSeen), nanos(s.Expires), s.Source, s.UserAgent)
+	_, err := t.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, nanos(s.Created), nanos(s.LastSeen), nanos(s.Expires), s.Source, s.UserAgent, portier.FormatAMR(s.AMR))
 	if isUnique(err, "sessions.id_hash") {
 		return portier.Errorf(portier.EConflict, "The session exists.")
 	}

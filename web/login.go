@@ -91,6 +91,8 @@ func (s *server) handleLogin() http.Handler {
 			// and leaves nothing behind.
 			StartSession: true,
 			Language:     pickLanguage(r, ""),
+			RememberMFA:  cookieValue(r, rememberCookie),
+			ReturnTo:     returnTo,
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -103,12 +105,20 @@ func (s *server) handleLogin() http.Handler {
 			if returnTo == "" {
 				returnTo = "/myaccount"
 			}
+			if out.TAP {
+				// A Temporary Access Pass is for registering new methods.
+				http.Redirect(w, r, "/myaccount/security-info?tap=1", http.StatusSeeOther)
+				return
+			}
 			// A user without enough security info is asked to register it first, when the
 			// organisation wants that; "Not now" goes on to returnTo.
 			if ask, err := s.SelfService.AskToRegister(r.Context(), out.User); err == nil && ask {
 				returnTo = "/myaccount/security-info?register=1&return_to=" + urlQueryEscape(returnTo)
 			}
 			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		case portier.CodeMFARequired:
+			// A right password, and a second factor to go: no session yet.
+			s.startPending(w, r, out.Pending)
 		case portier.CodePasswordChangeNeeded:
 			s.setCookie(w, pendingCookie, s.Engine.PendingToken(out.User), "/change-password", 10*time.Minute)
 			target := "/change-password"

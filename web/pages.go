@@ -89,7 +89,7 @@ func (s *server) newPage(r *http.Request, titleID string) *page {
 	t := newTranslator(s.cat, pickLanguage(r, st.DefaultLanguage))
 	return &page{
 		T: t, Title: t.T(titleID), OrgName: st.OrgName, Here: r.URL.RequestURI(),
-		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength, Passkeys: s.Passkeys.Enabled(),
+		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength, Passkeys: s.Passkeys.Enabled() && st.MFA.Allows(portier.MethodPasskey),
 	}
 }
 

@@ -553,3 +553,169 @@ func TestPasskeysOffAtAnIPAddress(t *testing.T) {
 		}
 	})
 }
+
+// mfaState reads the form state of a second step's page.
+func mfaState(t *testing.T, page string) string {
+	t.Helper()
+	const marker = `name="mfa_state" value="`
+	i := strings.Index(page, marker)
+	if i < 0 {
+		t.Fatalf("no mfa_state on the page")
+	}
+	rest := page[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// TestPasskeySecondFactor: a user who must use a second factor registers a passkey as the
+// first one at sign-in, then signs in with password and passkey; the session's amr is pwd,
+// hwk, mfa; the refusals of the second step are 500121 and change nothing.
+func TestPasskeySecondFactor(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := testserver.Start(t, store, testserver.Options{Host: "localhost", MFARequired: "all"})
+		alice := in.CreateUser(t, directory.NewUser{UPN: "alice@example.org", DisplayName: "Alice"})
+		key := softkey.New(in.URL)
+
+		// First sign-in: a right password, no second factor yet: register one.
+		b := testserver.NewBrowser(t, in.URL)
+		resp, _ := b.Login(alice.UPN, testserver.Password)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/mfa" {
+			t.Fatalf("password step: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if resp, _ := b.Do("GET", "/login/mfa", nil); resp.Header.Get("Location") != "/login/mfa/register" {
+			t.Fatalf("no second factor registered: sent to %q", resp.Header.Get("Location"))
+		}
+		_, reg := b.Do("GET", "/login/mfa/register", nil)
+		if !strings.Contains(reg, `href="/login/mfa/register/passkey"`) {
+			t.Fatalf("the registration page offers no passkey")
+		}
+		_, page := b.Do("GET", "/login/mfa/register/passkey", nil)
+		if !strings.Contains(page, `data-mfa-method="passkey"`) || !strings.Contains(page, "data-passkey-register") {
+			t.Fatalf("passkey registration page at sign-in:\n%s", page)
+		}
+		state := mfaState(t, page)
+		resp, opts := b.Post("/login/mfa/register/passkey", "/login/mfa/register/passkey/options", url.Values{"mfa_state": {state}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("registration options at sign-in: %d %s", resp.StatusCode, opts)
+		}
+		cred, err := key.Create([]byte(opts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := b.Post("/login/mfa/register/passkey", "/login/mfa/register/passkey", url.Values{"mfa_state": {state}, "name": {"Security key"}, "credential": {cred}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("registering the passkey at sign-in: %d %s", resp.StatusCode, errorText(body))
+		}
+		if amr := strings.Join(sessionAMR(t, in, b), " "); amr != "pwd hwk mfa" {
+			t.Fatalf("session amr after registering a passkey at sign-in: %q", amr)
+		}
+		onlyPasskey(t, in, alice)
+
+		// Next sign-in: password, then the passkey.
+		b = testserver.NewBrowser(t, in.URL)
+		b.Login(alice.UPN, testserver.Password)
+		if resp, _ := b.Do("GET", "/login/mfa", nil); resp.Header.Get("Location") != "/login/mfa/passkey" {
+			t.Fatalf("second step: sent to %q", resp.Header.Get("Location"))
+		}
+		_, page = b.Do("GET", "/login/mfa/passkey", nil)
+		if !strings.Contains(page, `data-mfa-method="passkey"`) || !strings.Contains(page, `src="/static/passkey.js"`) {
+			t.Fatalf("second-step page:\n%s", page)
+		}
+		state = mfaState(t, page)
+		begin := func(b *testserver.Browser, state string) []byte {
+			t.Helper()
+			resp, opts := b.Post("/login/mfa/passkey", "/login/mfa/passkey/options", url.Values{"mfa_state": {state}})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("second-factor options: %d %s", resp.StatusCode, opts)
+			}
+			if !strings.Contains(opts, key.CredentialID()) || !strings.Contains(opts, `"userVerification":"required"`) {
+				t.Fatalf("second-factor options must allow the user's passkey and require user verification: %s", opts)
+			}
+			return []byte(opts)
+		}
+		answer := func(b *testserver.Browser, state, assertion string) (*http.Response, string) {
+			return b.Post("/login/mfa/passkey", "/login/mfa/passkey", url.Values{"mfa_state": {state}, "assertion": {assertion}})
+		}
+		wantFactorRefused := func(what string, resp *http.Response, body, why string) {
+			t.Helper()
+			if resp.StatusCode != http.StatusOK || testserver.ErrorCode(body) != "500121" || !strings.Contains(body, `data-mfa-method="passkey"`) {
+				t.Fatalf("%s: %d %s", what, resp.StatusCode, testserver.ErrorCode(body))
+			}
+			if e := lastSignIn(t, in); e.Code != 500121 || !strings.Contains(e.Detail, "second factor: passkey") || !strings.Contains(e.Detail, why) {
+				t.Fatalf("%s: sign-in log %d %q, want 500121 with %q", what, e.Code, e.Detail, why)
+			}
+		}
+
+		// A passwordless challenge is not a second factor's.
+		other := options(t, testserver.NewBrowser(t, in.URL), "/login", "/login/passkey/options")
+		begin(b, state)
+		key.Counter++
+		resp, body = answer(b, state, key.Assert(softkey.Challenge(other)))
+		wantFactorRefused("a passwordless challenge's answer", resp, body, "challenge")
+		// Another pending sign-in's challenge (mallory signs in with alice's password
+		// elsewhere): bound to that sign-in, it serves no other.
+		m := testserver.NewBrowser(t, in.URL)
+		m.Login(alice.UPN, testserver.Password)
+		_, mpage := m.Do("GET", "/login/mfa/passkey", nil)
+		theirs := begin(m, mfaState(t, mpage))
+		begin(b, state)
+		key.Counter++
+		resp, body = answer(b, state, key.Assert(softkey.Challenge(theirs)))
+		wantFactorRefused("another sign-in's challenge", resp, body, "challenge")
+		// A counter going backwards.
+		k := *key
+		k.Counter = 0
+		resp, body = answer(b, state, mustGet(t, &k, begin(b, state)))
+		wantFactorRefused("a counter going backwards", resp, body, "did not go past")
+		// No user verification.
+		k = *key
+		k.UserVerified = false
+		resp, body = answer(b, state, mustGet(t, &k, begin(b, state)))
+		key.Counter = k.Counter
+		wantFactorRefused("no user verification", resp, body, "User verification required")
+		if resp, _ := b.Do("GET", "/myaccount", nil); resp.StatusCode == http.StatusOK {
+			t.Fatalf("a session after refused second factors")
+		}
+
+		// The right answer signs in.
+		in.Clock.Advance(time.Minute)
+		resp, body = answer(b, state, mustGet(t, key, begin(b, state)))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/myaccount" {
+			t.Fatalf("second factor: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), errorText(body))
+		}
+		if amr := strings.Join(sessionAMR(t, in, b), " "); amr != "pwd hwk mfa" {
+			t.Fatalf("session amr: %q", amr)
+		}
+		log := signInLog(t, in, alice.ID)
+		last := log[len(log)-1]
+		if last.Code != 0 || !strings.Contains(last.Detail, "second factor: passkey") {
+			t.Fatalf("sign-in log: %+v", *last)
+		}
+		if p := onlyPasskey(t, in, alice); p.LastUsed == nil || !p.LastUsed.Equal(in.Clock.Now()) {
+			t.Fatalf("the passkey's last use was not written")
+		}
+		// The same step again is out of order: the pending sign-in is used up.
+		resp, body = answer(b, state, mustGet(t, key, []byte(`{"publicKey":{"challenge":"AAAAAAAAAAAAAAAAAAAAAA"}}`)))
+		if testserver.ErrorCode(body) != "90100" {
+			t.Fatalf("a second step after the sign-in completed: %d %s", resp.StatusCode, testserver.ErrorCode(body))
+		}
+
+		// A passwordless sign-in needs no second step: the passkey is both factors.
+		pl := testserver.NewBrowser(t, in.URL)
+		resp, body, _ = signInWith(t, pl, key, nil)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/myaccount" {
+			t.Fatalf("passwordless with mfa required of all: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), errorText(body))
+		}
+		if amr := strings.Join(sessionAMR(t, in, pl), " "); amr != "hwk mfa" {
+			t.Fatalf("passwordless session amr: %q", amr)
+		}
+	})
+}
+
+func mustGet(t *testing.T, k *softkey.Authenticator, opts []byte) string {
+	t.Helper()
+	a, err := k.Get(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

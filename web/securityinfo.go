@@ -55,7 +55,8 @@ func (s *server) securityPage(r *http.Request, name string) (*page, error) {
 		return nil, err
 	}
 	d := &securityData{Methods: ms, Registration: reg, AllowEmail: st.Reset.Allows(portier.MethodEmail),
-		AllowTOTP: st.Reset.Allows(portier.MethodTOTP), Register: r.FormValue("register") == "1", PasskeysOn: s.Passkeys.Enabled()}
+		AllowTOTP: st.Reset.Allows(portier.MethodTOTP), Register: r.FormValue("register") == "1",
+		PasskeysOn: s.Passkeys.Enabled() && st.MFA.Allows(portier.MethodPasskey)}
 	for _, m := range ms {
 		d.HasEmail = d.HasEmail || m.Kind == portier.MethodEmail
 		d.HasTOTP = d.HasTOTP || m.Kind == portier.MethodTOTP
@@ -295,7 +296,7 @@ func (s *server) handleSecurityRemove() http.Handler {
 		}
 		a := signin.Attempt{
 			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
-			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)),
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)), CheckOnly: true,
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {

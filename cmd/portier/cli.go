@@ -220,7 +220,7 @@ func (a *app) usersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage the directory's users"}
 	cmd.AddCommand(a.usersCreate(), a.usersList(), a.usersShow(), a.usersResetPassword(),
 		a.usersUnlock(), a.usersSignInStatus(true), a.usersSignInStatus(false),
-		a.usersRevokeSessions(), a.usersResetSecurityInfo(), a.usersDelete())
+		a.usersRevokeSessions(), a.usersResetSecurityInfo(), a.usersTAP(), a.usersDelete())
 	return cmd
 }
 

@@ -73,26 +73,32 @@ func boolSetting(name, help string, field func(st *portier.Settings) *bool) sett
 	}
 }
 
-// methodsSetting is the comma-separated list of self-service methods.
-var methodsSetting = setting{
-	name: "sspr-methods", help: "methods users may register and use: email, totp, or email,totp",
-	get: func(st portier.Settings) string {
-		var out []string
-		for _, m := range st.Reset.Methods {
-			out = append(out, string(m))
-		}
-		return strings.Join(out, ",")
-	},
-	set: func(st *portier.Settings, v string) error {
-		st.Reset.Methods = nil
-		for _, m := range strings.Split(v, ",") {
-			if m = strings.TrimSpace(m); m != "" {
-				st.Reset.Methods = append(st.Reset.Methods, portier.MethodKind(m))
+// methodList is a setting that is a comma-separated list of methods.
+func methodList(name, help string, field func(st *portier.Settings) *[]portier.MethodKind) setting {
+	return setting{
+		name: name, help: help,
+		get: func(st portier.Settings) string {
+			var out []string
+			for _, m := range *field(&st) {
+				out = append(out, string(m))
 			}
-		}
-		return nil
-	},
+			return strings.Join(out, ",")
+		},
+		set: func(st *portier.Settings, v string) error {
+			*field(st) = nil
+			for _, m := range strings.Split(v, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					*field(st) = append(*field(st), portier.MethodKind(m))
+				}
+			}
+			return nil
+		},
+	}
 }
+
+// methodsSetting is the comma-separated list of self-service methods.
+var methodsSetting = methodList("sspr-methods", "methods users may register and use: email, totp, or email,totp",
+	func(st *portier.Settings) *[]portier.MethodKind { return &st.Reset.Methods })
 
 // settingsTable lists every setting the command line shows and changes.
 var settingsTable = []setting{
@@ -118,6 +124,10 @@ var settingsTable = []setting{
 	boolSetting("sspr-notify-admins", "mail every global admin when an admin resets their own password", func(st *portier.Settings) *bool { return &st.Reset.NotifyAdmins }),
 	boolSetting("lockout-email", "mail an account's owner once per lockout episode", func(st *portier.Settings) *bool { return &st.LockoutEmail }),
 	durationSetting("access-token-lifetime", "how long an OpenID Connect access token lives", func(st *portier.Settings) *time.Duration { return &st.AccessTokenLifetime }),
+	stringSetting("mfa-required", "who must pass a second factor at sign-in: none, admins or all", func(st *portier.Settings) *string { return &st.MFA.Required }),
+	methodList("mfa-methods", "second factors users may register and use: totp, passkey, or totp,passkey",
+		func(st *portier.Settings) *[]portier.MethodKind { return &st.MFA.Methods }),
+	intSetting("mfa-remember-days", "spare the second factor at a browser that passed it within this many days (0: ask every time; at most 90)", func(st *portier.Settings) *int { return &st.MFA.RememberDays }),
 	durationSetting("refresh-token-lifetime", "how long an OpenID Connect refresh token lives unused", func(st *portier.Settings) *time.Duration { return &st.RefreshTokenLifetime }),
 }
 

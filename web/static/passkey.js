@@ -84,6 +84,7 @@
   function fetchOptions(form) {
     var body = new URLSearchParams();
     body.set("csrf_token", form.elements.csrf_token.value);
+    if (form.elements.mfa_state) body.set("mfa_state", form.elements.mfa_state.value);
     return fetch(form.getAttribute("data-options"), {
       method: "POST", credentials: "same-origin", body: body,
       headers: { "Accept": "application/json" }

@@ -8,7 +8,9 @@ package testserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"mime"
@@ -59,6 +61,11 @@ type Options struct {
 	// Host, if set, is the host name of the base URL instead of the loopback address
 	// (e.g. "localhost", which resolves to it): passkeys need a domain name as relying party.
 	Host string
+	// MFARequired is the mfa-required setting the instance starts with. Empty starts with
+	// "none", so that the tests of everything but multi-factor sign-in sign admins in with a
+	// password alone; the tests of multi-factor sign-in set it (the product's default is
+	// "admins").
+	MFARequired string
 }
 
 // Instance is one running Portier server ("process") over a store.
@@ -101,6 +108,7 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		hostPort = o.Host + ":" + port
 	}
 	base := testenv.Must(url.Parse("http://" + hostPort))(t)
+	setMFA(t, store, o.MFARequired)
 	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
 		Store: store, Hasher: testenv.Hasher(), Now: o.Clock.Now, Log: log, BaseURL: base, TrustedProxies: o.TrustedProxies,
@@ -125,6 +133,30 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		}
 	})
 	return &Instance{URL: base.String(), Store: store, Dir: a.Directory, Clock: o.Clock, Mail: smtp, Server: srv, Metrics: a.Metrics, Recorder: a.Recorder, App: a}
+}
+
+// setMFA stores the mfa-required setting an instance starts with (Options.MFARequired), before
+// the application reads its settings, and unaudited: the tests' setting, not an admin's act.
+// A store that holds settings already (a second instance) keeps them.
+func setMFA(t testing.TB, store portier.Store, required string) {
+	t.Helper()
+	ctx := context.Background()
+	err := store.Tx(ctx, func(tx portier.Tx) error {
+		raw, err := tx.Setting(ctx, portier.SettingsKey)
+		if err != nil || raw != nil {
+			return err
+		}
+		st := portier.DefaultSettings()
+		st.MFA.Required = cmp.Or(required, portier.MFANone)
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		return tx.PutSetting(ctx, portier.SettingsKey, b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // CreateUser creates a user with Password, as `portier users create` would.
@@ -301,4 +333,53 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("waited 10 s for %s", what)
 		}
 	}
+}
+
+// RegisterAtSignIn signs in as upn with Password in b, for a user who must use a second
+// factor and has none: it registers an authenticator app on the registration page of the
+// sign-in, confirms it with the code of the current step (so that step is used up), and
+// returns its secret. b is signed in then.
+func (in *Instance) RegisterAtSignIn(t testing.TB, b *Browser, upn string) string {
+	t.Helper()
+	resp, body := b.Login(upn, Password)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/mfa" {
+		t.Fatalf("sign-in of %s: status %d to %q, code %s", upn, resp.StatusCode, resp.Header.Get("Location"), ErrorCode(body))
+	}
+	_, body = b.Do("GET", "/login/mfa/register", nil)
+	m := totpSecret.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no authenticator key on the registration page: %s", body)
+	}
+	resp, body = b.Post("/login/mfa/register", "/login/mfa/register", url.Values{"code": {TOTP(t, m[1], in.Clock.Now())}, "mfa_state": {MFAState(body)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("registering at sign-in: status %d code %s", resp.StatusCode, ErrorCode(body))
+	}
+	return m[1]
+}
+
+// SignedInMFA returns a new browser signed in as upn with Password and a code of the
+// authenticator secret at the instance's clock (the caller moves the clock past a step used).
+func (in *Instance) SignedInMFA(t testing.TB, upn, secret string) *Browser {
+	t.Helper()
+	b := NewBrowser(t, in.URL)
+	resp, body := b.Login(upn, Password)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/mfa" {
+		t.Fatalf("sign-in of %s: status %d to %q, code %s", upn, resp.StatusCode, resp.Header.Get("Location"), ErrorCode(body))
+	}
+	_, body = b.Do("GET", "/login/mfa/totp", nil)
+	resp, body = b.Post("/login/mfa/totp", "/login/mfa/totp", url.Values{"code": {TOTP(t, secret, in.Clock.Now())}, "mfa_state": {MFAState(body)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second factor of %s: status %d code %s", upn, resp.StatusCode, ErrorCode(body))
+	}
+	return b
+}
+
+var mfaState = regexp.MustCompile(`name="mfa_state" value="([^"]+)"`)
+
+// MFAState returns the mfa_state field of a second step's page, or "".
+func MFAState(body string) string {
+	if m := mfaState.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
 }
