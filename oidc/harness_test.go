@@ -180,6 +180,10 @@ type browser struct {
 	*testserver.Browser
 	// newPassword is chosen when the forced change-password page (50055) comes up.
 	newPassword string
+	// mfaCode, when set, gives the authenticator code typed at the second step of a sign-in;
+	// mfaSteps counts those steps.
+	mfaCode  func() string
+	mfaSteps int
 }
 
 func newBrowser(t testing.TB, base string) *browser {
@@ -249,6 +253,17 @@ func (b *browser) authorize(start, redirectURI, upn, pw string) outcome {
 			out.Logins++
 			form := url.Values{"username": {upn}, "password": {pw}, "csrf_token": {m[1]}, "return_to": {resp.Request.URL.Query().Get("return_to")}}
 			resp, body = b.do("POST", "/login", form)
+			if resp.StatusCode == http.StatusSeeOther {
+				next = resp.Request.URL.ResolveReference(mustParse(b.T, resp.Header.Get("Location"))).String()
+				continue
+			}
+		case resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/login/mfa/totp" && b.mfaCode != nil:
+			m := csrfField.FindStringSubmatch(body)
+			if m == nil {
+				b.T.Fatal("no csrf_token on /login/mfa/totp")
+			}
+			b.mfaSteps++
+			resp, body = b.do("POST", "/login/mfa/totp", url.Values{"code": {b.mfaCode()}, "csrf_token": {m[1]}, "mfa_state": {testserver.MFAState(body)}})
 			if resp.StatusCode == http.StatusSeeOther {
 				next = resp.Request.URL.ResolveReference(mustParse(b.T, resp.Header.Get("Location"))).String()
 				continue

@@ -278,6 +278,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	}
 	doc["authorization_response_iss_parameter_supported"] = true // RFC 9207
 	doc["prompt_values_supported"] = []string{"none", "login"}
+	doc["acr_values_supported"] = []string{ACRPassword, ACRMFA}
 	return json.Marshal(doc)
 }
 
@@ -367,6 +368,10 @@ const ContinueParam = "from"
 // the user name with it; only a valid user name is passed on.
 const LoginHintParam = "login_hint"
 
+// MFAParam marks, in the return_to of a sign-in for an authorization request, that the
+// application asks for a multi-factor sign-in (acr_values).
+const MFAParam = "mfa"
+
 // Resume decides the next step of the authorization request id for a browser whose signed-in
 // user and session are u and sess (both nil when not signed in). ENotFound when the request is
 // unknown or expired.
@@ -387,6 +392,12 @@ func (p *Provider) Resume(ctx context.Context, id string, u *portier.User, sess 
 			return step, nil
 		}
 		back := PathContinue + "?id=" + url.QueryEscape(id) + "&" + ContinueParam + "=login"
+		if wantsMFA(ar.ACRValues) {
+			// The application asks for more than one factor: the sign-in asks for a second
+			// one whatever the organisation's policy for this user (Resume checks the
+			// session's methods, so dropping the mark only leads back here).
+			back += "&" + MFAParam + "=1"
+		}
 		step.Kind, step.URL = StepLogin, "/login?return_to="+url.QueryEscape(back)
 		if hint, err := portier.NormalizeUPN(ar.LoginHint); ar.LoginHint != "" && err == nil {
 			step.URL += "&" + LoginHintParam + "=" + url.QueryEscape(hint)
@@ -403,6 +414,9 @@ func (p *Provider) Resume(ctx context.Context, id string, u *portier.User, sess 
 		if sess.Created.Before(ar.Created) && age > time.Duration(*ar.MaxAge)*time.Second {
 			return login()
 		}
+	}
+	if wantsMFA(ar.ACRValues) && !sess.MultiFactor() {
+		return login()
 	}
 	if app.AssignedOnly {
 		ok, err := p.storage.store.AppAssigned(ctx, app.ID, u.ID)
@@ -428,6 +442,7 @@ func (p *Provider) Resume(ctx context.Context, id string, u *portier.User, sess 
 			return err
 		}
 		locked.UserID, locked.AuthTime, locked.SessionHash, locked.IsDone = u.ID, sess.Created, sess.IDHash, true
+		locked.AMR = sess.AMR
 		t.UserID, t.Data = u.ID, encode(locked)
 		return tx.UpdateToken(ctx, t)
 	})

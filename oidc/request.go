@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/portier-id/portier"
 )
 
 // authRequest is an authorization request, kept in the store as a TokenAuthRequest from
@@ -26,6 +28,11 @@ type authRequest struct {
 	MaxAge    *uint     `json:"maxAge,omitempty"`
 	LoginHint string    `json:"loginHint,omitempty"`
 	Created   time.Time `json:"created"`
+	// ACRValues are the client's acr_values: ACRMFA (or one of its aliases) asks for a
+	// multi-factor sign-in.
+	ACRValues []string `json:"acrValues,omitempty"`
+	// AMR are the methods of the session that completed the request (RFC 8176).
+	AMR []string `json:"amr,omitempty"`
 
 	// Set when the user has signed in for the request.
 	UserID   string    `json:"userId,omitempty"`
@@ -45,8 +52,8 @@ type authRequest struct {
 }
 
 func (a *authRequest) GetID() string         { return a.ID }
-func (a *authRequest) GetACR() string        { return "" }
-func (a *authRequest) GetAMR() []string      { return []string{"pwd"} }
+func (a *authRequest) GetACR() string        { return acrOf(a.AMR) }
+func (a *authRequest) GetAMR() []string      { return amrOf(a.AMR) }
 func (a *authRequest) GetAudience() []string { return []string{a.ClientID} }
 func (a *authRequest) GetAuthTime() time.Time {
 	return a.AuthTime
@@ -82,6 +89,8 @@ type grant struct {
 	// Session is the hash of the Portier session that signed in, for a grant bound to it
 	// (boundRequest): its refresh tokens work only while that session lives.
 	Session []byte `json:"session,omitempty"`
+	// AMR are the methods of the sign-in that made the grant.
+	AMR []string `json:"amr,omitempty"`
 }
 
 // refreshRequest is a refresh token being exchanged; it implements op.RefreshTokenRequest.
@@ -94,7 +103,7 @@ type refreshRequest struct {
 	scopes   []string
 }
 
-func (r *refreshRequest) GetAMR() []string            { return []string{"pwd"} }
+func (r *refreshRequest) GetAMR() []string            { return amrOf(r.grant.AMR) }
 func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
 func (r *refreshRequest) GetAuthTime() time.Time      { return r.grant.AuthTime }
 func (r *refreshRequest) GetClientID() string         { return r.clientID }
@@ -120,4 +129,42 @@ func (b *boundRequest) GetScopes() []string {
 func sessionBound(ar *authRequest, auth oidc.AuthMethod) bool {
 	return auth != oidc.AuthMethodNone && ar.ResponseType == oidc.ResponseTypeCode &&
 		len(ar.SessionHash) > 0 && !slices.Contains(ar.Scopes, oidc.ScopeOfflineAccess)
+}
+
+// Authentication context classes (acr) Portier puts in ID tokens: a sign-in with a password (or
+// another single factor) alone, and one with more than one factor.
+const (
+	ACRPassword = "urn:portier:acr:pwd"
+	ACRMFA      = "urn:portier:acr:mfa"
+)
+
+// acrMFAAliases are the acr_values that ask for a multi-factor sign-in: Portier's own, OpenID
+// PAPE's multi-factor policy, and the plain "mfa".
+var acrMFAAliases = []string{ACRMFA, "http://schemas.openid.net/pape/policies/2007/06/multi-factor", "mfa"}
+
+// wantsMFA reports whether acr_values ask for a multi-factor sign-in.
+func wantsMFA(values []string) bool {
+	for _, v := range values {
+		if slices.Contains(acrMFAAliases, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// amrOf is the amr claim of a sign-in whose session had amr: a session from before
+// multi-factor sign-in was opened with a password.
+func amrOf(amr []string) []string {
+	if len(amr) == 0 {
+		return []string{portier.AMRPassword}
+	}
+	return amr
+}
+
+// acrOf is the acr claim of a sign-in whose session had amr.
+func acrOf(amr []string) string {
+	if slices.Contains(amr, portier.AMRMFA) {
+		return ACRMFA
+	}
+	return ACRPassword
 }

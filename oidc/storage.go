@@ -120,7 +120,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		ID: newRequestID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State, Nonce: req.Nonce,
 		Scopes: req.Scopes, ResponseType: req.ResponseType, ResponseMode: req.ResponseMode,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
-		Prompt: req.Prompt, MaxAge: req.MaxAge, LoginHint: req.LoginHint, Created: now,
+		Prompt: req.Prompt, MaxAge: req.MaxAge, LoginHint: req.LoginHint, Created: now, ACRValues: req.ACRValues,
 	}
 	t := &portier.Token{Kind: portier.TokenAuthRequest, ID: ar.ID, AppID: app.ID, Data: encode(ar), Created: now, Expires: now.Add(authRequestLifetime)}
 	if err := s.store.Tx(ctx, func(tx portier.Tx) error { return tx.InsertToken(ctx, t) }); err != nil {
@@ -272,7 +272,7 @@ func (s *storage) exchangeCode(ctx context.Context, ar *authRequest, kind refres
 		} else if err != nil {
 			return err
 		}
-		g := grant{Scopes: locked.Scopes, AuthTime: locked.AuthTime, Granted: now}
+		g := grant{Scopes: locked.Scopes, AuthTime: locked.AuthTime, Granted: now, AMR: locked.AMR}
 		refreshExpires := now.Add(st.RefreshTokenLifetime)
 		if kind == sessionRefresh {
 			g.Session = locked.SessionHash

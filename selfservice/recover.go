@@ -148,6 +148,27 @@ func required(st portier.Settings, u *portier.User) int {
 	return st.Reset.MethodsRequired
 }
 
+// need is how many methods the flow must pass before it may reset or unlock: required, and,
+// for a user with an authenticator app (a second factor of sign-in), one more until the
+// authenticator is among them, so that a reset, which ends in a sign-in, never bypasses the
+// second factor. Passkeys, which self-service does not check, do not count here.
+func (s *Service) need(ctx context.Context, q reader, st portier.Settings, f *flow, u *portier.User) (int, error) {
+	n := required(st, u)
+	if u == nil || passed(f, portier.MethodTOTP) || !st.Reset.Allows(portier.MethodTOTP) {
+		return n, nil
+	}
+	ms, err := q.ListMethods(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if m.Kind == portier.MethodTOTP {
+			return max(n, len(f.Passed)+1), nil
+		}
+	}
+	return n, nil
+}
+
 func passed(f *flow, k portier.MethodKind) bool {
 	for _, p := range f.Passed {
 		if p == k {
@@ -170,10 +191,14 @@ func (s *Service) View(ctx context.Context, secret string) (*FlowView, error) {
 	now := s.now()
 	v := &FlowView{Name: f.Name, Passed: len(f.Passed), CodeSent: f.Code != nil,
 		PassedEmail: passed(f, portier.MethodEmail), PassedTOTP: passed(f, portier.MethodTOTP)}
-	if v.Passed > 0 {
-		v.Required = required(st, u)
+	need, err := s.need(ctx, s.store, st, f, u)
+	if err != nil {
+		return nil, err
 	}
-	if u != nil && v.Passed >= required(st, u) {
+	if v.Passed > 0 {
+		v.Required = need
+	}
+	if u != nil && v.Passed >= need {
 		v.Verified = true
 		v.Locked = u.LockoutState.Locked(now)
 		v.LockedUntil = u.LockoutState.LockedUntil
@@ -419,7 +444,11 @@ func (s *Service) verified(ctx context.Context, tx portier.Tx, st portier.Settin
 	if err != nil {
 		return nil, nil, err
 	}
-	if u == nil || len(f.Passed) < required(st, u) {
+	need, err := s.need(ctx, tx, st, f, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u == nil || len(f.Passed) < need {
 		return nil, nil, refuse(ReasonNotVerified)
 	}
 	if !u.AccountEnabled {

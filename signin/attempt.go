@@ -348,7 +348,7 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 	default:
 		need, methods, err := false, []portier.MethodKind(nil), error(nil)
 		if !t.in.CheckOnly {
-			need, methods, err = t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID)
+			need, methods, err = t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID, t.in.RequireMFA)
 		}
 		if err != nil {
 			t.refund()

@@ -353,11 +353,11 @@ func (e *Engine) complete(ctx context.Context, tx portier.Tx, p *Pending, u *por
 // mfaNeeded decides, for a right first factor of u under st, whether the sign-in needs a
 // second factor: the policy requires one of u, and this browser is not remembered. It returns
 // the registered methods u may use (none: u must register one first).
-func (e *Engine) mfaNeeded(ctx context.Context, st portier.Settings, u *portier.User, remembered string, deviceID string) (bool, []portier.MethodKind, error) {
-	if !st.MFA.RequiredFor(u.Roles) {
+func (e *Engine) mfaNeeded(ctx context.Context, st portier.Settings, u *portier.User, remembered string, deviceID string, force bool) (bool, []portier.MethodKind, error) {
+	if !force && !st.MFA.RequiredFor(u.Roles) {
 		return false, nil, nil
 	}
-	if e.RememberedMFA(st, u, deviceID, remembered) {
+	if !force && e.RememberedMFA(st, u, deviceID, remembered) {
 		return false, nil, nil
 	}
 	ms, err := e.store.ListMethods(ctx, u.ID)
@@ -424,4 +424,27 @@ func (e *Engine) rememberMAC(payload string) []byte {
 	m.Write([]byte("portier remember mfa\x00"))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
+}
+
+// SecondStep decides, for u who has just passed a first factor outside SignIn (the forced
+// password change after CodePasswordChangeNeeded), whether a second factor must follow
+// before a session; if so it stores the pending sign-in and returns its cookie secret, ""
+// otherwise. amr are the methods passed ("pwd").
+func (e *Engine) SecondStep(ctx context.Context, u *portier.User, device Device, remember, language, returnTo string, force bool) (string, error) {
+	st, err := e.dir.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	need, methods, err := e.mfaNeeded(ctx, st, u, remember, device.ID, force)
+	if err != nil || !need {
+		return "", err
+	}
+	p := &Pending{AMR: []string{portier.AMRPassword}, Methods: methods, Register: len(methods) == 0, DeviceID: device.ID,
+		Familiar: e.Familiar(device, u), Language: cmp.Or(language, st.DefaultLanguage), ReturnTo: returnTo}
+	var secret string
+	err = e.store.Tx(ctx, func(tx portier.Tx) error {
+		secret, err = e.newPending(ctx, tx, u, p, e.now())
+		return err
+	})
+	return secret, err
 }

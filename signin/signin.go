@@ -164,6 +164,8 @@ type Attempt struct {
 	CheckOnly bool
 	// ReturnTo is where a sign-in that needs a second step goes once complete (Pending.ReturnTo).
 	ReturnTo string
+	// RequireMFA asks for a second factor whatever the policy (an application asked for one).
+	RequireMFA bool
 }
 
 // Outcome is the answer to an attempt.

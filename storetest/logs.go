@@ -223,7 +223,7 @@ func testSessions(t *testing.T, s portier.Store) {
 	alice, bob := newTestUser(1), newTestUser(2)
 	insertUsers(t, s, alice, bob)
 	sessions := []*portier.Session{
-		{IDHash: []byte("hash-a1\x00\xff"), UserID: alice.ID, Created: base, LastSeen: base.Add(time.Minute), Expires: base.Add(8 * time.Hour), Source: "192.0.2.1", UserAgent: "Firefox"},
+		{IDHash: []byte("hash-a1\x00\xff"), UserID: alice.ID, Created: base, LastSeen: base.Add(time.Minute), Expires: base.Add(8 * time.Hour), Source: "192.0.2.1", UserAgent: "Firefox", AMR: []string{"pwd", "otp", "mfa"}},
 		{IDHash: []byte("hash-a2"), UserID: alice.ID, Created: base.Add(time.Hour), LastSeen: base.Add(time.Hour), Expires: base.Add(9 * time.Hour), Source: "2001:db8::1", UserAgent: "Safari"},
 		{IDHash: []byte("hash-b1"), UserID: bob.ID, Created: base.Add(30 * time.Minute), LastSeen: base.Add(30 * time.Minute), Expires: base.Add(8 * time.Hour), Source: "198.51.100.7", UserAgent: "curl/8"},
 	}
@@ -301,7 +301,8 @@ func testSessions(t *testing.T, s portier.Store) {
 func checkSession(t *testing.T, got, want *portier.Session) {
 	t.Helper()
 	if !bytes.Equal(got.IDHash, want.IDHash) || got.UserID != want.UserID || got.Source != want.Source || got.UserAgent != want.UserAgent ||
-		!sameTime(got.Created, want.Created) || !sameTime(got.LastSeen, want.LastSeen) || !sameTime(got.Expires, want.Expires) {
+		!sameTime(got.Created, want.Created) || !sameTime(got.LastSeen, want.LastSeen) || !sameTime(got.Expires, want.Expires) ||
+		!slices.Equal(got.AMR, want.AMR) {
 		t.Fatalf("session:\n got  %+v\n want %+v", got, want)
 	}
 }

@@ -235,6 +235,7 @@ func (a userActions) More() bool { return a.SignInStatus || a.Revoke || a.Roles 
 
 // userDetails is what a user's details page shows.
 type userDetails struct {
+	MFA      *mfaAdminView // the multi-factor part (admin_mfa.go)
 	Target   *portier.User
 	Statuses []statusView
 	Can      userActions
@@ -350,6 +351,13 @@ func (s *server) handleAdminUser() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if err == nil {
+			d.MFA, err = s.mfaAdmin(r, d)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		d.SignIns = entries[:min(len(entries), recentSignIns)]
 		if d.Target.Lockout.Locked {
 			d.Failed = failedSinceSuccess(entries)
@@ -364,7 +372,7 @@ func (s *server) handleAdminUser() http.Handler {
 // doneNotice is the confirmation a page shows after an action redirected to it.
 func doneNotice(t *translator, done string) string {
 	switch done {
-	case "reset", "unlocked", "blocked", "unblocked", "signed-out", "roles", "created", "security-info":
+	case "reset", "unlocked", "blocked", "unblocked", "signed-out", "roles", "created", "security-info", "tap-revoked":
 		return t.T("admin.done." + done)
 	}
 	return ""

@@ -20,6 +20,11 @@ type settingsForm struct {
 	ResetScope, ResetRequired                                   string
 	ResetEmail, ResetTOTP, ResetUnlock, ResetRegister           bool
 	NotifyUser, NotifyAdmins, LockoutEmail                      bool
+	// Multi-factor sign-in (mfa_parts.html); MFAShown is set when the form carried it.
+	MFAShown            bool
+	MFARequired         string
+	MFATOTP, MFAPasskey bool
+	MFARememberDays     string
 }
 
 // shortDuration writes d without the zero units Go adds (1h0m0s becomes 1h).
@@ -47,6 +52,8 @@ func settingsFormOf(st portier.Settings) *settingsForm {
 		ResetEmail: st.Reset.Allows(portier.MethodEmail), ResetTOTP: st.Reset.Allows(portier.MethodTOTP),
 		ResetUnlock: st.Reset.AllowUnlock, ResetRegister: st.Reset.RequireRegistration,
 		NotifyUser: st.Reset.NotifyUser, NotifyAdmins: st.Reset.NotifyAdmins, LockoutEmail: st.LockoutEmail,
+		MFAShown: true, MFARequired: st.MFA.Required, MFATOTP: st.MFA.Allows(portier.MethodTOTP),
+		MFAPasskey: st.MFA.Allows(portier.MethodPasskey), MFARememberDays: strconv.Itoa(st.MFA.RememberDays),
 	}
 }
 
@@ -62,6 +69,8 @@ func settingsFormFrom(r *http.Request) *settingsForm {
 		ResetEmail: v("sspr_email") == "on", ResetTOTP: v("sspr_totp") == "on", ResetUnlock: v("sspr_allow_unlock") == "on",
 		ResetRegister: v("sspr_require_registration") == "on", NotifyUser: v("sspr_notify_user") == "on",
 		NotifyAdmins: v("sspr_notify_admins") == "on", LockoutEmail: v("lockout_email") == "on",
+		MFAShown: r.PostForm.Has("mfa_required"), MFARequired: v("mfa_required"),
+		MFATOTP: v("mfa_totp") == "on", MFAPasskey: v("mfa_passkey") == "on", MFARememberDays: v("mfa_remember_days"),
 	}
 }
 
@@ -110,6 +119,20 @@ func (f *settingsForm) apply(t *translator, st *portier.Settings) error {
 		func() error { return dur("admin.settings.sessionabsolute", f.SessionAbsolute, &st.SessionAbsolute) },
 		func() error { return dur("admin.settings.adminidle", f.AdminSessionIdle, &st.AdminSessionIdle) },
 		func() error { return num("admin.settings.sspr.required", f.ResetRequired, &st.Reset.MethodsRequired) },
+		func() error {
+			// A form without the multi-factor fields (a script posting the older form) keeps them.
+			if !f.MFAShown {
+				return nil
+			}
+			st.MFA.Required, st.MFA.Methods = f.MFARequired, nil
+			if f.MFATOTP {
+				st.MFA.Methods = append(st.MFA.Methods, portier.MethodTOTP)
+			}
+			if f.MFAPasskey {
+				st.MFA.Methods = append(st.MFA.Methods, portier.MethodPasskey)
+			}
+			return num("admin.settings.mfa.remember", f.MFARememberDays, &st.MFA.RememberDays)
+		},
 	} {
 		if err := step(); err != nil {
 			return err

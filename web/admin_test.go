@@ -481,7 +481,7 @@ func TestSettingsChangeTakesEffect(t *testing.T) {
 		for _, m := range regexp.MustCompile(`<input id="[^"]+" name="([^"]+)" type="(?:text|number)"(?: min="\d+")?(?: max="\d+")? value="([^"]*)"`).FindAllStringSubmatch(page, -1) {
 			form.Set(m[1], m[2])
 		}
-		if form.Get("lockout_threshold") != "10" || form.Get("lockout_duration") != "1m" || form.Get("admin_session_idle") != "30m" || len(form) != 11 {
+		if form.Get("lockout_threshold") != "10" || form.Get("lockout_duration") != "1m" || form.Get("admin_session_idle") != "30m" || len(form) != 12 { // 11, and the multi-factor remember days
 			t.Fatalf("settings form values: %v", form)
 		}
 		form.Set("default_language", "en")

@@ -93,6 +93,7 @@ func (s *server) handleLogin() http.Handler {
 			Language:     pickLanguage(r, ""),
 			RememberMFA:  cookieValue(r, rememberCookie),
 			ReturnTo:     returnTo,
+			RequireMFA:   appWantsMFA(returnTo),
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -221,7 +222,18 @@ func (s *server) handleForcedChange() http.Handler {
 			return
 		}
 		s.setCookie(w, pendingCookie, "", "/change-password", -1)
-		if !s.startSession(w, r, u, s.Engine.ParseDevice(cookieValue(r, deviceCookie))) {
+		// The new password is the first factor: a second one may still be due.
+		device := s.Engine.ParseDevice(cookieValue(r, deviceCookie))
+		secret, err := s.Engine.SecondStep(r.Context(), u, device, cookieValue(r, rememberCookie), pickLanguage(r, ""), returnTo, appWantsMFA(returnTo))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if secret != "" {
+			s.startPending(w, r, secret)
+			return
+		}
+		if !s.startSession(w, r, u, device) {
 			return
 		}
 		if returnTo == "" {

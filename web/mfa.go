@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/oidc"
 	"github.com/portier-id/portier/signin"
 )
 
@@ -340,4 +342,11 @@ func (s *server) handleMFARegister() http.Handler {
 			s.render(w, http.StatusOK, "mfa_register", pg)
 		}
 	})
+}
+
+// appWantsMFA reports whether the sign-in goes on to an OpenID Connect authorization request
+// that asked for a multi-factor sign-in (oidc.MFAParam in its return_to).
+func appWantsMFA(returnTo string) bool {
+	u, err := url.Parse(returnTo)
+	return err == nil && u.Path == oidc.PathContinue && u.Query().Get(oidc.MFAParam) == "1"
 }

@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -357,13 +359,91 @@ func TestTemporaryAccessPass(t *testing.T) {
 		}
 		seen := map[portier.Action]int{}
 		for _, ev := range events {
-			seen[ev.Action]++
+			seen[ev.Action+"/"+portier.Action(ev.Outcome)]++
 			if strings.Contains(ev.Detail, once.Pass) || strings.Contains(ev.Detail, multi.Pass) {
 				t.Fatal("a pass is in the audit log")
 			}
 		}
-		if seen[portier.ActionCreateTAP] != 5 || seen[portier.ActionUseTAP] != 3 || seen[portier.ActionRevokeTAP] != 1 {
+		if seen[portier.ActionCreateTAP+"/success"] != 3 || seen[portier.ActionCreateTAP+"/refused"] != 1 ||
+			seen[portier.ActionUseTAP+"/success"] != 3 || seen[portier.ActionRevokeTAP+"/success"] != 1 {
 			t.Fatalf("audited: %v", seen)
+		}
+	})
+}
+
+var tapPass = regexp.MustCompile(`data-tap-pass>([^<]+)<`)
+
+// TestHelpdeskTAPForLostPhone: a helpdesk admin creates a Temporary Access Pass on the user's
+// page for a user who lost their phone (after "Require re-register multi-factor
+// authentication"); the user signs in with it under mfa-required=all, lands on Security info
+// and registers a new authenticator, whose codes then pass the second step. The user page
+// lists the method with its kind and last use; the global admin sets the policy on the
+// Settings page.
+func TestHelpdeskTAPForLostPhone(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := testserver.Start(t, store, testserver.Options{MFARequired: portier.MFANone})
+		in.CreateUser(t, directory.NewUser{UPN: "global@example.org", Roles: []portier.Role{portier.RoleGlobalAdmin}})
+		in.CreateUser(t, directory.NewUser{UPN: "help@example.org", Roles: []portier.Role{portier.RoleHelpdeskAdmin}})
+		in.CreateUser(t, directory.NewUser{UPN: "lost@example.org"})
+		in.AddAuthenticator(t, in.SignedIn(t, "lost@example.org"))
+
+		global := in.SignedIn(t, "global@example.org")
+		_, page := global.Do("GET", "/admin/settings", nil)
+		if !strings.Contains(page, `name="mfa_required"`) {
+			t.Fatal("the settings page has no multi-factor policy")
+		}
+		form := url.Values{}
+		for _, f := range []string{"org_name", "default_language", "lockout_threshold", "lockout_duration", "lockout_max_duration", "lockout_decay",
+			"source_threshold", "source_window", "password_min_length", "session_idle", "session_absolute", "admin_session_idle", "sspr_scope", "sspr_methods_required"} {
+			m := regexp.MustCompile(`name="` + f + `"[^>]*value="([^"]*)"`).FindStringSubmatch(page)
+			if m != nil {
+				form.Set(f, m[1])
+			}
+		}
+		form.Set("default_language", "en")
+		form.Set("sspr_scope", "all")
+		form.Set("sspr_methods_required", "1")
+		form.Set("sspr_email", "on")
+		form.Set("sspr_totp", "on")
+		form.Set("mfa_required", "all")
+		form.Set("mfa_totp", "on")
+		form.Set("mfa_remember_days", "0")
+		if resp, page := global.Post("/admin/settings", "/admin/settings", form); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving the policy: %d %s", resp.StatusCode, testserver.ErrorCode(page))
+		}
+		if st, _ := in.Dir.Settings(context.Background()); st.MFA.Required != portier.MFAAll {
+			t.Fatalf("policy after saving: %q", st.MFA.Required)
+		}
+
+		// The helpdesk admin signs in (all: first registering a second factor of their own).
+		help := testserver.NewBrowser(t, in.URL)
+		in.RegisterAtSignIn(t, help, "help@example.org")
+		_, page = help.Do("GET", "/admin/users/lost@example.org", nil)
+		if !strings.Contains(page, `data-auth-method="totp"`) || !strings.Contains(page, `data-action="create-tap"`) {
+			t.Fatal("the user page lists no authenticator or offers no pass")
+		}
+		if resp, _ := help.Post("/admin/users/lost@example.org", "/admin/users/lost@example.org/security-info/reset", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("require re-register: %d", resp.StatusCode)
+		}
+		resp, page := help.Post("/admin/users/lost@example.org", "/admin/users/lost@example.org/tap", url.Values{"lifetime": {"1h"}, "one_time": {"on"}})
+		m := tapPass.FindStringSubmatch(page)
+		if resp.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("creating a pass: %d", resp.StatusCode)
+		}
+		pass := html.UnescapeString(m[1])
+
+		// The user signs in with the pass and registers a new authenticator.
+		user := testserver.NewBrowser(t, in.URL)
+		resp, _ = user.Login("lost@example.org", pass)
+		if loc := resp.Header.Get("Location"); loc != "/myaccount/security-info?tap=1" {
+			t.Fatalf("sign-in with the pass: to %q", loc)
+		}
+		secret := in.AddAuthenticator(t, user)
+		in.Clock.Advance(30 * time.Second)
+		in.SignedInMFA(t, "lost@example.org", secret)
+		_, page = help.Do("GET", "/admin/users/lost@example.org", nil)
+		if !strings.Contains(page, `data-auth-method="totp"`) || strings.Contains(page, "data-tap>") {
+			t.Fatal("after the new registration the user page shows no authenticator, or the used-up pass")
 		}
 	})
 }

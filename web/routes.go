@@ -112,6 +112,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{upn}/unlock", admin(s.handleAdminUserAction(s.Directory.Unlock, "unlocked")))
 	mux.Handle("POST /admin/users/{upn}/revoke-sessions", admin(s.handleAdminUserAction(s.Directory.RevokeSessions, "signed-out")))
 	mux.Handle("POST /admin/users/{upn}/security-info/reset", admin(s.handleAdminUserAction(s.Directory.ResetSecurityInfo, "security-info")))
+	mux.Handle("POST /admin/users/{upn}/tap", admin(s.handleAdminCreateTAP()))
+	mux.Handle("POST /admin/users/{upn}/tap/revoke", admin(s.handleAdminRevokeTAP()))
 	mux.Handle("GET /admin/users/{upn}/sign-in-status", admin(s.handleAdminActionPage("admin_status", "admin.status.title", func(a userActions) bool { return a.SignInStatus })))
 	mux.Handle("POST /admin/users/{upn}/sign-in-status", admin(s.handleAdminSignInStatus()))
 	mux.Handle("GET /admin/users/{upn}/roles", admin(s.handleAdminActionPage("admin_roles", "admin.roles.title", func(a userActions) bool { return a.Roles })))

@@ -10,13 +10,13 @@ import { launchBrowser } from './browser.js';
 
 /**
  * Registers the hooks and returns the harness; its fields are filled once before() has run.
- * @param {{users?: Record<string, object>, serveArgs?: string[] | ((h: object) => string[] | Promise<string[]>), afterStart?: (h: object) => Promise<void>}} options
+ * @param {{users?: Record<string, object>, serveArgs?: string[] | ((h: object) => string[] | Promise<string[]>), afterStart?: (h: object) => Promise<void>, mfaRequired?: string}} options
  *   users to create (through the CLI) before serving, extra `portier serve` flags (or a function
  *   returning them, called in before(): for flags known only once another before() hook ran, such
- *   as a test mailbox's port), and a step run once the server listens (the demo harness reads the
- *   printed admin password there)
+ *   as a test mailbox's port), a step run once the server listens (the demo harness reads the
+ *   printed admin password there), and the mfa-required setting the store starts with ('none')
  */
-export function useHarness({ users = {}, serveArgs = [], afterStart = async () => {} } = {}) {
+export function useHarness({ users = {}, serveArgs = [], afterStart = async () => {}, mfaRequired = 'none' } = {}) {
   const h = {
     /** @type {Portier} */ portier: null,
     baseURL: '',
@@ -38,6 +38,9 @@ export function useHarness({ users = {}, serveArgs = [], afterStart = async () =
   };
   before(async () => {
     h.portier = await Portier.create();
+    // Multi-factor sign-in's default is "admins"; the files that are not about it sign admins
+    // in with a password alone (mfa.test.js sets its own policy).
+    await h.portier.cli(['settings', 'set', `mfa-required=${mfaRequired}`]);
     for (const [key, u] of Object.entries(users)) {
       h.users[key] = await h.portier.createUser(u);
     }
