@@ -719,3 +719,31 @@ func mustGet(t *testing.T, k *softkey.Authenticator, opts []byte) string {
 	}
 	return a
 }
+
+// TestPasskeyAdminView: the admin center lists a user's passkeys with their names and last use,
+// and "Require re-register" removes them.
+func TestPasskeyAdminView(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		in := startPasskeys(t, store)
+		alice, b := passkeyUser(t, in, "alice@example.org")
+		mustRegister(t, b, softkey.New(in.URL), "Desk key")
+		in.CreateUser(t, directory.NewUser{UPN: "helen@example.org", DisplayName: "Helen", Roles: []portier.Role{portier.RoleHelpdeskAdmin}})
+		admin := testserver.NewBrowser(t, in.URL)
+		admin.Login("helen@example.org", testserver.Password)
+		page := "/admin/users/" + alice.UPN
+		_, body := admin.Do("GET", page, nil)
+		if !strings.Contains(body, `data-auth-method="passkey"`) || !strings.Contains(body, "Desk key") {
+			t.Fatalf("the admin's user page does not list the passkey")
+		}
+		if resp, _ := admin.Post(page, page+"/security-info/reset", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("require re-register: %d", resp.StatusCode)
+		}
+		if ps, _ := store.ListPasskeys(context.Background(), alice.ID); len(ps) != 0 {
+			t.Fatalf("%d passkeys after require re-register", len(ps))
+		}
+		evs := testenv.Must(store.ListAudit(context.Background(), portier.AuditFilter{Action: portier.ActionResetSecurityInfo}))(t)
+		if len(evs) != 1 || !strings.Contains(evs[0].Detail, `passkey "Desk key"`) {
+			t.Fatalf("audit of require re-register: %+v", evs)
+		}
+	})
+}
