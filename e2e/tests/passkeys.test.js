@@ -38,6 +38,8 @@ const h = useHarness({
   afterStart: async (harness) => {
     harness.baseURL = `http://localhost:${port}`;
   },
+  // The product's default: admins must use a second factor (the admin test below).
+  mfaRequired: 'admins',
 });
 
 /**
