@@ -32,6 +32,7 @@ type AuthMethod struct {
 // a Token that stands for a secret is the hex SHA-256 of that secret, never the secret.
 const (
 	TokenEnroll      = "enroll"       // security info being registered: code or secret awaiting confirmation
+	TokenWebAuthn    = "webauthn"     // a passkey ceremony's challenge, by the hash of the browser's ticket
 	TokenRecovery    = "recovery"     // a self-service password reset in progress (one browser)
 	TokenReport      = "report"       // a "This wasn't me" link of a lockout email
 	TokenMail        = "mail"         // a mail waiting to be sent (the outbox)

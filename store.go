@@ -8,7 +8,7 @@ import (
 )
 
 // The store contract is cut into areas (users, lockouts, logs, sessions, methods, tokens,
-// apps, keys, settings, counters): each area has a Reader interface of the reads, which work
+// passkeys, apps, keys, settings, counters): each area has a Reader interface of the reads, which work
 // both outside (Store) and inside (Tx) a transaction, and a Writer interface of the locking
 // reads and writes, which only a Tx has. Queries, Tx and Store embed them all; a consumer
 // declares the few it uses, e.g. interface{ UserReader; Transactor }. The suite in storetest
@@ -61,6 +61,7 @@ type Queries interface {
 	LogReader
 	SessionReader
 	MethodReader
+	PasskeyReader
 	TokenReader
 	AppReader
 	KeyReader
@@ -77,6 +78,7 @@ type Tx interface {
 	LogWriter
 	SessionWriter
 	MethodWriter
+	PasskeyWriter
 	TokenWriter
 	AppWriter
 	KeyWriter
@@ -116,7 +118,7 @@ type UserWriter interface {
 	// UpdateUser writes every field of u except ID, Created and LockoutState; ENotFound if u is
 	// gone, EConflict (UPNTaken) if its new UPN is taken.
 	UpdateUser(ctx context.Context, u *User) error
-	// DeleteUser removes the user, its lockout counters, sessions, methods, tokens and app
+	// DeleteUser removes the user, its lockout counters, sessions, methods, passkeys, tokens and app
 	// assignments; ENotFound if none.
 	DeleteUser(ctx context.Context, id string) error
 }
@@ -265,6 +267,28 @@ type MethodWriter interface {
 	MethodForUpdate(ctx context.Context, userID, id string) (*AuthMethod, error)
 	// DeleteMethod removes one method of the user; ENotFound (NoMethod) if the user has no such method.
 	DeleteMethod(ctx context.Context, userID, id string) error
+}
+
+// PasskeyReader reads users' passkeys.
+type PasskeyReader interface {
+	// ListPasskeys returns a user's passkeys, oldest first.
+	ListPasskeys(ctx context.Context, userID string) ([]*Passkey, error)
+	// Passkey returns the passkey with the credential id, whoever's it is; ENotFound (NoPasskey) if none.
+	Passkey(ctx context.Context, id string) (*Passkey, error)
+}
+
+// PasskeyWriter changes users' passkeys, inside a transaction.
+type PasskeyWriter interface {
+	// InsertPasskey adds p; ENotFound if its user is gone, EConflict (PasskeyExists) if its
+	// credential id is registered, to this user or another.
+	InsertPasskey(ctx context.Context, p *Passkey) error
+	// PasskeyForUpdate is Passkey that locks it until the transaction ends, so that two
+	// assertions of one credential settle its sign counter one after the other.
+	PasskeyForUpdate(ctx context.Context, id string) (*Passkey, error)
+	// UpdatePasskey writes p's Name, SignCount, BackupState and LastUsed; ENotFound (NoPasskey) if it is gone.
+	UpdatePasskey(ctx context.Context, p *Passkey) error
+	// DeletePasskey removes one passkey of the user; ENotFound (NoPasskey) if the user has no such passkey.
+	DeletePasskey(ctx context.Context, userID, id string) error
 }
 
 // TokenReader reads tokens.

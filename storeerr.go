@@ -67,3 +67,9 @@ func RepeatedUPN(users []*User) *Error {
 	}
 	return nil
 }
+
+// NoPasskey is the ENotFound error of a passkey that does not exist or is not the user's.
+func NoPasskey() *Error { return Errorf(ENotFound, "There is no such passkey.") }
+
+// PasskeyExists is the EConflict error of a credential id that is registered already.
+func PasskeyExists() *Error { return Errorf(EConflict, "This passkey is registered already.") }

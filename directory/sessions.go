@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ func EndSessions(ctx context.Context, tx portier.Tx, u *portier.User, now time.T
 	return endSessions(ctx, tx, u, now)
 }
 
-// ResetSecurityInfo removes every security-info method of the user named upn, and any being
+// ResetSecurityInfo removes every security-info method and passkey of the user named upn, and any being
 // registered, so that the user registers anew (Entra's "Require re-register"): for a lost
 // phone or mailbox. Errors: ENotFound, EForbidden (refused and audited). See
 // ResetSecurityInfoChanged for whether there was anything to remove.
@@ -38,6 +39,16 @@ func (s *Service) ResetSecurityInfoChanged(ctx context.Context, actor portier.Ac
 				return err
 			}
 			removed = append(removed, string(m.Kind))
+		}
+		ps, err := tx.ListPasskeys(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := tx.DeletePasskey(ctx, u.ID, p.ID); err != nil {
+				return err
+			}
+			removed = append(removed, fmt.Sprintf("passkey %q", p.Name))
 		}
 		pending, err := tx.DeleteTokens(ctx, portier.TokenFilter{UserID: u.ID, Kinds: []string{portier.TokenEnroll}})
 		if err != nil {

@@ -384,7 +384,10 @@ func (t *attempt) signIn(ctx context.Context) (*answer, error) {
 	case t.user.PasswordProfile.ForceChangePasswordNextSignIn:
 		out.Code = portier.CodePasswordChangeNeeded
 	default:
-		need, methods, err := t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID, t.in.RequireMFA)
+		need, methods, err := false, []portier.MethodKind(nil), error(nil)
+		if !t.in.CheckOnly {
+			need, methods, err = t.e.mfaNeeded(ctx, t.st, t.user, t.in.RememberMFA, t.in.Device.ID, t.in.RequireMFA)
+		}
 		if err != nil {
 			t.refund()
 			return nil, err

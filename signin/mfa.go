@@ -370,6 +370,16 @@ func (e *Engine) mfaNeeded(ctx context.Context, st portier.Settings, u *portier.
 			kinds = append(kinds, m.Kind)
 		}
 	}
+	// Passkeys live in their own table (several per user).
+	if st.MFA.Allows(portier.MethodPasskey) {
+		ps, err := e.store.ListPasskeys(ctx, u.ID)
+		if err != nil {
+			return false, nil, err
+		}
+		if len(ps) > 0 {
+			kinds = append(kinds, portier.MethodPasskey)
+		}
+	}
 	// The authenticator app first: it is the method most users have with them.
 	slices.SortStableFunc(kinds, func(a, b portier.MethodKind) int { return strings.Compare(string(b), string(a)) })
 	return true, kinds, nil

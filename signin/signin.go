@@ -62,6 +62,7 @@ type Store interface {
 	// ListSessions also tells the sources a user signed in from recently (recentSources).
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)
 	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
+	ListPasskeys(ctx context.Context, userID string) ([]*portier.Passkey, error)
 	Token(ctx context.Context, kind, id string) (*portier.Token, error)
 	ListTokens(ctx context.Context, f portier.TokenFilter) ([]*portier.Token, error)
 }
@@ -181,6 +182,9 @@ type Attempt struct {
 	SignedIn bool
 	// RememberMFA is the browser's "remember multi-factor" cookie (RememberToken), if any.
 	RememberMFA string
+	// CheckOnly asks only whether the password is right, for a signed-in user confirming an
+	// action (removing a method): no second factor is asked, no pending sign-in made.
+	CheckOnly bool
 	// ReturnTo is where a sign-in that needs a second step goes once complete (Pending.ReturnTo).
 	ReturnTo string
 	// RequireMFA asks for a second factor whatever the policy (an application asked for one).

@@ -50,7 +50,7 @@ func run(t *testing.T, open Open, tests []subtest) {
 func RunTests(t *testing.T, open func(t *testing.T) portier.Store) {
 	for _, area := range []func(*testing.T, Open){
 		RunStore, RunUsers, RunLockouts, RunLogs, RunSessions, RunSettings, RunCounters,
-		RunMethods, RunTokens, RunApps, RunKeys,
+		RunMethods, RunPasskeys, RunTokens, RunApps, RunKeys,
 	} {
 		area(t, open)
 	}

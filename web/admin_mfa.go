@@ -43,6 +43,13 @@ func (s *server) mfaAdmin(r *http.Request, d *userDetails) (*mfaAdminView, error
 		}
 		v.Methods = append(v.Methods, mfaMethodRow{Kind: m.Kind, Name: name, LastUsed: m.LastUsed})
 	}
+	ps, err := s.Passkeys.List(r.Context(), d.Target)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		v.Methods = append(v.Methods, mfaMethodRow{Kind: portier.MethodPasskey, Name: p.Name, LastUsed: p.LastUsed})
+	}
 	if v.CanTAP {
 		if v.TAPs, err = s.Directory.TAPs(r.Context(), d.Target.ID); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/passkey"
 	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
 )
@@ -45,7 +46,8 @@ var failures = map[string]failure{
 // codeOf is err's domain code; a self-service refusal (a wrong code, too many tries) is bad input.
 func codeOf(err error) string {
 	var ref *selfservice.Refusal
-	if errors.As(err, &ref) {
+	var pk *passkey.Refusal
+	if errors.As(err, &ref) || errors.As(err, &pk) {
 		return portier.EInvalid
 	}
 	return portier.ErrorCode(err)
@@ -96,6 +98,10 @@ func errorText(t *translator, err error) string {
 	var ref *selfservice.Refusal
 	if errors.As(err, &ref) {
 		return refusalText(t, ref)
+	}
+	var pk *passkey.Refusal
+	if errors.As(err, &pk) {
+		return t.T("passkey.err." + pk.Reason)
 	}
 	return t.Error(err)
 }

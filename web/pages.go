@@ -76,6 +76,8 @@ type page struct {
 	Admin *adminNav
 	// Data is what a page shows beyond the fields above (the admin center's tables and forms).
 	Data any
+	// Passkeys says that passkeys work here: the sign-in page offers them.
+	Passkeys bool
 }
 
 // newPage starts the data of a page for r.
@@ -88,7 +90,7 @@ func (s *server) newPage(r *http.Request, titleID string) *page {
 	t.tz = st.Location()
 	return &page{
 		T: t, Title: t.T(titleID), OrgName: st.OrgName, Here: r.URL.RequestURI(),
-		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength,
+		CSRF: csrf.TemplateField(r), MinLength: st.PasswordMinLength, Passkeys: s.Passkeys.Enabled() && st.MFA.Allows(portier.MethodPasskey),
 	}
 }
 

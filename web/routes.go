@@ -64,6 +64,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", http.RedirectHandler("/myaccount", http.StatusSeeOther))
 	mux.Handle("GET /login", s.handleLoginPage())
 	mux.Handle("POST /login", s.handleLogin())
+	mux.Handle("POST "+pathPasskeySignIn+"/options", s.handlePasskeySignInOptions())
+	mux.Handle("POST "+pathPasskeySignIn, s.handlePasskeySignIn())
 	// The second step of a sign-in (multi-factor): the pending sign-in is in the portier_mfa cookie.
 	mux.Handle("GET "+mfaPath, s.handleMFA())
 	mux.Handle("GET "+mfaPath+"/totp", s.handleMFATOTPPage())
@@ -71,6 +73,12 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+mfaRegisterPath, s.handleMFARegisterPage())
 	mux.Handle("GET "+mfaRegisterPath+"/qr.png", s.handleMFARegisterQR())
 	mux.Handle("POST "+mfaRegisterPath, s.handleMFARegister())
+	mux.Handle("GET "+pathMFAPasskey, s.handleMFAPasskeyPage())
+	mux.Handle("POST "+pathMFAPasskey+"/options", s.handleMFAPasskeyOptions())
+	mux.Handle("POST "+pathMFAPasskey, s.handleMFAPasskey())
+	mux.Handle("GET "+pathMFARegisterPasskey, s.handleMFARegisterPasskeyPage())
+	mux.Handle("POST "+pathMFARegisterPasskey+"/options", s.handleMFARegisterPasskeyOptions())
+	mux.Handle("POST "+pathMFARegisterPasskey, s.handleMFARegisterPasskey())
 	mux.Handle("GET /change-password", s.handleForcedChangePage())
 	mux.Handle("POST /change-password", s.handleForcedChange())
 	mux.Handle("GET /logout", s.handleLogoutPage())
@@ -88,6 +96,9 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirmPage()))
 	mux.Handle("GET /myaccount/security-info/confirm/{id}/qr.png", s.requireSession(s.handleSecurityQR()))
 	mux.Handle("POST /myaccount/security-info/confirm/{id}", s.requireSession(s.handleSecurityConfirm()))
+	mux.Handle("POST "+pathPasskeyRegister+"/options", s.requireSession(s.handlePasskeyRegisterOptions()))
+	mux.Handle("POST "+pathPasskeyRegister, s.requireSession(s.handlePasskeyRegister()))
+	mux.Handle("GET /myaccount/security-info/remove/{id}", s.requireSession(s.handleSecurityRemovePage()))
 	mux.Handle("POST /myaccount/security-info/remove/{id}", s.requireSession(s.handleSecurityRemove()))
 
 	// Self-service password reset and unlock; the browser's progress is in the portier_recover cookie.

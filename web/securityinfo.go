@@ -20,6 +20,20 @@ type securityData struct {
 	// Enrollment is the method being confirmed (securityinfo_confirm).
 	Enrollment *selfservice.Enrollment
 	Address    string
+	// HasEmail and HasTOTP say that a method of the kind is registered: adding another
+	// replaces it, so the form offers a change.
+	HasEmail, HasTOTP bool
+	// Passkeys are the user's passkeys; PasskeysOn says that passkeys work at this base URL.
+	Passkeys    []*portier.Passkey
+	PasskeysOn  bool
+	PasskeyName string
+	// Removing is the method or passkey the removal page asks about (securityinfo_remove).
+	Removing *removal
+}
+
+// removal is a method or passkey about to be removed.
+type removal struct {
+	ID, Kind, Name string
 }
 
 // securityPage fills the security info page for the signed-in user.
@@ -40,8 +54,17 @@ func (s *server) securityPage(r *http.Request, name string) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Data = &securityData{Methods: ms, Registration: reg, AllowEmail: st.Reset.Allows(portier.MethodEmail),
-		AllowTOTP: st.Reset.Allows(portier.MethodTOTP), Register: r.FormValue("register") == "1"}
+	d := &securityData{Methods: ms, Registration: reg, AllowEmail: st.Reset.Allows(portier.MethodEmail),
+		AllowTOTP: st.Reset.Allows(portier.MethodTOTP), Register: r.FormValue("register") == "1",
+		PasskeysOn: s.Passkeys.Enabled() && st.MFA.Allows(portier.MethodPasskey)}
+	for _, m := range ms {
+		d.HasEmail = d.HasEmail || m.Kind == portier.MethodEmail
+		d.HasTOTP = d.HasTOTP || m.Kind == portier.MethodTOTP
+	}
+	if d.Passkeys, err = s.Passkeys.List(r.Context(), u); err != nil {
+		return nil, err
+	}
+	p.Data = d
 	return p, nil
 }
 
@@ -91,6 +114,8 @@ func (s *server) handleSecurityInfo() http.Handler {
 			p.Notice = p.T.T("security.added")
 		case "removed":
 			p.Notice = p.T.T("security.removed")
+		case "passkey-added":
+			p.Notice = p.T.T("passkey.added")
 		}
 		s.render(w, http.StatusOK, "securityinfo", p)
 	})
@@ -204,14 +229,74 @@ func (s *server) handleSecurityConfirm() http.Handler {
 	})
 }
 
-// handleSecurityRemove removes a method after checking the current password under the same
-// lockout as a sign-in.
+// removalOf finds the method or passkey id of the signed-in user, for the removal page.
+func (s *server) removalOf(r *http.Request, id string) (*removal, error) {
+	u := sessionUser(r)
+	ms, err := s.SelfService.Methods(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			name := selfservice.MaskAddress(m.Address)
+			if m.Kind != portier.MethodEmail {
+				name = ""
+			}
+			return &removal{ID: m.ID, Kind: string(m.Kind), Name: name}, nil
+		}
+	}
+	ps, err := s.Passkeys.List(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	for _, pk := range ps {
+		if pk.ID == id {
+			return &removal{ID: pk.ID, Kind: "passkey", Name: pk.Name}, nil
+		}
+	}
+	return nil, portier.Errorf(portier.EInvalid, "%s", "No such method.")
+}
+
+// removePage fills the page that asks to confirm a removal with the current password.
+func (s *server) removePage(w http.ResponseWriter, r *http.Request) (*page, bool) {
+	rm, err := s.removalOf(r, r.PathValue("id"))
+	if err != nil {
+		s.securityFail(w, r, "securityinfo", err, nil)
+		return nil, false
+	}
+	p, err := s.securityPage(r, "securityinfo_remove")
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	p.Title = p.T.T("security.remove.title")
+	p.Data.(*securityData).Removing = rm
+	return p, true
+}
+
+// handleSecurityRemovePage asks to confirm the removal of a method or passkey with the
+// current password.
+func (s *server) handleSecurityRemovePage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := s.removePage(w, r); ok {
+			s.render(w, http.StatusOK, "securityinfo_remove", p)
+		}
+	})
+}
+
+// handleSecurityRemove removes a method or passkey after checking the current password under
+// the same lockout as a sign-in.
 func (s *server) handleSecurityRemove() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := sessionUser(r)
+		rm, err := s.removalOf(r, r.PathValue("id"))
+		if err != nil {
+			s.securityFail(w, r, "securityinfo", err, nil)
+			return
+		}
 		a := signin.Attempt{
 			Username: u.UPN, Password: r.PostFormValue("current_password"), Source: s.clientIP(r),
-			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)), SignedIn: true,
+			UserAgent: r.UserAgent(), Device: s.Engine.ParseDevice(cookieValue(r, deviceCookie)), SignedIn: true, CheckOnly: true,
 		}
 		out, err := s.Engine.SignIn(r.Context(), a)
 		if err != nil {
@@ -219,16 +304,20 @@ func (s *server) handleSecurityRemove() http.Handler {
 			return
 		}
 		if out.Code != portier.CodeSuccess && out.Code != portier.CodePasswordChangeNeeded {
-			p, err := s.securityPage(r, "securityinfo")
-			if err != nil {
-				s.fail(w, r, err)
+			p, ok := s.removePage(w, r)
+			if !ok {
 				return
 			}
 			p.Error = loginError(p.T, out)
-			s.render(w, outcomeStatus(w, out, http.StatusBadRequest), "securityinfo", p)
+			s.render(w, outcomeStatus(w, out, http.StatusBadRequest), "securityinfo_remove", p)
 			return
 		}
-		if err := s.SelfService.RemoveMethod(r.Context(), u, r.PathValue("id"), s.clientIP(r).String()); err != nil {
+		if rm.Kind == "passkey" {
+			err = s.Passkeys.Remove(r.Context(), u, rm.ID, s.clientIP(r).String())
+		} else {
+			err = s.SelfService.RemoveMethod(r.Context(), u, rm.ID, s.clientIP(r).String())
+		}
+		if err != nil {
 			s.securityFail(w, r, "securityinfo", err, nil)
 			return
 		}

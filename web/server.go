@@ -26,6 +26,7 @@ import (
 	"github.com/portier-id/portier/directory"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/oidc"
+	"github.com/portier-id/portier/passkey"
 	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
 )
@@ -39,8 +40,10 @@ type Deps struct {
 	Engine    *signin.Engine
 	// SelfService is self-service password reset and security info.
 	SelfService *selfservice.Service
-	Metrics     *metrics.Metrics
-	Now         portier.Clock
+	// Passkeys registers passkeys and checks their assertions.
+	Passkeys *passkey.Service
+	Metrics  *metrics.Metrics
+	Now      portier.Clock
 	// OIDC is the OpenID Connect provider; nil leaves its endpoints out.
 	OIDC *oidc.Provider
 	// Graph is the Graph-compatible admin API (graph.New), served under /v1.0/; nil leaves it out.

@@ -21,6 +21,7 @@ import (
 	"github.com/portier-id/portier/mail"
 	"github.com/portier-id/portier/metrics"
 	"github.com/portier-id/portier/oidc"
+	"github.com/portier-id/portier/passkey"
 	"github.com/portier-id/portier/password"
 	"github.com/portier-id/portier/selfservice"
 	"github.com/portier-id/portier/signin"
@@ -73,6 +74,7 @@ type App struct {
 	Engine      *signin.Engine
 	SelfService *selfservice.Service
 	Mailer      *selfservice.Mailer
+	Passkeys    *passkey.Service
 	OIDC        *oidc.Provider
 	Metrics     *metrics.Metrics
 	Recorder    *signin.Recorder
@@ -118,8 +120,9 @@ func New(ctx context.Context, c Config) (*App, error) {
 	api := graph.New(graph.Config{
 		Directory: a.Directory, Tokens: a.OIDC, BaseURL: c.BaseURL, Secret: a.Secret, Now: c.Now, Log: c.Log, Rate: c.GraphRate,
 	})
+	a.Passkeys = passkey.New(passkey.Config{Store: c.Store, BaseURL: c.BaseURL, Now: c.Now, Log: c.Log})
 	a.Handler = web.NewServer(web.Deps{
-		Log: c.Log, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Metrics: a.Metrics,
+		Log: c.Log, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Passkeys: a.Passkeys, Metrics: a.Metrics,
 		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
 		Graph: api,
 	})

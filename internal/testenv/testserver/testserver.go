@@ -63,6 +63,9 @@ type Options struct {
 	Keys oidc.KeyPolicy
 	// GraphRate is each application's rate on the Graph-compatible API (zero: its default).
 	GraphRate graph.Rate
+	// Host, if set, is the host name of the base URL instead of the loopback address
+	// (e.g. "localhost", which resolves to it): passkeys need a domain name as relying party.
+	Host string
 	// MFARequired is the mfa-required setting the instance starts with. Empty starts with
 	// "none", so that the tests of everything but multi-factor sign-in sign admins in with a
 	// password alone; the tests of multi-factor sign-in set it (the product's default is
@@ -104,7 +107,12 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close) // closing an unstarted or already closed server is harmless
-	base := testenv.Must(url.Parse("http://" + srv.Listener.Addr().String()))(t)
+	hostPort := srv.Listener.Addr().String()
+	if o.Host != "" {
+		_, port, _ := strings.Cut(hostPort, ":")
+		hostPort = o.Host + ":" + port
+	}
+	base := testenv.Must(url.Parse("http://" + hostPort))(t)
 	setMFA(t, store, o.MFARequired)
 	ctx, stop := context.WithCancel(context.Background())
 	a, err := app.New(ctx, app.Config{
