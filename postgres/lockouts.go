@@ -160,16 +160,18 @@ func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier
 // after it, such as the attempt's settlement, flushes the log past it.
 func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
 	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
-		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12`
+		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12 AND lockouts.lock_failures = $14`
 	args := []any{key, bucket, next.Failures, orNull(next.LockedUntil), next.Lockouts, orNull(next.LastFailure), lockout.MarshalRecent(next.Recent),
-		prev.Failures, orNull(prev.LockedUntil), prev.Lockouts, orNull(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
-	swap := `UPDATE lockouts SET failures = $3, locked_until = $4, lockouts = $5, last_failure = $6, recent = $7
+		prev.Failures, orNull(prev.LockedUntil), prev.Lockouts, orNull(prev.LastFailure), lockout.MarshalRecent(prev.Recent),
+		next.LockFailures, prev.LockFailures}
+	swap := `UPDATE lockouts SET failures = $3, locked_until = $4, lockouts = $5, last_failure = $6, recent = $7, lock_failures = $13
 		WHERE key = $1 AND bucket = $2 AND ` + match
 	if prev.IsZero() && prev.LastFailure.IsZero() {
 		// Missing, or present and matching.
-		swap = `INSERT INTO lockouts (key, bucket, ` + lockoutColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		swap = `INSERT INTO lockouts (key, bucket, ` + lockoutColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $13)
 			ON CONFLICT (key, bucket) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until,
-				lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent
+				lockouts = EXCLUDED.lockouts, last_failure = EXCLUDED.last_failure, recent = EXCLUDED.recent,
+				lock_failures = EXCLUDED.lock_failures
 			WHERE ` + match
 	}
 	b := &pgx.Batch{}

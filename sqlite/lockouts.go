@@ -132,22 +132,23 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 	if len(next.Recent) > 0 {
 		recent = lockout.MarshalRecent(next.Recent)
 	}
-	match := `failures = ? AND locked_until IS ? AND lockouts = ? AND last_failure IS ? AND ifnull(recent, x'') = ?`
-	matchArgs := []any{prev.Failures, nanos(prev.LockedUntil), prev.Lockouts, nanos(prev.LastFailure), lockout.MarshalRecent(prev.Recent)}
+	match := `failures = ? AND locked_until IS ? AND lockouts = ? AND last_failure IS ? AND ifnull(recent, x'') = ? AND lock_failures = ?`
+	matchArgs := []any{prev.Failures, nanos(prev.LockedUntil), prev.Lockouts, nanos(prev.LastFailure), lockout.MarshalRecent(prev.Recent), prev.LockFailures}
 	var res sql.Result
 	var err error
 	if prev.IsZero() && prev.LastFailure.IsZero() {
 		// Missing, or present and matching.
-		res, err = s.write.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		res, err = s.write.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent, lock_failures)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
-				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent
+				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent,
+				lock_failures = excluded.lock_failures
 			WHERE `+match,
-			append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent}, matchArgs...)...)
+			append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures}, matchArgs...)...)
 	} else {
-		res, err = s.write.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?
+		res, err = s.write.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?, lock_failures = ?
 			WHERE key = ? AND bucket = ? AND `+match,
-			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, key, bucket}, matchArgs...)...)
+			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures, key, bucket}, matchArgs...)...)
 	}
 	if err != nil {
 		return false, s.wrap("swap lockout counter", err)

@@ -387,17 +387,18 @@ func testSwapLockout(t *testing.T, s portier.Store) {
 		t.Fatal("swap from zero over a charged counter done")
 	}
 	fps := []lockout.Fingerprint{fingerprint(1), fingerprint(2)}
-	two := lockout.State{Failures: 2, LastFailure: base.Add(time.Second), Recent: fps}
+	two := lockout.State{Failures: 2, LastFailure: base.Add(time.Second), Recent: fps, LockFailures: 4}
 	if !swap("new", one, two) {
 		t.Fatal("swap from the counter's state refused")
 	}
 	checkState(t, "after the second swap", testLockout(t, s, "new"), two)
 	for name, prev := range map[string]lockout.State{
-		"failures":     {Failures: 3, LastFailure: two.LastFailure, Recent: fps},
-		"last failure": {Failures: 2, LastFailure: base, Recent: fps},
-		"fingerprints": {Failures: 2, LastFailure: two.LastFailure, Recent: fps[:1]},
-		"lock":         {Failures: 2, LastFailure: two.LastFailure, Recent: fps, LockedUntil: base.Add(time.Hour)},
-		"lockouts":     {Failures: 2, LastFailure: two.LastFailure, Recent: fps, Lockouts: 1},
+		"failures":      {Failures: 3, LastFailure: two.LastFailure, Recent: fps, LockFailures: 4},
+		"last failure":  {Failures: 2, LastFailure: base, Recent: fps, LockFailures: 4},
+		"fingerprints":  {Failures: 2, LastFailure: two.LastFailure, Recent: fps[:1], LockFailures: 4},
+		"lock":          {Failures: 2, LastFailure: two.LastFailure, Recent: fps, LockedUntil: base.Add(time.Hour), LockFailures: 4},
+		"lockouts":      {Failures: 2, LastFailure: two.LastFailure, Recent: fps, Lockouts: 1, LockFailures: 4},
+		"lock failures": {Failures: 2, LastFailure: two.LastFailure, Recent: fps},
 	} {
 		if swap("new", prev, lockout.State{Failures: 7}) {
 			t.Fatalf("swap from a state that differs in %s done", name)

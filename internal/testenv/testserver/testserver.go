@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"mime"
 	"mime/quotedprintable"
 	"net/http"
@@ -104,6 +105,9 @@ func Start(t testing.TB, store portier.Store, o Options) *Instance {
 		o.Keys = testKeys
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("PORTIER_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	smtp := smtptest.Start(t, smtptest.Options{User: "portier", Password: "mail-secret"})
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close) // closing an unstarted or already closed server is harmless
