@@ -25,6 +25,9 @@ const (
 	// from memory on the next view. A search of a million users costs at most this many index
 	// entries per half before its page goes out.
 	searchCountCap = 1000
+	// searchCountsAtOnce bounds the exact counts of searches running in the background: a
+	// viewer typing through many large searches must not start a full count for each.
+	searchCountsAtOnce = 2
 )
 
 // userTotals are the large totals of recent listings, per filter.
@@ -77,7 +80,7 @@ func (s *server) countUsers(ctx context.Context, f portier.UserFilter) (n int, m
 		if s.totals.counting == nil {
 			s.totals.counting = map[string]bool{}
 		}
-		start := !s.totals.counting[key] && len(s.totals.counting) < totalsMax
+		start := !s.totals.counting[key] && len(s.totals.counting) < searchCountsAtOnce
 		if start {
 			s.totals.counting[key] = true
 		}
