@@ -10,7 +10,7 @@ import { pngSize, saveScreenshot } from '../lib/screenshots.js';
 import { viewport } from '../lib/browser.js';
 import { clickAndLoad, signIn } from '../lib/pages.js';
 import { openAdminCenter, openUserFromRow, userRow, useDemoHarness } from '../lib/admin.js';
-import { axeViolations, describeViolations, preloadAxe } from '../lib/axe.js';
+import { axeViolations, describeViolations } from '../lib/axe.js';
 
 const h = useDemoHarness();
 
@@ -119,7 +119,6 @@ for (const size of sizes) {
     const lang = locale.slice(0, 2);
     test(`every admin page at ${size.width} px (${locale}): no sideways scroll, screenshots, axe-core`, async () => {
       const page = await h.newPage({ locale, viewport: size });
-      await preloadAxe(page.context());
       await signIn(page, h.demoAdmin);
       const failures = [];
       for (const [name, path] of adminPages) {
