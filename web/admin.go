@@ -415,6 +415,12 @@ func (s *server) handleAdminUser() http.Handler {
 			}
 			d.Failed, d.Episode = episodeOf(entries, st.Lockout)
 			d.Episode.Until = *d.Target.Lockout.LockedUntil
+			// The count is the one definition (Lockout.FailedAttempts): the wrong passwords
+			// that made the lock, as the list, the CLI, the mail and the API say it. The
+			// log gives the sources and the times.
+			if n := d.Target.Lockout.FailedAttempts; n > 0 {
+				d.Episode.Wrong = n
+			}
 		}
 		p.Title = d.Target.DisplayName
 		p.Notice = doneNotice(p.T, r.URL.Query().Get("done"))

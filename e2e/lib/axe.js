@@ -34,12 +34,3 @@ export function describeViolations(violations) {
     .join('\n');
 }
 
-/**
- * Loads axe-core into every page of a browser context as it opens (a DevTools init script,
- * outside the page's Content-Security-Policy), so that a test auditing many pages does not
- * send the script again for each.
- */
-export async function preloadAxe(context) {
-  axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-  await context.addInitScript({ content: axeSource });
-}
