@@ -1,8 +1,7 @@
 // Package graph is Portier's Microsoft Graph-compatible admin API: /v1.0/users and the audit
 // logs, answered as Microsoft Graph answers them, so that the scripts and SDKs administrators
-// already use for the unlock procedure work against Portier. /work/shared/graph-api.md (in
-// the repository's history: the wire specification of issue 14) lists the requests Microsoft's
-// Go SDK sends and the answers it parses.
+// already use for the unlock procedure work against Portier: the requests Microsoft's Go SDK
+// sends, and the answers it parses (issue 14's wire specification, graph-api.md).
 //
 // Callers are applications acting on their own behalf: they get an access token with the
 // OAuth 2.0 client credentials grant (oidc package) and send it as a bearer token; its roles
