@@ -206,8 +206,8 @@ func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) e
 	if ss := st.Session; ss != nil {
 		// Added only if the user is there, so that a user deleted meanwhile is ENotFound,
 		// not a foreign key error.
-		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) SELECT $1, id, $3, $4, $5, $6, $7 FROM users WHERE id = $2`,
-			ss.IDHash, ss.UserID, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent)
+		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) SELECT $1, id, $3, $4, $5, $6, $7, $8 FROM users WHERE id = $2`,
+			ss.IDHash, ss.UserID, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent, portier.FormatAMR(ss.AMR))
 	}
 	b.Queue(`COMMIT`)
 	if err := s.sendTxBatch(ctx, b); err != nil {

@@ -461,7 +461,7 @@ func testSettleSignIn(t *testing.T, s portier.Store) {
 	putLockout(t, s, u.ID, "", lockout.State{Failures: 4, LastFailure: base})
 	at := base.Add(time.Minute)
 	sess := &portier.Session{IDHash: []byte("settle-session-hash-0123456789ab"), UserID: u.ID, Created: at, LastSeen: at,
-		Expires: at.Add(time.Hour), Source: "192.0.2.1", UserAgent: "test"}
+		Expires: at.Add(time.Hour), Source: "192.0.2.1", UserAgent: "test", AMR: []string{portier.AMRPassword}}
 	err := s.SettleSignIn(ctx, portier.SignInSettlement{Key: u.ID, Bucket: "device-1", UserID: u.ID, At: at, Language: "nl", Session: sess})
 	if err != nil {
 		t.Fatalf("SettleSignIn: %v", err)
@@ -472,8 +472,8 @@ func testSettleSignIn(t *testing.T, s portier.Store) {
 	if err != nil || got.LastSignIn == nil || !sameTime(*got.LastSignIn, at) || got.Language != "nl" {
 		t.Fatalf("user after SettleSignIn: %+v, %v; want last sign-in %v, language nl", got, err, at)
 	}
-	if _, err := s.SessionByHash(ctx, sess.IDHash); err != nil {
-		t.Fatalf("the settled session: %v", err)
+	if got, err := s.SessionByHash(ctx, sess.IDHash); err != nil || strings.Join(got.AMR, " ") != "pwd" {
+		t.Fatalf("the settled session: %+v, %v; want amr pwd", got, err)
 	}
 	// No language keeps the user's.
 	if err := s.SettleSignIn(ctx, portier.SignInSettlement{Key: u.ID, UserID: u.ID, At: at.Add(time.Minute)}); err != nil {
