@@ -175,8 +175,8 @@ func TestMFAPolicy(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if loc := to("help@example.org"); loc != "/myaccount" {
-			t.Fatalf("none policy: an admin went to %q", loc)
+		if loc := to("help@example.org"); loc != "/admin" {
+			t.Fatalf("none policy: an admin went to %q, want the admin center", loc)
 		}
 	})
 }
@@ -394,7 +394,7 @@ func TestHelpdeskTAPForLostPhone(t *testing.T) {
 		}
 		form := url.Values{}
 		for _, f := range []string{"org_name", "default_language", "lockout_threshold", "lockout_duration", "lockout_max_duration", "lockout_decay",
-			"source_threshold", "source_window", "password_min_length", "session_idle", "session_absolute", "admin_session_idle", "sspr_scope", "sspr_methods_required"} {
+			"source_threshold", "source_window", "password_min_length", "session_idle", "session_absolute", "admin_session_idle", "sspr_scope", "sspr_methods_required", "time_zone"} {
 			m := regexp.MustCompile(`name="` + f + `"[^>]*value="([^"]*)"`).FindStringSubmatch(page)
 			if m != nil {
 				form.Set(f, m[1])
