@@ -10,8 +10,9 @@ const h = useHarness({
 });
 
 test('signing out another session from /myaccount ends it at its next navigation', async () => {
-  const laptop = await h.newPage({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (portier-e2e laptop)' });
-  const phone = await h.newPage({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (portier-e2e phone)' });
+  // Real User-Agent strings: the page names the browser and system ("Chrome on Windows").
+  const laptop = await h.newPage({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' });
+  const phone = await h.newPage({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1' });
   await signIn(phone, h.users.sara);
   await signIn(laptop, h.users.sara);
 
@@ -19,9 +20,9 @@ test('signing out another session from /myaccount ends it at its next navigation
   assert.equal(await rows.count(), 2, 'both sessions are listed');
   const mine = rows.filter({ hasText: 'this browser' });
   assert.equal(await mine.count(), 1, 'exactly one row is this browser');
-  assert.match(await mine.innerText(), /portier-e2e laptop/);
+  assert.match(await mine.innerText(), /Chrome on Windows/);
   const theirs = rows.filter({ hasNotText: 'this browser' });
-  assert.match(await theirs.innerText(), /portier-e2e phone/);
+  assert.match(await theirs.innerText(), /Safari on iOS/);
 
   await clickAndLoad(laptop, theirs.getByRole('button', { name: 'Sign out' }));
   assert.equal(pathOf(laptop), '/myaccount');
