@@ -83,10 +83,11 @@ func (a *api) listSignIns(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		var reason any
 		if e.Code != portier.CodeSuccess {
-			reason = failureReasons[e.Code]
-			if reason == "" || reason == nil {
-				reason = "Other."
+			text := failureReasons[e.Code]
+			if text == "" {
+				text = "Other."
 			}
+			reason = text
 		}
 		var v orderedObject
 		v.add("id", logID(e.ID))
