@@ -216,25 +216,33 @@ func (s *server) handleMFARegisterPage() http.Handler {
 			s.outOfOrder(w, r)
 			return
 		}
-		st, err := s.Directory.Settings(r.Context())
-		if err != nil {
+		s.renderMFARegister(w, r, p, u, secret, false)
+	})
+}
+
+// renderMFARegister shows the registration of a first second factor during the pending
+// sign-in p, with the methods the organisation allows (the authenticator app's key from an
+// enrollment started on first view), saying so when the first code posted was wrong.
+func (s *server) renderMFARegister(w http.ResponseWriter, r *http.Request, p *signin.Pending, u *portier.User, secret string, wrong bool) {
+	st, err := s.Directory.Settings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pg := s.mfaPage(r, p, secret, portier.MethodTOTP)
+	pg.Title = pg.T.T("mfa.register.title")
+	if wrong {
+		pg.Error = &pageError{Code: portier.CodeMFAFailed, Text: pg.T.T("mfa.wrong.totp")}
+	}
+	v := pg.Data.(*mfaView)
+	v.Passkey, v.TOTP = st.MFA.Allows(portier.MethodPasskey), st.MFA.Allows(portier.MethodTOTP)
+	if v.TOTP {
+		if v.EnrollmentSecret, err = s.pendingEnrollment(r.Context(), p, u, secret); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		pg := s.mfaPage(r, p, secret, portier.MethodTOTP)
-		pg.Title = pg.T.T("mfa.register.title")
-		v := pg.Data.(*mfaView)
-		v.Passkey, v.TOTP = st.MFA.Allows(portier.MethodPasskey), st.MFA.Allows(portier.MethodTOTP)
-		if v.TOTP {
-			e, err := s.pendingEnrollment(r.Context(), p, u, secret)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			v.EnrollmentSecret = e
-		}
-		s.render(w, http.StatusOK, "mfa_register", pg)
-	})
+	}
+	s.render(w, http.StatusOK, "mfa_register", pg)
 }
 
 // pendingEnrollment returns the key of the authenticator being registered in the pending
@@ -325,21 +333,7 @@ func (s *server) handleMFARegister() http.Handler {
 				s.outOfOrder(w, r)
 				return
 			}
-			st, err := s.Directory.Settings(r.Context())
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			pg := s.mfaPage(r, p, secret, portier.MethodTOTP)
-			pg.Title = pg.T.T("mfa.register.title")
-			v := pg.Data.(*mfaView)
-			v.Passkey, v.TOTP = st.MFA.Allows(portier.MethodPasskey), true
-			if v.EnrollmentSecret, err = s.pendingEnrollment(r.Context(), p, u, secret); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			pg.Error = &pageError{Code: portier.CodeMFAFailed, Text: pg.T.T("mfa.wrong.totp")}
-			s.render(w, http.StatusOK, "mfa_register", pg)
+			s.renderMFARegister(w, r, p, u, secret, true)
 		}
 	})
 }
