@@ -233,6 +233,9 @@ type SessionReader interface {
 	SessionByHash(ctx context.Context, idHash []byte) (*Session, error)
 	// ListSessions returns a user's sessions, newest first.
 	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+	// SessionSources returns the distinct source addresses of the sessions, of every user,
+	// that expire after now and were last seen at or after seenSince; at most limit of them.
+	SessionSources(ctx context.Context, now, seenSince time.Time, limit int) ([]string, error)
 }
 
 // SessionWriter changes browser sessions, inside a transaction.

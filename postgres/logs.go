@@ -221,6 +221,18 @@ func (q *queries) ListSessions(ctx context.Context, userID string) ([]*portier.S
 	return sessions, dbError(q.addr, "list sessions", err)
 }
 
+// SessionSources returns the distinct sources of the sessions that expire after now and were
+// last seen at or after seenSince; at most limit of them.
+func (q *queries) SessionSources(ctx context.Context, now, seenSince time.Time, limit int) ([]string, error) {
+	rows, err := q.db.Query(ctx, `SELECT DISTINCT source FROM sessions WHERE expires > $1 AND last_seen >= $2 LIMIT $3`,
+		now, seenSince, limit)
+	if err != nil {
+		return nil, dbError(q.addr, "list session sources", err)
+	}
+	sources, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return sources, dbError(q.addr, "list session sources", err)
+}
+
 // InsertSession adds a session.
 func (t *tx) InsertSession(ctx context.Context, s *portier.Session) error {
 	_, err := t.db.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -137,6 +138,9 @@ type Scheduler struct {
 	inUse    int
 	otherUse int
 	queues   [numClasses][]*waiter
+	// reserved counts, per class, the places taken (Reserve) whose checks do not wait yet: they
+	// count as waiting for the bounds and the expected waits.
+	reserved [numClasses]int
 	// hash is the moving average of how long a slot is held, zero until measured: what the
 	// expected waits are made of.
 	hash time.Duration
@@ -210,10 +214,7 @@ func (sl *Slot) Done() {
 				s.hash += (held - s.hash) / 8
 			}
 		}
-		s.inUse--
-		if sl.class == ClassOther {
-			s.otherUse--
-		}
+		s.release(sl.class)
 		s.grant(now)
 	})
 }
@@ -221,18 +222,56 @@ func (sl *Slot) Done() {
 // Acquire waits for a slot for one check of class c. It returns a *Busy when the check is
 // turned away (at once, or at its deadline), and ctx's error when ctx ends first.
 func (s *Scheduler) Acquire(ctx context.Context, c Class) (*Slot, error) {
+	t, b := s.Reserve(c)
+	if b != nil {
+		return nil, b
+	}
+	return t.Wait(ctx)
+}
+
+// Ticket is a check's place in line for the hashing, taken before its counter is charged
+// (Reserve). Wait turns it into a Slot; Cancel gives it back, and does nothing after Wait.
+type Ticket struct {
+	s     *Scheduler
+	class Class
+	done  bool // Wait or Cancel ran; guarded by s.mu
+}
+
+// Reserve takes a place in line for one check of class c, or returns a *Busy, counted as shed,
+// when the check is turned away at once. A place counts as a check waiting in its class's queue
+// until Wait, so that the attempts being charged meanwhile are bounded by what the queues may
+// hold: the ones beyond are turned away before they write anything.
+func (s *Scheduler) Reserve(c Class) (*Ticket, *Busy) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.fits(c) {
+		if b := s.refusal(c); b != nil {
+			s.metrics.HashShed(c.String(), b.Reason)
+			return nil, b
+		}
+	}
+	s.reserved[c]++
+	return &Ticket{s: s, class: c}, nil
+}
+
+// Wait waits for a slot for the ticket's check: at once when one is free for its class,
+// otherwise in its class's queue, until its deadline. It returns a *Busy when the check is
+// turned away at its deadline, and ctx's error when ctx ends first.
+func (t *Ticket) Wait(ctx context.Context) (*Slot, error) {
+	s, c := t.s, t.class
+	s.mu.Lock()
+	if t.done {
+		s.mu.Unlock()
+		return nil, errors.New("signin: a hash ticket waited for twice")
+	}
+	t.done = true
+	s.reserved[c]--
 	now := s.clock.Now()
 	if s.free(c) && s.noneWaiting(c) {
 		s.take(c)
 		s.mu.Unlock()
 		s.metrics.HashWaited(c.String(), 0)
 		return &Slot{s: s, class: c, start: now}, nil
-	}
-	if b := s.refusal(c); b != nil {
-		s.mu.Unlock()
-		s.metrics.HashShed(c.String(), b.Reason)
-		return nil, b
 	}
 	limit := s.limits[c].Deadline
 	w := &waiter{class: c, since: now, deadline: now.Add(limit), ready: make(chan struct{})}
@@ -264,13 +303,27 @@ func (s *Scheduler) Acquire(ctx context.Context, c Class) (*Slot, error) {
 	return nil, b
 }
 
+// Cancel gives the ticket's place back; it does nothing after Wait, or on a nil ticket.
+func (t *Ticket) Cancel() {
+	if t == nil {
+		return
+	}
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.done {
+		t.done = true
+		s.reserved[t.class]--
+	}
+}
+
 // Check answers, without taking a slot, whether a check of class c would be turned away at
 // once now: the *Busy it would get, counted as shed, or nil. The engine asks before it
 // charges a counter, so that a check turned away costs no write.
 func (s *Scheduler) Check(c Class) *Busy {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.free(c) && s.noneWaiting(c) {
+	if s.fits(c) {
 		return nil
 	}
 	b := s.refusal(c)
@@ -284,7 +337,7 @@ func (s *Scheduler) Check(c Class) *Busy {
 func (s *Scheduler) Idle(c Class) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.free(c) && s.noneWaiting(c)
+	return s.fits(c)
 }
 
 // Waiting is how many checks of class c wait for a slot.
@@ -316,10 +369,30 @@ func (s *Scheduler) noneWaiting(c Class) bool {
 	return true
 }
 
+// waiting is how many checks of class c wait or hold a place in line.
+func (s *Scheduler) waiting(c Class) int { return len(s.queues[c]) + s.reserved[c] }
+
+// fits reports whether a new check of class c would find a slot free for its class once the
+// checks ahead of it in line (the higher classes', and its own class's) have theirs.
+func (s *Scheduler) fits(c Class) bool {
+	ahead := 0
+	for k := ClassOwner; k <= c; k++ {
+		ahead += s.waiting(k)
+	}
+	return s.inUse+ahead < s.slots && (c != ClassOther || s.otherUse+s.waiting(ClassOther) < s.shared)
+}
+
 func (s *Scheduler) take(c Class) {
 	s.inUse++
 	if c == ClassOther {
 		s.otherUse++
+	}
+}
+
+func (s *Scheduler) release(c Class) {
+	s.inUse--
+	if c == ClassOther {
+		s.otherUse--
 	}
 }
 
@@ -329,7 +402,7 @@ func (s *Scheduler) take(c Class) {
 func (s *Scheduler) expected(c Class) time.Duration {
 	ahead := 0
 	for k := ClassOwner; k <= c; k++ {
-		ahead += len(s.queues[k])
+		ahead += s.waiting(k)
 	}
 	usable := s.slots
 	if c == ClassOther {
@@ -342,7 +415,7 @@ func (s *Scheduler) expected(c Class) time.Duration {
 // when it may wait: when its class's queue is full, or its expected wait passes its deadline.
 func (s *Scheduler) refusal(c Class) *Busy {
 	switch {
-	case len(s.queues[c]) >= s.limits[c].Queue:
+	case s.waiting(c) >= s.limits[c].Queue:
 		return &Busy{RetryAfter: s.drain(c), Reason: "full"}
 	case s.expected(c) >= s.limits[c].Deadline:
 		return &Busy{RetryAfter: s.drain(c), Reason: "deadline"}
@@ -436,16 +509,45 @@ func (t *attempt) admissionClass(ctx context.Context) (Class, error) {
 	return t.class, nil
 }
 
-// shedBeforeCharge turns the attempt away, unchecked and uncounted, when its class would be
-// turned away by the scheduler now; it runs after the lockout's answer and before the charge,
-// so a locked account is still told it is locked, and a turned-away check writes nothing.
-func (t *attempt) shedBeforeCharge(ctx context.Context) (*answer, error) {
+// reserve takes the attempt's place at the hashing (Scheduler.Reserve) after the lockout's
+// answer and before the charge, so a locked account is still told it is locked, and an attempt
+// the hashing turns away is turned away unchecked and uncounted, before it writes anything.
+// The place is given back when the attempt ends without its hash (run).
+func (t *attempt) reserve(ctx context.Context) (*answer, error) {
 	class, err := t.admissionClass(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if b := t.e.admission.Check(class); b != nil {
+	ticket, b := t.e.admission.Reserve(class)
+	if b != nil {
 		return t.busy(b), nil
 	}
+	t.ticket = ticket
 	return nil, nil
+}
+
+// shedAtEdge turns away, before its account or counters are read, an attempt that can only be
+// of the last class while the hashing turns that class away: no device cookie, no signed-in
+// user, and a source no session was opened from recently (sessionSources), so it cannot be a
+// familiar source of whatever account it names. The name plays no part: known and unknown
+// names are turned away alike. Under a spray this keeps the store's connections and the cores
+// for the likely owners. Only the lock memory answers first (one shared read of a counter), so
+// a locked account it knows is still told it is locked. Its sign-in log entries are bounded
+// (busyLog).
+func (t *attempt) shedAtEdge(ctx context.Context) (*answer, error) {
+	d := t.in.Device
+	if t.in.SignedIn || (d.ID != "" && t.entry.Time.Before(d.Expires)) || t.e.admission.Idle(ClassOther) {
+		return nil, nil
+	}
+	if familiar, sure := t.e.sources.known(ctx, t.in.Source, t.entry.Time); familiar || !sure {
+		return nil, nil
+	}
+	b := t.e.admission.Check(ClassOther)
+	if b == nil {
+		return nil, nil
+	}
+	t.class, t.classed, t.edge = ClassOther, true, true
+	ans := t.busy(b)
+	ans.detail += "; turned away before the account was read"
+	return ans, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,6 +264,105 @@ func TestPasswordChangeTurnedAwayChangesNothing(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(e.m.HashShedTotal.WithLabelValues("owner", "full")); got != 1 {
 			t.Fatalf("owner sheds %v, want 1: a signed-in change is the owner's class", got)
+		}
+	})
+}
+
+// readCounter counts the reads of an attempt's account, counters and sessions.
+type readCounter struct {
+	portier.Store
+	reads atomic.Int64
+}
+
+func (s *readCounter) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+	s.reads.Add(1)
+	return s.Store.ReadAttempt(ctx, upn, counters)
+}
+
+func (s *readCounter) Lockout(ctx context.Context, key, bucket string) (lockout.State, error) {
+	s.reads.Add(1)
+	return s.Store.Lockout(ctx, key, bucket)
+}
+
+func (s *readCounter) ListSessions(ctx context.Context, userID string) ([]*portier.Session, error) {
+	s.reads.Add(1)
+	return s.Store.ListSessions(ctx, userID)
+}
+
+// Issue 12: while the strangers' class is turned away, an attempt without a device cookie from
+// a source no session came from is turned away at the edge, known and unknown names alike,
+// before its account, counters or sessions are read, and its log entries are bounded: the
+// first busyLogBurst one by one, the rest in one summary entry. A source the owner signed in
+// from, and the owner's browser, still go through to their classes.
+func TestSprayTurnedAwayBeforeAnyRead(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		counted := &readCounter{Store: store}
+		e := newEnvWithConfig(t, counted, testenv.NewClock(), saturatedConfig)
+		u := e.createUser(t, "owner@example.org")
+		device := e.eng.ParseDevice(e.eng.DeviceToken(e.eng.RenewDevice(signin.Device{}, u)))
+		home := netip.MustParseAddr("198.51.100.7")
+		testenv.Must(e.eng.StartSession(ctx, u, home.String(), "browser"))(t)
+		flushAll(t, e.rec, 1)
+		s := e.saturate(t)
+
+		const spray = 150 // more than the log takes one by one (100 at once)
+		before := counted.reads.Load()
+		for i := range spray {
+			name := "owner@example.org"
+			if i%2 == 1 {
+				name = fmt.Sprintf("nobody%d@example.org", i)
+			}
+			src := netip.AddrFrom4([4]byte{10, 2, byte(i / 250), byte(i%250 + 1)})
+			if out := e.tryFrom(t, name, "a guess", src, signin.Device{}); out.Code != portier.CodeBusy || out.RetryAfter < time.Second {
+				t.Fatalf("spray attempt %d at %s: %+v, want 99503 with a Retry-After", i, name, out)
+			}
+		}
+		if n := counted.reads.Load() - before; n != 0 {
+			t.Fatalf("%d reads of accounts, counters or sessions for %d attempts turned away at the edge, want 0", n, spray)
+		}
+		if got := testutil.ToFloat64(e.m.BusyAnswers); got != spray {
+			t.Fatalf("portier_signin_busy_total = %v, want %d: every attempt is counted", got, spray)
+		}
+
+		// The owner's home address and the owner's browser are not turned away at the edge:
+		// they wait in their classes and get in when the running hash ends.
+		fromHome := e.background(signin.Attempt{Username: "owner@example.org", Password: goodPassword, Source: home})
+		testserver.WaitFor(t, "the owner's home address queued", func() bool { return s.adm.Waiting(signin.ClassFamiliarSource) == 1 })
+		fromBrowser := e.background(signin.Attempt{Username: "owner@example.org", Password: goodPassword, Source: netip.MustParseAddr("203.0.113.5"), Device: device})
+		testserver.WaitFor(t, "the owner's browser queued", func() bool { return s.adm.Waiting(signin.ClassOwner) == 1 })
+		s.running.Done()
+		for what, ch := range map[string]chan signin.Outcome{"owner's home address": fromHome, "owner's browser": fromBrowser} {
+			if out := <-ch; out.Code != portier.CodeSuccess {
+				t.Fatalf("%s during the spray: code %d, want success", what, out.Code)
+			}
+		}
+		<-s.stranger
+
+		// The log: 100 entries one by one, alike for known and unknown names (no user, the
+		// same detail), then, within a second or so, one entry for the other 50.
+		var busy []*portier.SignIn
+		testserver.WaitFor(t, "the summary of the unlogged busy answers", func() bool {
+			flushAll(t, e.rec, 1)
+			busy = busy[:0]
+			for _, l := range testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{Limit: 1000}))(t) {
+				if l.Code == portier.CodeBusy {
+					busy = append(busy, l)
+				}
+			}
+			return len(busy) == 101
+		})
+		var summaries int
+		for _, l := range busy {
+			switch {
+			case l.Username == "" && strings.HasPrefix(l.Detail, "busy: 50 more attempts"):
+				summaries++
+			case l.UserID != "" || l.HashComputed || !strings.HasSuffix(l.Detail, "turned away before the account was read"):
+				t.Fatalf("busy entry %+v: want no user, no hash, turned away before the account was read", l)
+			}
+		}
+		if summaries != 1 {
+			t.Fatalf("summary entries: %d, want one for the 50 not logged one by one", summaries)
 		}
 	})
 }

@@ -397,3 +397,62 @@ func TestBusyIsADomainError(t *testing.T) {
 		t.Fatal("a busy answer asks for at least a second")
 	}
 }
+
+// A place taken before the charge (Reserve) counts as a waiting check until it waits: while
+// no slot is free, the attempts being charged are bounded by the queue, and the ones beyond
+// are turned away before they charge anything; a cancelled place makes room again.
+func TestSchedulerReservedPlacesCountAsWaiting(t *testing.T) {
+	h, m := newHashes(t, AdmissionConfig{Slots: 1, Reserved: -1, Other: ClassLimit{Queue: 2}})
+	// With the slot free, one place fits at once; the next would wait behind it.
+	first, b := h.s.Reserve(ClassOther)
+	if b != nil {
+		t.Fatalf("first place: %v", b)
+	}
+	if h.s.Idle(ClassOther) {
+		t.Fatal("Idle with the only slot promised to a reserved place")
+	}
+	second, b := h.s.Reserve(ClassOther)
+	if b != nil {
+		t.Fatalf("second place: %v", b)
+	}
+	// first and second fill the queue's bound of two, although neither waits yet.
+	if _, b := h.s.Reserve(ClassOther); b == nil || b.Reason != "full" {
+		t.Fatalf("third place with two reserved: %v, want busy (full)", b)
+	}
+	if n := m.sheds("other/full"); n != 1 {
+		t.Fatalf("shed other/full = %d, want 1", n)
+	}
+	// A likely owner is not held back by the reserved places of a lower class.
+	if _, b := h.s.Reserve(ClassOwner); b != nil {
+		t.Fatalf("owner's place: %v", b)
+	}
+	second.Cancel()
+	second.Cancel() // twice is once
+	third, b := h.s.Reserve(ClassOther)
+	if b != nil {
+		t.Fatalf("place after a cancel: %v", b)
+	}
+	slot, err := first.Wait(context.Background())
+	if err != nil {
+		t.Fatalf("first waits with the slot free: %v", err)
+	}
+	first.Cancel() // after Wait: nothing
+	if h.s.InUse() != 1 {
+		t.Fatalf("in use %d, want 1", h.s.InUse())
+	}
+	k := &check{name: "third", done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		k.slot, k.err = third.Wait(context.Background())
+	}()
+	h.waitFor("third queued", func() bool { return h.s.Waiting(ClassOther) == 1 })
+	h.finish(&check{slot: slot}, 10*time.Millisecond)
+	<-k.done
+	if k.err != nil {
+		t.Fatalf("third after the first's hash: %v", k.err)
+	}
+	k.slot.Done()
+	if h.s.InUse() != 0 || h.s.Waiting(ClassOther) != 0 {
+		t.Fatalf("in use %d, waiting %d at the end", h.s.InUse(), h.s.Waiting(ClassOther))
+	}
+}

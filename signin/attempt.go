@@ -34,6 +34,8 @@ type attempt struct {
 	result   password.Result                   // the password check's result
 	class    Class                             // the admission class, once classified (admissionClass)
 	classed  bool                              // class is set
+	ticket   *Ticket                           // the attempt's place at the hashing, from the gate on
+	edge     bool                              // turned away at the edge, before its account was read (shedAtEdge)
 	tap      *portier.Token                    // the Temporary Access Pass typed as the password, if it is one of the user's
 }
 
@@ -50,6 +52,7 @@ type step func(t *attempt, ctx context.Context) (*answer, error)
 var checks = []step{
 	(*attempt).validate,
 	(*attempt).answerFromMemory,
+	(*attempt).shedAtEdge,
 	(*attempt).readSettings,
 	(*attempt).throttleSource,
 	(*attempt).resolveAccount,
@@ -77,6 +80,7 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 	if ans == nil && err == nil {
 		ans, err = right(t, ctx)
 	}
+	t.ticket.Cancel() // an attempt that got no hash gives its place back
 	// A hash turned away after a right password (a change's new one) is busy, not an error.
 	if busy := (*Busy)(nil); errors.As(err, &busy) {
 		ans, err = t.busy(busy), nil
@@ -94,7 +98,11 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 		t.entry.UserID = ans.out.User.ID
 	}
 	e.metrics.Attempt(ans.out.Code)
-	e.record.Add(t.entry)
+	if t.edge {
+		e.busyLog.add(t.entry)
+	} else {
+		e.record.Add(t.entry)
+	}
 	return ans.out, nil
 }
 
@@ -229,7 +237,7 @@ func (t *attempt) gate(ctx context.Context) (*answer, error) {
 		return t.refuseLocked(retry), nil
 	}
 	// A check the hashing would turn away is turned away before its charge: no write.
-	if ans, err := t.shedBeforeCharge(ctx); ans != nil || err != nil {
+	if ans, err := t.reserve(ctx); ans != nil || err != nil {
 		return ans, err
 	}
 	v, retry, err := t.charge(ctx, state)
@@ -266,10 +274,8 @@ func (t *attempt) busy(b *Busy) *answer {
 	return &answer{Outcome{Code: portier.CodeBusy, Familiar: t.familiar, RetryAfter: b.RetryAfter}, detail}
 }
 
-// verify hashes the password once a core is free: against the account's hash, or, for a name
-// that names no user (or a stored hash that cannot be read), a dummy of the same cost, whose
-// fingerprint still tells repeated wrong passwords apart. An attempt that gets no hash has
-// its charge taken back.
+// verify hashes the password (hash) once its place at the hashing, taken at the gate, gets a
+// core. An attempt that gets no hash has its charge taken back.
 func (t *attempt) verify(ctx context.Context) (*answer, error) {
 	// A Temporary Access Pass is typed into the password field: one read by its hash, for
 	// every name alike, and the password is hashed all the same, so neither the time nor the
@@ -284,24 +290,14 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		t.refund()
 		return nil, err
 	}
-	class, err := t.admissionClass(ctx)
-	if err != nil {
-		t.refund()
-		return nil, err
-	}
-	err = t.e.withHashSlot(ctx, class, func() {
+	slot, err := t.ticket.Wait(ctx)
+	if err == nil {
 		t.entry.HashComputed = true
 		t.e.metrics.PasswordVerified()
-		if t.user != nil {
-			var err error
-			if t.result, err = t.e.hasher.Verify(t.user.PasswordHash, t.in.Password); err == nil {
-				return
-			}
-			t.e.log.Error("stored password hash cannot be read", "user_id", t.user.ID, "err", err)
-		}
-		t.result = password.Result{Fingerprint: t.e.hasher.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
-	})
-	if err == nil {
+		func() {
+			defer slot.Done()
+			t.result = t.hash()
+		}()
 		if t.tap != nil {
 			t.result = password.Result{OK: true}
 		}
@@ -313,6 +309,20 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		return t.busy(busy), nil
 	}
 	return nil, err
+}
+
+// hash checks the password against the account's hash, or, for a name that names no user (or
+// a stored hash that cannot be read), against a dummy of the same cost, whose fingerprint still
+// tells repeated wrong passwords apart.
+func (t *attempt) hash() password.Result {
+	if t.user != nil {
+		r, err := t.e.hasher.Verify(t.user.PasswordHash, t.in.Password)
+		if err == nil {
+			return r
+		}
+		t.e.log.Error("stored password hash cannot be read", "user_id", t.user.ID, "err", err)
+	}
+	return password.Result{Fingerprint: t.e.hasher.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
 }
 
 // settleWrong settles a wrong password, whatever becomes of the request: on the attempt's

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/portier-id/portier"
 )
 
@@ -168,4 +170,59 @@ func (r *Recorder) Close(ctx context.Context) error {
 	close(r.done)
 	<-r.closed
 	return r.Flush(ctx)
+}
+
+// busyLog bounds the sign-in log entries of the attempts turned away at the edge
+// (Engine.shedAtEdge): a spray can send thousands a second, each answered without a read, and
+// one entry each would make the log the largest cost of the spray, in the store's writes and
+// on disk. Up to busyLogRate a second (busyLogBurst at once) are logged one by one; the rest
+// are counted, and one entry a second says how many there were. The metrics count them all.
+type busyLog struct {
+	record  *Recorder
+	process string
+	limit   *rate.Limiter
+
+	mu      sync.Mutex
+	skipped int       // entries not written since first
+	first   time.Time // the time of the first of them
+}
+
+const (
+	busyLogRate  = 20
+	busyLogBurst = 100
+	// busyLogSummary is how long after the first skipped entry the summary is written.
+	busyLogSummary = time.Second
+)
+
+func newBusyLog(record *Recorder, process string) *busyLog {
+	return &busyLog{record: record, process: process, limit: rate.NewLimiter(busyLogRate, busyLogBurst)}
+}
+
+// add logs e, an attempt turned away at the edge, or counts it for the summary.
+func (b *busyLog) add(e *portier.SignIn) {
+	if b.limit.AllowN(e.Time, 1) {
+		b.record.Add(e)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.skipped == 0 {
+		b.first = e.Time
+		time.AfterFunc(busyLogSummary, b.summarize)
+	}
+	b.skipped++
+}
+
+// summarize writes one entry for the attempts counted since the last summary.
+func (b *busyLog) summarize() {
+	b.mu.Lock()
+	n, first := b.skipped, b.first
+	b.skipped = 0
+	b.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	b.record.Add(&portier.SignIn{Time: first, Code: portier.CodeBusy, Process: b.process,
+		Detail: fmt.Sprintf("busy: %d more attempts turned away before their accounts were read, in the %s from this time; not logged one by one (at most %d a second are)",
+			n, busyLogSummary, busyLogRate)})
 }

@@ -34,6 +34,7 @@ func (e *Engine) newSession(u *portier.User, st portier.Settings, now time.Time,
 	var raw [32]byte
 	rand.Read(raw[:])
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	e.sources.add(source)
 	return token, &portier.Session{
 		IDHash: hashToken(token), UserID: u.ID, Created: now, LastSeen: now,
 		Expires: now.Add(st.SessionAbsolute), Source: source, UserAgent: logUserAgent(userAgent),

@@ -61,6 +61,8 @@ type Store interface {
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
 	// ListSessions also tells the sources a user signed in from recently (recentSources).
 	ListSessions(ctx context.Context, userID string) ([]*portier.Session, error)
+	// SessionSources tells the sources any user signed in from recently (sessionSources).
+	SessionSources(ctx context.Context, now, seenSince time.Time, limit int) ([]string, error)
 	ListMethods(ctx context.Context, userID string) ([]*portier.AuthMethod, error)
 	ListPasskeys(ctx context.Context, userID string) ([]*portier.Passkey, error)
 	Token(ctx context.Context, kind, id string) (*portier.Token, error)
@@ -92,6 +94,10 @@ type Engine struct {
 	admission *Scheduler
 	// recent knows the sources each account signed in from recently, for admission's classes.
 	recent *recentSources
+	// sources knows the sources any account signed in from recently, for the edge's shedding.
+	sources *sessionSources
+	// busyLog bounds the sign-in log entries of the attempts turned away at the edge.
+	busyLog *busyLog
 }
 
 // Config is what New needs.
@@ -141,6 +147,8 @@ func New(c Config) *Engine {
 	}
 	e.admission = NewScheduler(c.Admission, e.saturatedWait, c.AdmissionClock, c.Metrics)
 	e.recent = newRecentSources(c.Store.ListSessions)
+	e.sources = newSessionSources(c.Store.SessionSources)
+	e.busyLog = newBusyLog(c.Recorder, c.Process)
 	maxAge := cmp.Or(c.UnlockSeenWithin, unlockSeenWithin)
 	e.cleared = &freshRead{timeout: maxSaturatedWait, maxAge: max(maxAge, 0), read: func(ctx context.Context) (int64, error) {
 		return e.store.Counter(ctx, portier.CounterLockoutCleared)

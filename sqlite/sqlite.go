@@ -84,12 +84,12 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	common.Add("_pragma", "foreign_keys(1)")
 	common.Add("_pragma", "synchronous(NORMAL)")
-	// 32 MiB of page cache per connection keeps the upper levels of a million-user
-	// directory's indexes in memory.
-	common.Add("_pragma", "cache_size(-32768)")
 	name := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
 
 	writeParams := cloneValues(common)
+	// The writer's page cache holds what the writes touch: 8 MiB, so that a spray's sign-in
+	// log entries and counters, scattered over their indexes, keep the process small.
+	writeParams.Add("_pragma", "cache_size(-8192)")
 	writeParams.Add("_pragma", "journal_mode(WAL)")
 	writeParams.Set("_txlock", "immediate")
 	write, err := sql.Open("sqlite", name+writeParams.Encode())
@@ -103,6 +103,9 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	write.SetConnMaxIdleTime(0)
 
 	readParams := cloneValues(common)
+	// 32 MiB of page cache per reading connection keeps the upper levels of a million-user
+	// directory's indexes in memory.
+	readParams.Add("_pragma", "cache_size(-32768)")
 	readParams.Add("_pragma", "query_only(1)")
 	read, err := sql.Open("sqlite", name+readParams.Encode())
 	if err != nil {

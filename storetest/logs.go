@@ -256,6 +256,32 @@ func testSessions(t *testing.T, s portier.Store) {
 	checkSession(t, list[0], sessions[1]) // newest first
 	checkSession(t, list[1], sessions[0])
 
+	t.Run("sources", func(t *testing.T) {
+		sources := func(now, seenSince time.Time, limit int) []string {
+			t.Helper()
+			got, err := s.SessionSources(ctx, now, seenSince, limit)
+			if err != nil {
+				t.Fatalf("SessionSources: %v", err)
+			}
+			slices.Sort(got)
+			return got
+		}
+		if got := sources(base, base, 10); !slices.Equal(got, []string{"192.0.2.1", "198.51.100.7", "2001:db8::1"}) {
+			t.Fatalf("SessionSources = %q, want every source once", got)
+		}
+		// Last seen before seenSince: bob's (30 min) and alice's first (1 min) are left out.
+		if got := sources(base, base.Add(time.Hour), 10); !slices.Equal(got, []string{"2001:db8::1"}) {
+			t.Fatalf("SessionSources seen since 1 h = %q, want the one seen then", got)
+		}
+		// Expired at now: only alice's second (9 h) is left.
+		if got := sources(base.Add(8*time.Hour), base, 10); !slices.Equal(got, []string{"2001:db8::1"}) {
+			t.Fatalf("SessionSources at 8 h = %q, want the one not expired", got)
+		}
+		if got := sources(base, base, 2); len(got) != 2 {
+			t.Fatalf("SessionSources with a limit of 2 = %q", got)
+		}
+	})
+
 	t.Run("touch", func(t *testing.T) {
 		seen := base.Add(2 * time.Hour)
 		inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.TouchSession(ctx, sessions[0].IDHash, seen) })

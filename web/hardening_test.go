@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -165,4 +166,21 @@ func TestLoginWhoseSessionCannotBeWrittenIsOne503(t *testing.T) {
 			t.Fatalf("after the sign-in: last sign-in %v language %q", u.LastSignIn, u.Language)
 		}
 	})
+}
+
+// The sign-in form shown again after a wrong password is rendered once and kept (renderCached);
+// each answer puts its own typed name in it, escaped: markup in a name stays text, and two
+// answers in a row do not mix their names.
+func TestCachedLoginPageEscapesEachTypedName(t *testing.T) {
+	in := newInstance(t, testenv.Backends()[0].Open(t), testenv.NewClock())
+	b := newBrowser(t, in.srv.URL)
+	for _, name := range []string{`"><script>alert(1)</script>@example.org`, `a&b'c@example.org`, "plain@example.org"} {
+		_, body := b.do("POST", "/login", url.Values{"username": {name}, "password": {"wrong"}, "csrf_token": {b.token("/login")}})
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "portierusernamemark") {
+			t.Fatalf("%q: the page holds the name unescaped, or the mark", name)
+		}
+		if want := `value="` + template.HTMLEscapeString(name) + `"`; !strings.Contains(body, want) {
+			t.Fatalf("%q: the page does not hold %s", name, want)
+		}
+	}
 }

@@ -116,19 +116,27 @@ func writePage(w http.ResponseWriter, status int, body []byte) {
 // csrfMark stands in for the CSRF field in a cached page; each answer puts its own token there.
 const csrfMark = "<!--portier:csrf-->"
 
+// usernameMark stands in for the typed user name in a cached page; each answer puts its own
+// there, escaped. It is plain letters, which the templates' escaping leaves as they are.
+const usernameMark = "portierusernamemark"
+
 // renderCached is render for a page without a signed-in user (the sign-in form with an
 // error above all): the page is rendered once per distinct content and kept, and each answer
-// only puts in its own CSRF token. A flood of attempts at a locked account is answered this way.
+// only puts in its own CSRF token and user name. A flood of attempts at a locked account, and
+// a spray at random names turned away busy, are answered this way.
 func (s *server) renderCached(w http.ResponseWriter, status int, name string, p *page) {
 	key := fmt.Sprint(name, "\x00", p.T.Lang(), "\x00", p.Title, "\x00", p.OrgName, "\x00", p.Here, "\x00",
-		p.Notice, "\x00", p.Username, "\x00", p.ReturnTo, "\x00", p.MinLength, "\x00", p.Error)
+		p.Notice, "\x00", p.Username != "", "\x00", p.ReturnTo, "\x00", p.MinLength, "\x00", p.Error)
 	body, ok := s.cache.get(key)
 	if !ok {
-		field := p.CSRF
+		field, username := p.CSRF, p.Username
 		p.CSRF = csrfMark
+		if username != "" {
+			p.Username = usernameMark
+		}
 		var buf bytes.Buffer
 		err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", p)
-		p.CSRF = field
+		p.CSRF, p.Username = field, username
 		if err != nil {
 			s.Log.Error("rendering a page", "page", name, "err", err)
 			http.Error(w, "Internal error", http.StatusInternalServerError)
@@ -137,7 +145,11 @@ func (s *server) renderCached(w http.ResponseWriter, status int, name string, p 
 		body = buf.Bytes()
 		s.cache.put(key, body)
 	}
-	writePage(w, status, bytes.ReplaceAll(body, []byte(csrfMark), []byte(p.CSRF)))
+	body = bytes.ReplaceAll(body, []byte(csrfMark), []byte(p.CSRF))
+	if p.Username != "" {
+		body = bytes.ReplaceAll(body, []byte(usernameMark), []byte(template.HTMLEscapeString(p.Username)))
+	}
+	writePage(w, status, body)
 }
 
 // pageCache keeps rendered pages; it starts afresh when full, which bounds it against
