@@ -317,9 +317,9 @@ func (t *Ticket) Cancel() {
 	}
 }
 
-// Check answers, without taking a slot, whether a check of class c would be turned away at
-// once now: the *Busy it would get, counted as shed, or nil. The engine asks before it
-// charges a counter, so that a check turned away costs no write.
+// Check answers, without taking a place, whether a check of class c would be turned away at
+// once now: the *Busy it would get, counted as shed, or nil. The edge asks (shedAtEdge), so
+// that an attempt turned away costs no read and no write.
 func (s *Scheduler) Check(c Class) *Busy {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -333,7 +333,8 @@ func (s *Scheduler) Check(c Class) *Busy {
 	return b
 }
 
-// Idle reports whether a check of class c would get a slot at once now.
+// Idle reports whether a new check of class c would find a slot free for it, after the checks
+// ahead of it in line.
 func (s *Scheduler) Idle(c Class) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

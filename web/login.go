@@ -145,6 +145,14 @@ func (s *server) handleLogin() http.Handler {
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 		default:
+			if out.Code == portier.CodeBusy {
+				release, ok := s.writeBusy(r)
+				if !ok {
+					return
+				}
+				defer release()
+				defer http.NewResponseController(w).Flush()
+			}
 			p := s.newPage(r, "login.title")
 			p.ReturnTo, p.Username = returnTo, strings.TrimSpace(a.Username)
 			if len(p.Username) > portier.MaxUsernameBytes {
@@ -158,6 +166,21 @@ func (s *server) handleLogin() http.Handler {
 			s.renderCached(w, outcomeStatus(w, out, status), "login", p)
 		}
 	})
+}
+
+// writeBusy waits for a turn to write a busy answer, and returns the func that ends it; false
+// when the request ended first. Busy answers are written a few at a time (a quarter of the
+// cores, at least one), in turn: under a spray they are the bulk of the requests, and each
+// one written at once would share the cores with the likely owners' checks, which the
+// hashing put first. A spray's answers then wait in line for each other, and only for each
+// other, without any delay added: the line moves as fast as a core writes them.
+func (s *server) writeBusy(r *http.Request) (release func(), ok bool) {
+	select {
+	case s.busyWriters <- struct{}{}:
+		return func() { <-s.busyWriters }, true
+	case <-r.Context().Done():
+		return nil, false
+	}
 }
 
 // outcomeStatus is the HTTP status of a page that shows a refused attempt's outcome: status,

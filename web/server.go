@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -72,11 +73,14 @@ type server struct {
 	totals userTotals
 	// ready is /readyz's probe, shared by every probe within readyFor (readyz.go).
 	ready readiness
+	// busyWriters holds a token for each busy sign-in answer being written (writeBusy).
+	busyWriters chan struct{}
 }
 
 // NewServer returns the whole HTTP surface of Portier; routes.go lists it.
 func NewServer(d Deps) http.Handler {
-	s := &server{Deps: d, cat: newCatalogue(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https"}
+	s := &server{Deps: d, cat: newCatalogue(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https",
+		busyWriters: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/4))}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
 	var h http.Handler = mux
