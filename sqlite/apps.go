@@ -87,20 +87,26 @@ func (q queries) AppAssigned(ctx context.Context, appID, userID string) (bool, e
 
 // ListAppUsers returns the ids of the users assigned to the application.
 func (q queries) ListAppUsers(ctx context.Context, appID string) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT user_id FROM app_assignments WHERE app_id = ? ORDER BY user_id`, appID)
+	return q.strings(ctx, "list application users", `SELECT user_id FROM app_assignments WHERE app_id = ? ORDER BY user_id`, appID)
+}
+
+// strings runs a query whose rows are one text column, and returns them; what names the
+// query in an error.
+func (q queries) strings(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, q.store.wrap("list application users", err)
+		return nil, q.store.wrap(what, err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, q.store.wrap("list application users", err)
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, q.store.wrap(what, err)
 		}
-		out = append(out, id)
+		out = append(out, v)
 	}
-	return out, q.store.wrap("list application users", rows.Err())
+	return out, q.store.wrap(what, rows.Err())
 }
 
 // InsertApp adds a; EConflict if the id is taken.

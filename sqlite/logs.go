@@ -227,21 +227,8 @@ func (q queries) ListSessions(ctx context.Context, userID string) ([]*portier.Se
 // SessionSources returns the distinct sources of the sessions that expire after now and were
 // last seen at or after seenSince; at most limit of them.
 func (q queries) SessionSources(ctx context.Context, now, seenSince time.Time, limit int) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT DISTINCT source FROM sessions WHERE expires > ? AND last_seen >= ? LIMIT ?`,
+	return q.strings(ctx, "list session sources", `SELECT DISTINCT source FROM sessions WHERE expires > ? AND last_seen >= ? LIMIT ?`,
 		nanos(now), nanos(seenSince), limit)
-	if err != nil {
-		return nil, q.store.wrap("list session sources", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var src string
-		if err := rows.Scan(&src); err != nil {
-			return nil, q.store.wrap("list session sources", err)
-		}
-		out = append(out, src)
-	}
-	return out, q.store.wrap("list session sources", rows.Err())
 }
 
 // InsertSession adds a session.
