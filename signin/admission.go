@@ -139,7 +139,7 @@ type Scheduler struct {
 	otherUse int
 	queues   [numClasses][]*waiter
 	// reserved counts, per class, the places taken (Reserve) whose checks do not wait yet: they
-	// count as waiting for the bounds and the expected waits.
+	// count as waiting for the queues' bounds (not for the expected waits).
 	reserved [numClasses]int
 	// hash is the moving average of how long a slot is held, zero until measured: what the
 	// expected waits are made of.
@@ -238,9 +238,9 @@ type Ticket struct {
 }
 
 // Reserve takes a place in line for one check of class c, or returns a *Busy, counted as shed,
-// when the check is turned away at once. A place counts as a check waiting in its class's queue
-// until Wait, so that the attempts being charged meanwhile are bounded by what the queues may
-// hold: the ones beyond are turned away before they write anything.
+// when the check is turned away at once. Until Wait, a place is promised one of the free slots
+// and counts toward its class's queue bound, so that the attempts being charged meanwhile are
+// bounded by what the queues may hold: the ones beyond are turned away before they write.
 func (s *Scheduler) Reserve(c Class) (*Ticket, *Busy) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -397,13 +397,16 @@ func (s *Scheduler) release(c Class) {
 	}
 }
 
-// expected is how long a new check of class c would wait: the checks ahead of it (its own
-// class's and the higher ones'), and itself, served by the slots it may take, at the measured
-// hash time. Checks of a higher class that arrive later make it longer; its deadline covers that.
+// expected is how long a new check of class c would wait: the checks waiting ahead of it (its
+// own class's and the higher ones'), and itself, served by the slots it may take, at the
+// measured hash time. Checks of a higher class that arrive later make it longer; its deadline
+// covers that. Places taken but not yet waiting count toward the queue's bound only: many of
+// them end at their charge, which the lockout refuses without a hash (parallel guesses at one
+// account), and counting them here would answer such guesses busy instead of locked.
 func (s *Scheduler) expected(c Class) time.Duration {
 	ahead := 0
 	for k := ClassOwner; k <= c; k++ {
-		ahead += s.waiting(k)
+		ahead += len(s.queues[k])
 	}
 	usable := s.slots
 	if c == ClassOther {
