@@ -55,7 +55,8 @@ func saturate(t *testing.T, in *instance) (adm *signin.Scheduler, release func()
 	return adm, release
 }
 
-// Issue 12 item 1: a sign-in the hash scheduler turns away is answered at once with 503, a
+// Issue 12 item 1: a sign-in the hash scheduler turns away is answered, without a check and
+// after the busy hold (DefaultBusyHold, held alike for every name), with 503, a
 // Retry-After, and a page that says the password was not checked and to try again in the
 // same number of seconds, in English and in Dutch; the sign-in log has 99503 and /metrics
 // counts it. A known user and an unknown name get the same answer.

@@ -96,6 +96,7 @@ func loginError(t *translator, out signin.Outcome) *pageError {
 
 func (s *server) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		begun := time.Now()
 		returnTo := safeReturnTo(r.PostFormValue("return_to"))
 		a := signin.Attempt{
 			Username:  r.PostFormValue("username"),
@@ -146,6 +147,9 @@ func (s *server) handleLogin() http.Handler {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 		default:
 			if out.Code == portier.CodeBusy {
+				if !s.holdBusy(r, time.Since(begun)) {
+					return
+				}
 				release, ok := s.writeBusy(r)
 				if !ok {
 					return
@@ -166,6 +170,51 @@ func (s *server) handleLogin() http.Handler {
 			s.renderCached(w, outcomeStatus(w, out, status), "login", p)
 		}
 	})
+}
+
+// DefaultBusyHold is how long a sign-in turned away busy is held before it is answered, and
+// MaxHeldBusy how many such answers are held at once; the ones past it are answered at once.
+//
+// Turning an attempt away takes no hash and no store read, so a client that sends its next
+// attempt as soon as it has an answer (as password-spraying tools do, over a fixed number of
+// connections) would get thousands of answers a second, and take the cores the owners' checks
+// need. Held for a second, each of its connections gets one. This is pam_faildelay's idea, for
+// the busy answer only: every busy answer is held alike, whatever the name (no enumeration by
+// timing), nothing is read or written while it is held, and the decision itself is made at
+// once. A held answer costs a goroutine and its connection's buffers, about 20 KiB; the bound
+// keeps a client with more connections than that from holding more than about 20 MiB.
+const (
+	DefaultBusyHold = time.Second
+	MaxHeldBusy     = 1024
+)
+
+// holdBusy holds a busy answer until BusyHold has passed since the attempt began (waited is
+// how long ago that was: an attempt turned away at its queue's deadline has waited already),
+// unless MaxHeldBusy answers are held already; false when the client left meanwhile, and
+// nothing is to be written.
+func (s *server) holdBusy(r *http.Request, waited time.Duration) bool {
+	if s.BusyHold <= waited {
+		return true
+	}
+	select {
+	case s.busyHeld <- struct{}{}:
+		defer func() { <-s.busyHeld }()
+	default:
+		return true
+	}
+	done, stop := s.after(s.BusyHold - waited)
+	defer stop()
+	select {
+	case <-done:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func realAfter(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // writeBusy waits for a turn to write a busy answer, and returns the func that ends it; false

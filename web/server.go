@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"time"
 
 	"github.com/gorilla/csrf"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -58,6 +59,9 @@ type Deps struct {
 	// Timeouts are the request deadlines and /readyz's (unset ones at their defaults); pass
 	// the same to HTTPServer for the connection's.
 	Timeouts Timeouts
+	// BusyHold is how long a sign-in turned away busy is held before its answer is written
+	// (zero: DefaultBusyHold; negative: not held), for at most MaxHeldBusy answers at once.
+	BusyHold time.Duration
 }
 
 // server holds what the handlers share.
@@ -75,12 +79,19 @@ type server struct {
 	ready readiness
 	// busyWriters holds a token for each busy sign-in answer being written (writeBusy).
 	busyWriters chan struct{}
+	// busyHeld holds a token for each busy sign-in answer being held (holdBusy).
+	busyHeld chan struct{}
+	// after is the hold's timer: time.After's, replaced in tests.
+	after func(time.Duration) (<-chan time.Time, func())
 }
 
 // NewServer returns the whole HTTP surface of Portier; routes.go lists it.
 func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d, cat: newCatalogue(), pages: loadPages(), secure: d.BaseURL != nil && d.BaseURL.Scheme == "https",
-		busyWriters: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/4))}
+		busyWriters: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/4)), busyHeld: make(chan struct{}, MaxHeldBusy), after: realAfter}
+	if s.BusyHold == 0 {
+		s.BusyHold = DefaultBusyHold
+	}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
 	var h http.Handler = mux

@@ -56,6 +56,9 @@ type Config struct {
 	// Timeouts are the request deadlines (unset ones at their defaults); serve gives the same
 	// to web.HTTPServer for the connection's.
 	Timeouts web.Timeouts
+	// BusyHold is how long a sign-in turned away busy is held before it is answered (zero:
+	// web.DefaultBusyHold; negative: not held).
+	BusyHold time.Duration
 	// OIDCKeys is the rotation of signing keys (zero: oidc.DefaultKeyPolicy).
 	OIDCKeys oidc.KeyPolicy
 	// GraphRate is each application's request rate on the Graph-compatible API (zero:
@@ -124,7 +127,7 @@ func New(ctx context.Context, c Config) (*App, error) {
 	a.Handler = web.NewServer(web.Deps{
 		Log: c.Log, Directory: a.Directory, Engine: a.Engine, SelfService: a.SelfService, Passkeys: a.Passkeys, Metrics: a.Metrics,
 		Now: c.Now, BaseURL: c.BaseURL, Secret: a.Secret, TrustedProxies: c.TrustedProxies, OIDC: a.OIDC, Timeouts: c.Timeouts,
-		Graph: api,
+		Graph: api, BusyHold: c.BusyHold,
 	})
 	return a, nil
 }
