@@ -366,3 +366,74 @@ func TestSprayTurnedAwayBeforeAnyRead(t *testing.T) {
 		}
 	})
 }
+
+// Issue 12 items 3 and 5: a flood at a locked account is answered from memory, every attempt
+// counted in the metrics, but its sign-in log entries are bounded: the first sampledLogBurst
+// one by one, the rest in one summary entry in the account's log that says how many, from how
+// many addresses, and which sent the most. Another locked account's flood is summed up apart.
+func TestLockedFloodLogIsBounded(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		e := newEnv(t, store)
+		u := e.createUser(t, "flooded@example.org")
+		other := e.createUser(t, "other@example.org")
+		for _, name := range []string{"flooded@example.org", "other@example.org"} {
+			for i := range 10 {
+				e.try(t, name, wrong(i))
+			}
+		}
+		flushAll(t, e.rec, 1)
+		before := testutil.ToFloat64(e.m.LockedRejections)
+		main, loud := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+		const flood = 150 // more than the log takes one by one (100 at once)
+		for i := range flood {
+			src := main
+			if i >= 100 && i%5 != 0 { // of the 50 not logged one by one, 40 come from loud
+				src = loud
+			}
+			if out := e.tryFrom(t, "flooded@example.org", "still guessing", src, signin.Device{}); out.Code != portier.CodeLocked {
+				t.Fatalf("flood attempt %d: code %d, want 50053", i, out.Code)
+			}
+		}
+		for range 3 {
+			if out := e.try(t, "other@example.org", "a guess"); out.Code != portier.CodeLocked {
+				t.Fatalf("other account: code %d, want 50053", out.Code)
+			}
+		}
+		if got := testutil.ToFloat64(e.m.LockedRejections) - before; got != flood+3 {
+			t.Fatalf("locked rejections = %v, want %d: every attempt is counted", got, flood+3)
+		}
+
+		var locked []*portier.SignIn
+		testserver.WaitFor(t, "the summaries of the unlogged locked answers", func() bool {
+			flushAll(t, e.rec, 1)
+			locked = locked[:0]
+			for _, l := range testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{Limit: 1000}))(t) {
+				if l.Code == portier.CodeLocked && !strings.Contains(l.Detail, "now locked") {
+					locked = append(locked, l)
+				}
+			}
+			// The flood's first 100 one by one, and two summaries: the flood's other 50, and
+			// the other account's 3.
+			return len(locked) == 102
+		})
+		summaries := map[string]*portier.SignIn{}
+		for _, l := range locked {
+			if strings.Contains(l.Detail, "more attempts answered locked") {
+				summaries[l.UserID] = l
+			}
+		}
+		s := summaries[u.ID]
+		if len(summaries) != 2 || s == nil || summaries[other.ID] == nil || !strings.HasPrefix(summaries[other.ID].Detail, "account locked: 3 more") {
+			details := map[string]int{}
+			for _, l := range locked {
+				details[l.Detail]++
+			}
+			t.Fatalf("summaries %v, want one for each account; %v", summaries, details)
+		}
+		if s.Username != "flooded@example.org" || s.Source != loud.String() || s.HashComputed ||
+			!strings.HasPrefix(s.Detail, "account locked: 50 more attempts") || !strings.Contains(s.Detail, "from 2 addresses") {
+			t.Fatalf("summary %+v: want the account's, 50 more attempts from 2 addresses, %s the loudest", s, loud)
+		}
+	})
+}

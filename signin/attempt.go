@@ -36,6 +36,7 @@ type attempt struct {
 	classed  bool                              // class is set
 	ticket   *Ticket                           // the attempt's place at the hashing, from the gate on
 	edge     bool                              // turned away at the edge, before its account was read (shedAtEdge)
+	remember bool                              // answered locked from memory (answerFromMemory)
 	tap      *portier.Token                    // the Temporary Access Pass typed as the password, if it is one of the user's
 }
 
@@ -98,9 +99,12 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 		t.entry.UserID = ans.out.User.ID
 	}
 	e.metrics.Attempt(ans.out.Code)
-	if t.edge {
+	switch {
+	case t.edge:
 		e.busyLog.add(t.entry)
-	} else {
+	case t.remember:
+		e.lockedLog.add(t.entry)
+	default:
 		e.record.Add(t.entry)
 	}
 	return ans.out, nil
@@ -155,7 +159,7 @@ func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
 	if !ok {
 		return nil, nil
 	}
-	t.entry.UserID = hit.userID
+	t.entry.UserID, t.remember = hit.userID, true
 	t.e.metrics.LockedRejection()
 	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: hit.until, Familiar: t.in.Device.ID != ""}, "account locked"}, nil
 }

@@ -172,57 +172,138 @@ func (r *Recorder) Close(ctx context.Context) error {
 	return r.Flush(ctx)
 }
 
-// busyLog bounds the sign-in log entries of the attempts turned away at the edge
-// (Engine.shedAtEdge): a spray can send thousands a second, each answered without a read, and
-// one entry each would make the log the largest cost of the spray, in the store's writes and
-// on disk. Up to busyLogRate a second (busyLogBurst at once) are logged one by one; the rest
-// are counted, and one entry a second says how many there were. The metrics count them all.
-type busyLog struct {
-	record  *Recorder
-	process string
-	limit   *rate.Limiter
+// sampledLog bounds the sign-in log entries of an answer a flood repeats thousands of times a
+// second at no cost to the server but its log: an attempt turned away at the edge (a spray,
+// Engine.shedAtEdge) and one answered "locked" from memory (a flood at a locked account,
+// answerFromMemory). One entry each would make the log the largest cost of the attack, in the
+// store's writes, in the cores its writes take from the owners' checks, and on disk. Up to
+// sampledLogRate a second (sampledLogBurst at once) are logged one by one; the rest are
+// counted by group (key), and a second after the first of them one entry per group says how
+// many there were, from how many addresses, and which sent the most. The metrics count them all.
+type sampledLog struct {
+	record *Recorder
+	limit  *rate.Limiter
+	// key is the group of an entry not logged one by one; "" is the group of those that find
+	// sampledLogGroups groups counted already.
+	key func(e *portier.SignIn) string
+	// summary is the entry that stands for g's entries, from its first one.
+	summary func(key string, g *skippedGroup) *portier.SignIn
 
 	mu      sync.Mutex
-	skipped int       // entries not written since first
-	first   time.Time // the time of the first of them
+	skipped map[string]*skippedGroup // since the last summaries
+}
+
+// skippedGroup is what a summary says of the entries of one group not logged one by one.
+type skippedGroup struct {
+	first   *portier.SignIn
+	n       int
+	sources map[string]int // entries by source address, at most sampledLogSources addresses
+	more    bool           // some addresses were not counted in sources
+}
+
+// top is the source address that sent the most of the group's entries.
+func (g *skippedGroup) top() string {
+	top, most := "", 0
+	for src, n := range g.sources {
+		if n > most || (n == most && src < top) {
+			top, most = src, n
+		}
+	}
+	return top
+}
+
+// addresses says how many source addresses sent the group's entries.
+func (g *skippedGroup) addresses() string {
+	if g.more {
+		return fmt.Sprintf("more than %d addresses", sampledLogSources)
+	}
+	if len(g.sources) == 1 {
+		return "1 address"
+	}
+	return fmt.Sprintf("%d addresses", len(g.sources))
 }
 
 const (
-	busyLogRate  = 20
-	busyLogBurst = 100
-	// busyLogSummary is how long after the first skipped entry the summary is written.
-	busyLogSummary = time.Second
+	sampledLogRate  = 20
+	sampledLogBurst = 100
+	// sampledLogSummary is how long after the first skipped entry the summaries are written.
+	sampledLogSummary = time.Second
+	// sampledLogGroups bounds the groups counted at once, and sampledLogSources the addresses
+	// counted per group, so that a flood from everywhere at everything costs bounded memory.
+	sampledLogGroups  = 10000
+	sampledLogSources = 256
 )
 
-func newBusyLog(record *Recorder, process string) *busyLog {
-	return &busyLog{record: record, process: process, limit: rate.NewLimiter(busyLogRate, busyLogBurst)}
+func newSampledLog(record *Recorder, key func(*portier.SignIn) string, summary func(string, *skippedGroup) *portier.SignIn) *sampledLog {
+	return &sampledLog{record: record, limit: rate.NewLimiter(sampledLogRate, sampledLogBurst), key: key, summary: summary,
+		skipped: map[string]*skippedGroup{}}
 }
 
-// add logs e, an attempt turned away at the edge, or counts it for the summary.
-func (b *busyLog) add(e *portier.SignIn) {
-	if b.limit.AllowN(e.Time, 1) {
-		b.record.Add(e)
+// add logs e, or counts it for its group's summary.
+func (l *sampledLog) add(e *portier.SignIn) {
+	if l.limit.AllowN(e.Time, 1) {
+		l.record.Add(e)
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.skipped == 0 {
-		b.first = e.Time
-		time.AfterFunc(busyLogSummary, b.summarize)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.skipped) == 0 {
+		time.AfterFunc(sampledLogSummary, l.summarize)
 	}
-	b.skipped++
+	k := l.key(e)
+	g := l.skipped[k]
+	if g == nil && len(l.skipped) >= sampledLogGroups {
+		k, g = "", l.skipped[""]
+	}
+	if g == nil {
+		g = &skippedGroup{first: e, sources: map[string]int{}}
+		l.skipped[k] = g
+	}
+	g.n++
+	if _, ok := g.sources[e.Source]; ok || len(g.sources) < sampledLogSources {
+		g.sources[e.Source]++
+	} else {
+		g.more = true
+	}
 }
 
-// summarize writes one entry for the attempts counted since the last summary.
-func (b *busyLog) summarize() {
-	b.mu.Lock()
-	n, first := b.skipped, b.first
-	b.skipped = 0
-	b.mu.Unlock()
-	if n == 0 {
-		return
+// summarize writes one entry for each group counted since the last summaries.
+func (l *sampledLog) summarize() {
+	l.mu.Lock()
+	skipped := l.skipped
+	l.skipped = map[string]*skippedGroup{}
+	l.mu.Unlock()
+	for k, g := range skipped {
+		l.record.Add(l.summary(k, g))
 	}
-	b.record.Add(&portier.SignIn{Time: first, Code: portier.CodeBusy, Process: b.process,
-		Detail: fmt.Sprintf("busy: %d more attempts turned away before their accounts were read, in the %s from this time; not logged one by one (at most %d a second are)",
-			n, busyLogSummary, busyLogRate)})
+}
+
+// newBusyLog is the sampled log of the attempts turned away at the edge: one group, whose
+// summary names no user, as none of its attempts read one.
+func newBusyLog(record *Recorder, process string) *sampledLog {
+	return newSampledLog(record, func(*portier.SignIn) string { return "busy" }, func(_ string, g *skippedGroup) *portier.SignIn {
+		return &portier.SignIn{Time: g.first.Time, Code: portier.CodeBusy, Process: process, Source: g.top(),
+			Detail: fmt.Sprintf("busy: %d more attempts turned away before their accounts were read, in the %s from this time, from %s (this one sent the most); not logged one by one (at most %d a second are)",
+				g.n, sampledLogSummary, g.addresses(), sampledLogRate)}
+	})
+}
+
+// newLockedLog is the sampled log of the attempts answered "locked" from memory: one group per
+// account (per name for an unknown one) and kind of browser, whose summary is in that
+// account's sign-in log.
+func newLockedLog(record *Recorder, process string) *sampledLog {
+	return newSampledLog(record, func(e *portier.SignIn) string {
+		return fmt.Sprintf("%s\x00%s\x00%t", e.UserID, e.Username, e.FamiliarDevice)
+	}, func(k string, g *skippedGroup) *portier.SignIn {
+		s := &portier.SignIn{Time: g.first.Time, Code: portier.CodeLocked, Process: process, Source: g.top(),
+			UserID: g.first.UserID, Username: g.first.Username, FamiliarDevice: g.first.FamiliarDevice,
+			Detail: fmt.Sprintf("account locked: %d more attempts answered locked, in the %s from this time, from %s (this one sent the most); not logged one by one (at most %d a second are)",
+				g.n, sampledLogSummary, g.addresses(), sampledLogRate)}
+		if k == "" {
+			s.UserID, s.Username, s.FamiliarDevice = "", "", false
+			s.Detail = fmt.Sprintf("accounts locked: %d more attempts at locked accounts beyond the %d counted one by one, answered locked, in the %s from this time, from %s; not logged one by one",
+				g.n, sampledLogGroups, sampledLogSummary, g.addresses())
+		}
+		return s
+	})
 }

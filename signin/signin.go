@@ -96,8 +96,9 @@ type Engine struct {
 	recent *recentSources
 	// sources knows the sources any account signed in from recently, for the edge's shedding.
 	sources *sessionSources
-	// busyLog bounds the sign-in log entries of the attempts turned away at the edge.
-	busyLog *busyLog
+	// busyLog and lockedLog bound the sign-in log entries of the attempts turned away at the
+	// edge, and of those answered locked from memory.
+	busyLog, lockedLog *sampledLog
 }
 
 // Config is what New needs.
@@ -149,6 +150,7 @@ func New(c Config) *Engine {
 	e.recent = newRecentSources(c.Store.ListSessions)
 	e.sources = newSessionSources(c.Store.SessionSources)
 	e.busyLog = newBusyLog(c.Recorder, c.Process)
+	e.lockedLog = newLockedLog(c.Recorder, c.Process)
 	maxAge := cmp.Or(c.UnlockSeenWithin, unlockSeenWithin)
 	e.cleared = &freshRead{timeout: maxSaturatedWait, maxAge: max(maxAge, 0), read: func(ctx context.Context) (int64, error) {
 		return e.store.Counter(ctx, portier.CounterLockoutCleared)
