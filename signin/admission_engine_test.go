@@ -292,7 +292,7 @@ func (s *readCounter) ListSessions(ctx context.Context, userID string) ([]*porti
 // Issue 12: while the strangers' class is turned away, an attempt without a device cookie from
 // a source no session came from is turned away at the edge, known and unknown names alike,
 // before its account, counters or sessions are read, and its log entries are bounded: the
-// first busyLogBurst one by one, the rest in one summary entry. A source the owner signed in
+// first sampledLogBurst one by one, the rest in one summary entry. A source the owner signed in
 // from, and the owner's browser, still go through to their classes.
 func TestSprayTurnedAwayBeforeAnyRead(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
