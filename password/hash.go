@@ -18,10 +18,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/argon2"
-
+	"github.com/portier-id/portier/internal/argon2"
 	"github.com/portier-id/portier/lockout"
 )
 
@@ -80,6 +80,30 @@ func (p Params) weakerThan(q Params) bool {
 	return p.Memory < q.Memory || p.Time < q.Time || p.SaltLen < q.SaltLen || p.KeyLen < q.KeyLen
 }
 
+// memories keeps argon2id's working memory (19 MiB a hash at the default parameters) from one
+// hash to the next, instead of leaving 19 MiB of garbage per hash to the collector: a server
+// verifying 60 passwords a second would otherwise collect every third hash and mark its whole
+// heap each time (BENCHMARKS.md, "argon2id's memory reused"). A Memory unused for two
+// collections is freed with the pool's other entries, so an idle server gives it back.
+var memories sync.Pool
+
+// keptMemory is the largest working memory, in KiB, put back for reuse: a stored hash with
+// unusual parameters (up to maxMemory) gets its memory once and lets it go.
+const keptMemory = 64 << 10
+
+// idKey derives argon2id's key of pw's NFKC form in a reused working memory.
+func idKey(pw string, salt []byte, p Params) []byte {
+	m, _ := memories.Get().(*argon2.Memory)
+	if m == nil {
+		m = new(argon2.Memory)
+	}
+	key := m.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	if m.Size() <= keptMemory {
+		memories.Put(m)
+	}
+	return key
+}
+
 // Hasher hashes and verifies passwords with argon2id.
 // The zero Hasher uses DefaultParams.
 type Hasher struct {
@@ -124,7 +148,7 @@ func (h Hasher) Hash(pw string) (string, error) {
 	}
 	salt := make([]byte, p.SaltLen)
 	rand.Read(salt) // never fails since Go 1.24: it crashes the program instead
-	key := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := idKey(pw, salt, p)
 	return encode(p, salt, key), nil
 }
 
@@ -144,7 +168,7 @@ func (h Hasher) Verify(encoded, pw string) (Result, error) {
 	}
 	// Invalid UTF-8 is hashed as it comes: it cannot match, and refusing it early would be
 	// faster than a real check, which an observer could time.
-	got := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := idKey(pw, salt, p)
 	r := Result{Fingerprint: fingerprint(got)}
 	r.OK = subtle.ConstantTimeCompare(got, want) == 1
 	r.NeedsRehash = r.OK && p.weakerThan(h.params())
@@ -164,7 +188,7 @@ func (h Hasher) VerifyDummy(secret []byte, name, pw string) lockout.Fingerprint 
 		p = DefaultParams()
 	}
 	salt := dummySalt(secret, name, int(p.SaltLen))
-	got := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := idKey(pw, salt, p)
 	// Compare against a key of the right length, as Verify does, to spend the same.
 	want := make([]byte, len(got))
 	_ = subtle.ConstantTimeCompare(got, want)
