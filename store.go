@@ -138,11 +138,14 @@ type AttemptReader interface {
 type SignInWriter interface {
 	// SwapLockout writes next to the counter (key, bucket) if the counter still holds prev,
 	// every field of it (a missing counter holds the zero State with a zero LastFailure), and
-	// reports whether it did; when it did not, it changed nothing. Its commit is durable no
+	// reports whether it did; when it did not, it changed nothing. It returns the counter's
+	// state as it stands after the call (next when it swapped; otherwise the state in the way,
+	// read in the same round trip), so that a caller can charge that one and try again
+	// without another read. Its commit is durable no
 	// later than the next commit that is (PostgreSQL: synchronous_commit off), which is all
 	// a charge needs: the attempt's settlement is written durably after it, and a charge lost
 	// with the database before then belongs to an attempt that got no answer.
-	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error)
+	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (now lockout.State, swapped bool, err error)
 	// SettleSignIn settles a right password as a full sign-in in one transaction: the
 	// counter (Key, Bucket) is removed (it starts afresh), the user's last sign-in time is
 	// set to At and, when Language is not "", the user's language, and Session, if not nil,

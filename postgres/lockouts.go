@@ -156,9 +156,10 @@ func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier
 }
 
 // SwapLockout writes next if the counter still holds prev, in one round trip: a transaction
-// whose commit does not wait for the disk (synchronous_commit off). Every durable commit
-// after it, such as the attempt's settlement, flushes the log past it.
-func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+// whose commit does not wait for the disk (synchronous_commit off), which reads the counter
+// back after the write. Every durable commit after it, such as the attempt's settlement,
+// flushes the log past it.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
 	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
 		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12 AND lockouts.lock_failures = $14`
 	args := []any{key, bucket, next.Failures, orNull(next.LockedUntil), next.Lockouts, orNull(next.LastFailure), lockout.MarshalRecent(next.Recent),
@@ -177,17 +178,26 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
-	swapped := b.Queue(swap, args...)
-	b.Queue(`COMMIT`)
-	var n int64
-	swapped.Exec(func(tag pgconn.CommandTag) error {
+	var (
+		n   int64
+		now lockout.State
+	)
+	b.Queue(swap, args...).Exec(func(tag pgconn.CommandTag) error {
 		n = tag.RowsAffected()
 		return nil
 	})
+	b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, key, bucket).QueryRow(func(row pgx.Row) error {
+		var err error
+		if now, err = scanLockout(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil // the zero State
+		}
+		return err
+	})
+	b.Queue(`COMMIT`)
 	if err := s.sendTxBatch(ctx, b); err != nil {
-		return false, dbError(s.addr, "swap lockout counter", err)
+		return lockout.State{}, false, dbError(s.addr, "swap lockout counter", err)
 	}
-	return n == 1, nil
+	return now, n == 1, nil
 }
 
 // SettleSignIn settles a right password as a full sign-in in one round trip: one transaction

@@ -39,22 +39,34 @@ func sourcePolicy(st portier.Settings) lockout.Policy {
 	return lockout.Policy{Threshold: st.SourceThreshold, Duration: st.SourceWindow, MaxDuration: st.SourceWindow, Decay: st.SourceWindow}
 }
 
-// charge counts the attempt on its counter. It first swaps the state the gate read for the
-// charged one in one atomic step (SwapLockout: one round trip), which holds whenever no other
-// attempt changed the counter in between. Otherwise it charges in a transaction that locks
-// the counter, one per try. While the threshold's worth of attempts are being checked it
+// swapTries is how many times charge swaps a counter (one round trip each) before it locks
+// the counter instead: parallel attempts at one counter (a browser's own, or an account's
+// under a flood) each lose a swap to the others now and then, and a lost swap returns the
+// state that won, so the next swap usually holds.
+const swapTries = 3
+
+// charge counts the attempt on its counter. It swaps the state the gate read for the charged
+// one in one atomic step (SwapLockout: one round trip), which holds whenever no other attempt
+// changed the counter in between; a swap that does not hold returns the counter's state as it
+// now is, which is charged and swapped in turn, up to swapTries times. Otherwise, or when the
+// state does not allow the charge, it charges in a transaction that locks the counter, one
+// per try. While the threshold's worth of attempts are being checked it
 // waits for them to settle and tries again, so that parallel right passwords all get in; the
 // wait is in real time, since it waits for other goroutines and processes, not for a policy
 // duration. A wait that runs out answers lockout.Saturated: the server is busy, and nothing
 // was charged.
 func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Verdict, retry time.Time, err error) {
 	c, policy := t.counter, t.st.Lockout
-	next := seen
-	if v, _ := policy.Charge(&next, t.e.now()); v == lockout.Allowed {
-		swapped, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, seen, next)
+	for range swapTries {
+		next := seen
+		if v, _ := policy.Charge(&next, t.e.now()); v != lockout.Allowed {
+			break
+		}
+		now, swapped, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, seen, next)
 		if err != nil || swapped {
 			return lockout.Allowed, time.Time{}, err
 		}
+		seen = now
 	}
 	pause := 2 * time.Millisecond
 	deadline := time.Now().Add(t.e.saturatedWait)

@@ -55,7 +55,7 @@ type Store interface {
 	Counter(ctx context.Context, name string) (int64, error)
 	Lockout(ctx context.Context, key, bucket string) (lockout.State, error)
 	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error)
-	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error)
+	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error)
 	SettleSignIn(ctx context.Context, s portier.SignInSettlement) error
 	UserByID(ctx context.Context, id string) (*portier.User, error)
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)

@@ -127,7 +127,9 @@ func prefixEnd(prefix string) string {
 
 // SwapLockout writes next if the counter still holds prev, in one statement on the writer;
 // a prev without failures, lock, lockouts, date or fingerprints also matches a missing counter.
-func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+// A swap that is not done reads the state in its way from the read pool, which sees every
+// commit before the read began.
+func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
 	var recent []byte
 	if len(next.Recent) > 0 {
 		recent = lockout.MarshalRecent(next.Recent)
@@ -151,13 +153,17 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures, key, bucket}, matchArgs...)...)
 	}
 	if err != nil {
-		return false, s.wrap("swap lockout counter", err)
+		return lockout.State{}, false, s.wrap("swap lockout counter", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, s.wrap("swap lockout counter", err)
+		return lockout.State{}, false, s.wrap("swap lockout counter", err)
 	}
-	return n == 1, nil
+	if n == 1 {
+		return next, true, nil
+	}
+	now, err := s.Lockout(ctx, key, bucket)
+	return now, false, err
 }
 
 // SettleSignIn settles a right password as a full sign-in in one transaction.

@@ -367,14 +367,18 @@ func testLockout(t *testing.T, s portier.Store, key string) lockout.State {
 }
 
 // testSwapLockout: SwapLockout writes only over the state it names, field by field, and a
-// zero prev matches a missing counter.
+// zero prev matches a missing counter; either way it returns the counter's state after it.
 func testSwapLockout(t *testing.T, s portier.Store) {
 	ctx := t.Context()
 	swap := func(key string, prev, next lockout.State) bool {
 		t.Helper()
-		ok, err := s.SwapLockout(ctx, key, "", prev, next)
+		now, ok, err := s.SwapLockout(ctx, key, "", prev, next)
 		if err != nil {
 			t.Fatalf("SwapLockout(%q): %v", key, err)
+		}
+		checkState(t, fmt.Sprintf("the state SwapLockout(%q) returned", key), now, testLockout(t, s, key))
+		if ok {
+			checkState(t, fmt.Sprintf("the state a done SwapLockout(%q) returned", key), now, next)
 		}
 		return ok
 	}
@@ -436,9 +440,13 @@ func testConcurrentSwaps(t *testing.T, s portier.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.SwapLockout(context.Background(), "contended", "", lockout.State{}, lockout.State{Failures: 1, LastFailure: base.Add(time.Duration(i))})
+			now, ok, err := s.SwapLockout(context.Background(), "contended", "", lockout.State{}, lockout.State{Failures: 1, LastFailure: base.Add(time.Duration(i))})
 			if err != nil {
 				t.Errorf("SwapLockout: %v", err)
+			}
+			if now.Failures != 1 {
+				// Swapped or not, the state after the call is the one swap that was done.
+				t.Errorf("SwapLockout returned %d failures, want 1", now.Failures)
 			}
 			if ok {
 				wins.Add(1)

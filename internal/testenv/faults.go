@@ -102,12 +102,12 @@ func (t *faultyTx) AppendSignIns(ctx context.Context, entries []*portier.SignIn)
 
 // SwapLockout is one write transaction of its own: it fails by the rule for "Tx" and for
 // "SwapLockout" (with the counter's key), and then writes nothing.
-func (f *Faults) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (bool, error) {
+func (f *Faults) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
 	if err := f.check("Tx", ""); err != nil {
-		return false, err
+		return lockout.State{}, false, err
 	}
 	if err := f.check("SwapLockout", key); err != nil {
-		return false, err
+		return lockout.State{}, false, err
 	}
 	return f.Store.SwapLockout(ctx, key, bucket, prev, next)
 }
