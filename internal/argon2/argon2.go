@@ -6,9 +6,11 @@
 // the working memory. x/crypto allocates memory KiB (19 MiB at OWASP's parameters) on every
 // call and leaves it to the garbage collector, so a busy server collects every few hashes and
 // each collection marks the whole heap again (golang/go#36634 asks upstream for this API).
-// Here a Memory is reused: it is cleared before each derivation, which is what a fresh
-// allocation gives, and the algorithm below it is upstream's, untouched. The tests compare
-// every output with x/crypto's.
+// Here a Memory is reused, and is not cleared in between: the first pass overwrites each
+// block (processBlock, as Argon2 1.3 specifies) where upstream XORs it into memory the
+// allocation zeroed, which gives the same block. Nothing else differs: the blocks' order,
+// the compression functions and the assembly are upstream's. The tests compare every output
+// with x/crypto's, from a Memory full of an earlier call's blocks and of random bytes.
 //
 // Only Argon2id (RFC 9106) is exported; upstream's argon2i and argon2d paths stay as they are.
 package argon2
@@ -45,15 +47,14 @@ func (m *Memory) Size() int {
 	return cap(m.blocks)
 }
 
-// take returns n zeroed blocks of m, growing it if it holds fewer.
+// take returns n blocks of m, growing it if it holds fewer. They are not cleared: they hold
+// what the last derivation left, and the first pass writes every block before any is read
+// (initBlocks the first two of each lane, processBlocks the rest, without XOR in pass 0).
 func (m *Memory) take(n uint32) []block {
 	if uint32(cap(m.blocks)) < n {
 		m.blocks = make([]block, n)
-		return m.blocks
 	}
-	b := m.blocks[:n]
-	clear(b)
-	return b
+	return m.blocks[:n]
 }
 
 func deriveKey(m *Memory, mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
@@ -176,7 +177,13 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 				random = B[prev][0]
 			}
 			newOffset := indexAlpha(random, lanes, segments, threads, n, slice, lane, index)
-			processBlockXOR(&B[offset], &B[prev], &B[newOffset])
+			if n == 0 {
+				// Portier's change: the first pass overwrites the block (as Argon2 1.3
+				// specifies), where upstream XORs it into freshly zeroed memory.
+				processBlock(&B[offset], &B[prev], &B[newOffset])
+			} else {
+				processBlockXOR(&B[offset], &B[prev], &B[newOffset])
+			}
 			index, offset = index+1, offset+1
 		}
 		wg.Done()
