@@ -125,11 +125,25 @@ type UserWriter interface {
 
 // AttemptReader reads what a password attempt needs before its charge, in one round trip.
 type AttemptReader interface {
-	// ReadAttempt returns the user whose UPN equals upn once both are folded by FoldUPN, its
-	// LockoutState filled (nil when there is none, or when upn is ""), and the counters named,
-	// in order (the zero State for each that is missing). Each is read as Lockout and
-	// UserByUPN would, in that order.
-	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*User, []lockout.State, error)
+	// ReadAttempt reads what q names, each as Counter, Lockout, UserByUPN and Token would,
+	// in that order, so that the store counter is read before any lockout counter.
+	ReadAttempt(ctx context.Context, q AttemptQuery) (AttemptRead, error)
+}
+
+// AttemptQuery names what ReadAttempt reads.
+type AttemptQuery struct {
+	Counter  string            // a store counter (Counter) to read first; "" for none
+	Lockouts []lockout.Counter // lockout counters
+	UPN      string            // the user whose UPN equals it once both are folded by FoldUPN; "" for none
+	TAP      string            // the id of a Temporary Access Pass (TokenTAP); "" for none
+}
+
+// AttemptRead is what ReadAttempt read.
+type AttemptRead struct {
+	Counter  int64           // the store counter; 0 when it is missing or was not asked for
+	Lockouts []lockout.State // in the query's order; the zero State for each that is missing
+	User     *User           // its LockoutState filled; nil when there is none
+	TAP      *Token          // nil when there is none
 }
 
 // SignInWriter makes the two writes that every right password takes, each in one atomic step

@@ -42,35 +42,53 @@ func (q *queries) Lockout(ctx context.Context, key, bucket string) (lockout.Stat
 	return st, dbError(q.addr, "read lockout counter", err)
 }
 
-// ReadAttempt reads the counters and the user in one batch: one round trip.
-func (q *queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+// ReadAttempt reads the store counter, the lockout counters, the user and the pass in one
+// batch: one round trip. Its statements run in order, each seeing what committed before it
+// began.
+func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (portier.AttemptRead, error) {
 	b := &pgx.Batch{}
-	states := make([]lockout.State, len(counters))
-	for i, c := range counters {
-		b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, c.Key, c.Bucket).QueryRow(func(row pgx.Row) error {
-			st, err := scanLockout(row)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			states[i] = st
-			return err
+	// missing makes a missing row no error: what it would have filled stays zero.
+	missing := func(err error) error {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	out := portier.AttemptRead{Lockouts: make([]lockout.State, len(aq.Lockouts))}
+	if aq.Counter != "" {
+		b.Queue(`SELECT value FROM counters WHERE name = $1`, aq.Counter).QueryRow(func(row pgx.Row) error {
+			return missing(row.Scan(&out.Counter))
 		})
 	}
-	var u *portier.User
-	if upn != "" {
-		b.Queue(`SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = $1`, portier.FoldUPN(upn)).QueryRow(func(row pgx.Row) error {
-			found, err := scanUser(row)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
+	for i, c := range aq.Lockouts {
+		b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, c.Key, c.Bucket).QueryRow(func(row pgx.Row) error {
+			var err error
+			out.Lockouts[i], err = scanLockout(row)
+			return missing(err)
+		})
+	}
+	if aq.UPN != "" {
+		b.Queue(`SELECT `+userColumns+` FROM `+userFrom+` WHERE lower(u.upn) = $1`, portier.FoldUPN(aq.UPN)).QueryRow(func(row pgx.Row) error {
+			u, err := scanUser(row)
+			if err == nil {
+				out.User = u
 			}
-			u = found
-			return err
+			return missing(err)
+		})
+	}
+	if aq.TAP != "" {
+		b.Queue(`SELECT `+tokenColumns+` FROM tokens WHERE kind = $1 AND id = $2`, portier.TokenTAP, aq.TAP).QueryRow(func(row pgx.Row) error {
+			tk, err := scanToken(row)
+			if err == nil {
+				out.TAP = tk
+			}
+			return missing(err)
 		})
 	}
 	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, dbError(q.addr, "read a sign-in attempt's user and counters", err)
+		return portier.AttemptRead{}, dbError(q.addr, "read a sign-in attempt's user and counters", err)
 	}
-	return u, states, nil
+	return out, nil
 }
 
 // LockoutForUpdate creates the counter if it is missing and locks it until the transaction

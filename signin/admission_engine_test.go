@@ -274,9 +274,9 @@ type readCounter struct {
 	reads atomic.Int64
 }
 
-func (s *readCounter) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
+func (s *readCounter) ReadAttempt(ctx context.Context, q portier.AttemptQuery) (portier.AttemptRead, error) {
 	s.reads.Add(1)
-	return s.Store.ReadAttempt(ctx, upn, counters)
+	return s.Store.ReadAttempt(ctx, q)
 }
 
 func (s *readCounter) Lockout(ctx context.Context, key, bucket string) (lockout.State, error) {

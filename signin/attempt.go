@@ -23,6 +23,7 @@ type attempt struct {
 
 	name     string                            // the user name in its one normal form (trimmed, lower case)
 	cleared  int64                             // portier.CounterLockoutCleared, read before any counter
+	seen     bool                              // cleared is read (answerFromMemory, or else throttleSource)
 	st       portier.Settings                  // the settings, read once for the whole attempt
 	source   lockout.Counter                   // the source address's counter
 	user     *portier.User                     // the account; nil for a name that names no user
@@ -38,6 +39,7 @@ type attempt struct {
 	edge     bool                              // turned away at the edge, before its account was read (shedAtEdge)
 	remember bool                              // answered locked from memory (answerFromMemory)
 	tap      *portier.Token                    // the Temporary Access Pass typed as the password, if it is one of the user's
+	pass     *portier.Token                    // the Temporary Access Pass the password names, anyone's (read by throttleSource)
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -149,12 +151,18 @@ func userName(typed string) (name string, plain bool) {
 // answerFromMemory answers a flood at a locked account from memory, but only while no lockout
 // was cleared since the memory was made: one read of a counter (begun after the attempt
 // arrived, shared with the attempts that arrive with it), so an unlock committed by any process
-// is honoured from its commit on. Read before the counters below, it dates them.
+// is honoured from its commit on. Read before the counters below, it dates them. With nothing
+// in memory to answer from, the counter is read in throttleSource's round trip instead, still
+// before the counters.
 func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
+	if _, ok := t.e.locks.fresh(t.name, t.in.Device.ID, t.entry.Time); !ok {
+		return nil, nil
+	}
 	var err error
 	if t.cleared, err = t.e.cleared.get(ctx); err != nil {
 		return nil, err
 	}
+	t.seen = true
 	hit, ok := t.e.locks.lookup(t.name, t.in.Device.ID, t.entry.Time, t.cleared)
 	if !ok {
 		return nil, nil
@@ -173,10 +181,11 @@ func (t *attempt) readSettings(ctx context.Context) (*answer, error) {
 
 // throttleSource turns away a source address whose failures across accounts passed the
 // limit, before any account is looked at and without a hash. In the same round trip it reads
-// what the next steps need (ReadAttempt): the user the name names, and the counters the
-// attempt may be charged to other than the account's own, which comes with the user: the
-// unknown name's and, if the browser sent a device cookie, that browser's. Known and unknown
-// names read the same.
+// what the next steps need (ReadAttempt): the lockouts-cleared counter unless
+// answerFromMemory read it, the user the name names, the counters the attempt may be charged
+// to other than the account's own, which comes with the user (the unknown name's and, if the
+// browser sent a device cookie, that browser's), and the Temporary Access Pass the password
+// would be. Known and unknown names read the same.
 func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	t.source = lockout.Source(t.in.Source)
 	counters := []lockout.Counter{t.source, lockout.UnknownName(t.name)}
@@ -188,15 +197,22 @@ func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	if _, err := portier.NormalizeUPN(t.name); err == nil {
 		upn = t.name
 	}
-	u, states, err := t.e.store.ReadAttempt(ctx, upn, counters)
+	q := portier.AttemptQuery{Lockouts: counters, UPN: upn, TAP: directory.TAPID(t.in.Password)}
+	if !t.seen {
+		q.Counter = portier.CounterLockoutCleared
+	}
+	r, err := t.e.store.ReadAttempt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	t.found, t.read = u, make(map[lockout.Counter]lockout.State, len(counters))
-	for i, c := range counters {
-		t.read[c] = states[i]
+	if !t.seen {
+		t.cleared, t.seen = r.Counter, true
 	}
-	st := states[0]
+	t.found, t.pass, t.read = r.User, r.TAP, make(map[lockout.Counter]lockout.State, len(counters))
+	for i, c := range counters {
+		t.read[c] = r.Lockouts[i]
+	}
+	st := r.Lockouts[0]
 	if !st.Locked(t.entry.Time) {
 		return nil, nil
 	}
@@ -281,18 +297,12 @@ func (t *attempt) busy(b *Busy) *answer {
 // verify hashes the password (hash) once its place at the hashing, taken at the gate, gets a
 // core. An attempt that gets no hash has its charge taken back.
 func (t *attempt) verify(ctx context.Context) (*answer, error) {
-	// A Temporary Access Pass is typed into the password field: one read by its hash, for
-	// every name alike, and the password is hashed all the same, so neither the time nor the
-	// work tells a pass from a password. A wrong pass is a wrong password.
-	tok, err := t.e.store.Token(ctx, portier.TokenTAP, directory.TAPID(t.in.Password))
-	switch {
-	case err == nil:
-		if t.user != nil && tok.UserID == t.user.ID && t.entry.Time.Before(tok.Expires) {
-			t.tap = tok
-		}
-	case portier.ErrorCode(err) != portier.ENotFound:
-		t.refund()
-		return nil, err
+	// A Temporary Access Pass is typed into the password field: read by its hash with the
+	// attempt (throttleSource), for every name alike, and the password is hashed all the
+	// same, so neither the time nor the work tells a pass from a password. A wrong pass is a
+	// wrong password.
+	if tok := t.pass; tok != nil && t.user != nil && tok.UserID == t.user.ID && t.entry.Time.Before(tok.Expires) {
+		t.tap = tok
 	}
 	slot, err := t.ticket.Wait(ctx)
 	if err == nil {

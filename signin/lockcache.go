@@ -40,10 +40,20 @@ func newLockCache(ttl time.Duration) *lockCache {
 // it is locked at now and no lockout was cleared since it was read (cleared is
 // portier.CounterLockoutCleared now).
 func (c *lockCache) lookup(name, device string, now time.Time, cleared int64) (lockEntry, bool) {
+	e, ok := c.fresh(name, device, now)
+	if !ok || e.cleared != cleared {
+		return lockEntry{}, false
+	}
+	return e, true
+}
+
+// fresh returns the entry of name at device if a fresh one says it is locked at now, whatever
+// the lockouts cleared since: without one, lookup answers nothing whatever the counter says.
+func (c *lockCache) fresh(name, device string, now time.Time) (lockEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[name+"\x00"+device]
-	if !ok || !now.Before(e.until) || time.Since(e.seen) >= c.ttl || e.cleared != cleared {
+	if !ok || !now.Before(e.until) || time.Since(e.seen) >= c.ttl {
 		return lockEntry{}, false
 	}
 	return e, true

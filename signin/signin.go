@@ -54,7 +54,7 @@ type Store interface {
 	Subscribe(ctx context.Context, channel string, fn func(payload string)) error
 	Counter(ctx context.Context, name string) (int64, error)
 	Lockout(ctx context.Context, key, bucket string) (lockout.State, error)
-	ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error)
+	ReadAttempt(ctx context.Context, q portier.AttemptQuery) (portier.AttemptRead, error)
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error)
 	SettleSignIn(ctx context.Context, s portier.SignInSettlement) error
 	UserByID(ctx context.Context, id string) (*portier.User, error)

@@ -27,24 +27,36 @@ func (q queries) Lockout(ctx context.Context, key, bucket string) (lockout.State
 	return makeState(failures, lockedUntil, lockouts, lastFailure, recent, lockFailures), nil
 }
 
-// ReadAttempt reads the counters and the user one after the other: in process, a read costs
-// no round trip.
-func (q queries) ReadAttempt(ctx context.Context, upn string, counters []lockout.Counter) (*portier.User, []lockout.State, error) {
-	states := make([]lockout.State, len(counters))
-	for i, c := range counters {
-		var err error
-		if states[i], err = q.Lockout(ctx, c.Key, c.Bucket); err != nil {
-			return nil, nil, err
+// ReadAttempt reads the store counter, the lockout counters, the user and the pass one after
+// the other: in process, a read costs no round trip.
+func (q queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (portier.AttemptRead, error) {
+	out := portier.AttemptRead{Lockouts: make([]lockout.State, len(aq.Lockouts))}
+	var err error
+	if aq.Counter != "" {
+		if out.Counter, err = q.Counter(ctx, aq.Counter); err != nil {
+			return portier.AttemptRead{}, err
 		}
 	}
-	if upn == "" {
-		return nil, states, nil
+	for i, c := range aq.Lockouts {
+		if out.Lockouts[i], err = q.Lockout(ctx, c.Key, c.Bucket); err != nil {
+			return portier.AttemptRead{}, err
+		}
 	}
-	u, err := q.UserByUPN(ctx, upn)
-	if portier.ErrorCode(err) == portier.ENotFound {
-		return nil, states, nil
+	if aq.UPN != "" {
+		if out.User, err = q.UserByUPN(ctx, aq.UPN); portier.ErrorCode(err) == portier.ENotFound {
+			out.User = nil
+		} else if err != nil {
+			return portier.AttemptRead{}, err
+		}
 	}
-	return u, states, err
+	if aq.TAP != "" {
+		if out.TAP, err = q.Token(ctx, portier.TokenTAP, aq.TAP); portier.ErrorCode(err) == portier.ENotFound {
+			out.TAP = nil
+		} else if err != nil {
+			return portier.AttemptRead{}, err
+		}
+	}
+	return out, nil
 }
 
 // LockoutForUpdate is Lockout: the IMMEDIATE transaction already holds the database's write

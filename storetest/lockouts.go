@@ -580,7 +580,8 @@ func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
 	}
 }
 
-// testReadAttempt: ReadAttempt reads what Lockout and UserByUPN read, in one call.
+// testReadAttempt: ReadAttempt reads what Counter, Lockout, UserByUPN and Token read, in one
+// call, and a missing row of any of them is no error.
 func testReadAttempt(t *testing.T, s portier.Store) {
 	ctx := t.Context()
 	u := newTestUser(1)
@@ -589,32 +590,52 @@ func testReadAttempt(t *testing.T, s portier.Store) {
 	device := lockout.State{Failures: 1, LastFailure: base.Add(time.Second)}
 	putLockout(t, s, u.ID, "", account)
 	putLockout(t, s, u.ID, "browser", device)
+	pass := &portier.Token{Kind: portier.TokenTAP, ID: "pass-hash", UserID: u.ID, Data: []byte(`{"oneTime":true}`), Created: base, Expires: base.Add(time.Hour)}
+	other := &portier.Token{Kind: portier.TokenRecovery, ID: "recovery-hash", UserID: u.ID, Created: base, Expires: base.Add(time.Hour)}
+	insertTokens(t, s, pass, other)
+	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
+		for range 3 {
+			if _, err := tx.Increment(ctx, "attempt-read"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	counters := []lockout.Counter{lockout.Source(netip.MustParseAddr("192.0.2.1")), lockout.Device(u.ID, "browser"), lockout.UnknownName("x@example.org")}
-	got, states, err := s.ReadAttempt(ctx, strings.ToUpper(u.UPN), counters)
+	r, err := s.ReadAttempt(ctx, portier.AttemptQuery{Counter: "attempt-read", Lockouts: counters, UPN: strings.ToUpper(u.UPN), TAP: pass.ID})
 	if err != nil {
 		t.Fatalf("ReadAttempt: %v", err)
 	}
-	if got == nil || got.ID != u.ID {
-		t.Fatalf("ReadAttempt's user = %+v, want %s", got, u.ID)
+	if r.Counter != 3 {
+		t.Fatalf("ReadAttempt's counter = %d, want 3", r.Counter)
 	}
-	checkState(t, "the user's account counter", got.LockoutState, account)
-	if len(states) != 3 {
-		t.Fatalf("ReadAttempt returned %d counters, want 3", len(states))
+	if r.User == nil || r.User.ID != u.ID {
+		t.Fatalf("ReadAttempt's user = %+v, want %s", r.User, u.ID)
 	}
-	checkState(t, "a missing counter", states[0], lockout.State{})
-	checkState(t, "the browser's counter", states[1], device)
-	checkState(t, "another missing counter", states[2], lockout.State{})
-	for _, upn := range []string{"nobody@example.org", ""} {
-		got, states, err = s.ReadAttempt(ctx, upn, counters[1:2])
-		if err != nil || got != nil || len(states) != 1 {
-			t.Fatalf("ReadAttempt(%q) = %v, %d counters, %v; want no user, 1 counter", upn, got, len(states), err)
+	checkState(t, "the user's account counter", r.User.LockoutState, account)
+	if len(r.Lockouts) != 3 {
+		t.Fatalf("ReadAttempt returned %d counters, want 3", len(r.Lockouts))
+	}
+	checkState(t, "a missing counter", r.Lockouts[0], lockout.State{})
+	checkState(t, "the browser's counter", r.Lockouts[1], device)
+	checkState(t, "another missing counter", r.Lockouts[2], lockout.State{})
+	if r.TAP == nil || r.TAP.ID != pass.ID || r.TAP.UserID != u.ID || string(r.TAP.Data) != string(pass.Data) || !r.TAP.Expires.Equal(pass.Expires) {
+		t.Fatalf("ReadAttempt's pass = %+v, want %+v", r.TAP, pass)
+	}
+	for _, q := range []portier.AttemptQuery{
+		{Counter: "no-such-counter", Lockouts: counters[1:2], UPN: "nobody@example.org", TAP: "no-such-pass"},
+		{Lockouts: counters[1:2], TAP: other.ID}, // a token of another kind is no pass
+	} {
+		r, err = s.ReadAttempt(ctx, q)
+		if err != nil || r.Counter != 0 || r.User != nil || r.TAP != nil || len(r.Lockouts) != 1 {
+			t.Fatalf("ReadAttempt(%+v) = %+v, %v; want nothing but 1 counter", q, r, err)
 		}
-		checkState(t, "the browser's counter", states[0], device)
+		checkState(t, "the browser's counter", r.Lockouts[0], device)
 	}
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error {
-		got, _, err := tx.ReadAttempt(ctx, u.UPN, nil)
-		if err == nil && (got == nil || got.ID != u.ID) {
-			return fmt.Errorf("ReadAttempt in a transaction: %v", got)
+		r, err := tx.ReadAttempt(ctx, portier.AttemptQuery{UPN: u.UPN})
+		if err == nil && (r.User == nil || r.User.ID != u.ID || len(r.Lockouts) != 0) {
+			return fmt.Errorf("ReadAttempt in a transaction: %+v", r)
 		}
 		return err
 	})
