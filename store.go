@@ -160,10 +160,14 @@ type SignInWriter interface {
 	// a charge needs: the attempt's settlement is written durably after it, and a charge lost
 	// with the database before then belongs to an attempt that got no answer.
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (now lockout.State, swapped bool, err error)
-	// SettleSignIn settles a right password as a full sign-in in one transaction: the
-	// counter (Key, Bucket) is removed (it starts afresh), the user's last sign-in time is
-	// set to At and, when Language is not "", the user's language, and Session, if not nil,
-	// is added. ENotFound (NoUserWithID) when the user is gone; no session is then added.
+	// SettleSignIn settles a right password as a full sign-in: the counter (Key, Bucket) is
+	// removed (it starts afresh), and in one transaction the user's last sign-in time is set
+	// to At and, when Language is not "", the user's language, and Session, if not nil, is
+	// added. ENotFound (NoUserWithID) when the user is gone; no session is then added. The
+	// counter's removal may commit first, on its own and without waiting for the disk
+	// (PostgreSQL), so that the durable commit's disk flush does not hold the counter from
+	// the next attempts; it stands even if the rest fails, which a right password allows,
+	// and it is durable once the rest is.
 	SettleSignIn(ctx context.Context, s SignInSettlement) error
 }
 
