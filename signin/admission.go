@@ -535,8 +535,8 @@ func (t *attempt) reserve(ctx context.Context) (*answer, error) {
 // user, and a source no session was opened from recently (sessionSources), so it cannot be a
 // familiar source of whatever account it names. The name plays no part: known and unknown
 // names are turned away alike. Under a spray this keeps the store's connections and the cores
-// for the likely owners. Only the lock memory answers first (one shared read of a counter), so
-// a locked account it knows is still told it is locked. Its sign-in log entries are bounded
+// for the likely owners. Only the lock memory answers first (one shared read of a counter, when
+// it holds the name), so a locked account it knows is still told it is locked. Its sign-in log entries are bounded
 // (busyLog).
 func (t *attempt) shedAtEdge(ctx context.Context) (*answer, error) {
 	d := t.in.Device
