@@ -155,10 +155,10 @@ type SignInWriter interface {
 	// reports whether it did; when it did not, it changed nothing. It returns the counter's
 	// state as it stands after the call (next when it swapped; otherwise the state in the way,
 	// read in the same round trip), so that a caller can charge that one and try again
-	// without another read. Its commit is durable no
-	// later than the next commit that is (PostgreSQL: synchronous_commit off), which is all
-	// a charge needs: the attempt's settlement is written durably after it, and a charge lost
-	// with the database before then belongs to an attempt that got no answer.
+	// without another read. Its commit is durable no later than the next commit that is
+	// (PostgreSQL: synchronous_commit off), which is all a charge needs: the attempt's
+	// settlement is written durably after it, and a charge lost with the database before then
+	// belongs to an attempt that got no answer.
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (now lockout.State, swapped bool, err error)
 	// SettleSignIn settles a right password as a full sign-in: the counter (Key, Bucket) is
 	// removed (it starts afresh), and in one transaction the user's last sign-in time is set
