@@ -536,8 +536,8 @@ func (t *attempt) reserve(ctx context.Context) (*answer, error) {
 // familiar source of whatever account it names. The name plays no part: known and unknown
 // names are turned away alike. Under a spray this keeps the store's connections and the cores
 // for the likely owners. Only the lock memory answers first (one shared read of a counter, when
-// it holds the name), so a locked account it knows is still told it is locked. Its sign-in log entries are bounded
-// (busyLog).
+// it holds the name), so a locked account it knows is still told it is locked. Its sign-in
+// log entries are bounded (busyLog).
 func (t *attempt) shedAtEdge(ctx context.Context) (*answer, error) {
 	d := t.in.Device
 	if t.in.SignedIn || (d.ID != "" && t.entry.Time.Before(d.Expires)) || t.e.admission.Idle(ClassOther) {

@@ -155,7 +155,8 @@ func userName(typed string) (name string, plain bool) {
 // in memory to answer from, the counter is read in throttleSource's round trip instead, still
 // before the counters.
 func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
-	if _, ok := t.e.locks.fresh(t.name, t.in.Device.ID, t.entry.Time); !ok {
+	hit, ok := t.e.locks.fresh(t.name, t.in.Device.ID, t.entry.Time)
+	if !ok {
 		return nil, nil
 	}
 	var err error
@@ -163,9 +164,8 @@ func (t *attempt) answerFromMemory(ctx context.Context) (*answer, error) {
 		return nil, err
 	}
 	t.seen = true
-	hit, ok := t.e.locks.lookup(t.name, t.in.Device.ID, t.entry.Time, t.cleared)
-	if !ok {
-		return nil, nil
+	if hit.cleared != t.cleared {
+		return nil, nil // a lockout was cleared since: the store says what holds now
 	}
 	t.entry.UserID, t.remember = hit.userID, true
 	t.e.metrics.LockedRejection()

@@ -36,19 +36,10 @@ func newLockCache(ttl time.Duration) *lockCache {
 	return &lockCache{m: map[string]lockEntry{}, ttl: ttl}
 }
 
-// lookup returns the entry of name (at the browser device, "" for none) if a fresh one says
-// it is locked at now and no lockout was cleared since it was read (cleared is
-// portier.CounterLockoutCleared now).
-func (c *lockCache) lookup(name, device string, now time.Time, cleared int64) (lockEntry, bool) {
-	e, ok := c.fresh(name, device, now)
-	if !ok || e.cleared != cleared {
-		return lockEntry{}, false
-	}
-	return e, true
-}
-
-// fresh returns the entry of name at device if a fresh one says it is locked at now, whatever
-// the lockouts cleared since: without one, lookup answers nothing whatever the counter says.
+// fresh returns the entry of name (at the browser device, "" for none) if a fresh one says it
+// is locked at now. It holds only if no lockout was cleared since: its cleared must equal
+// portier.CounterLockoutCleared as read now, which the caller reads only when there is an
+// entry to check.
 func (c *lockCache) fresh(name, device string, now time.Time) (lockEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
