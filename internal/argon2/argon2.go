@@ -11,8 +11,7 @@
 // pass overwrites each block (processBlock, as Argon2 1.3 specifies) where upstream XORs it
 // into memory the allocation zeroed, which gives the same block.
 //
-// Second, a single lane runs on the caller's goroutine, held on its thread, and yields between
-// segments (processBlocks).
+// Second, a single lane runs on the caller's goroutine, held on its thread (processBlocks).
 //
 // Nothing else differs: the blocks' order, the compression functions and the assembly are
 // upstream's. The tests compare every output with x/crypto's, from a Memory full of an
@@ -201,10 +200,9 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 		// thread throughout, where upstream starts a goroutine per segment and waits for it.
 		// Go otherwise hands a preempted or restarted goroutine to whichever thread is free,
 		// on either core; held, the derivation stays with its thread, as it does when nothing
-		// else runs. Between segments (about 2.5 ms each at OWASP's parameters) it yields, so
-		// that the goroutines waiting for a core, such as requests whose reply from
-		// PostgreSQL has come, run then rather than at the scheduler's 10 ms preemption.
-		// Measured in BENCHMARKS.md, "argon2id held on its thread".
+		// else runs. In a busy server with PostgreSQL on the same two cores this took right
+		// sign-ins from 0.84-0.86 to 0.88-0.91 of the verification rate (BENCHMARKS.md,
+		// "argon2id held on its thread"); alone it changes nothing.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var wg sync.WaitGroup
@@ -212,7 +210,6 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 			for slice := uint32(0); slice < syncPoints; slice++ {
 				wg.Add(1)
 				processSegment(n, slice, 0, &wg)
-				runtime.Gosched()
 			}
 		}
 		return
