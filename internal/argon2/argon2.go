@@ -2,27 +2,21 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// Package argon2 is golang.org/x/crypto/argon2 at v0.59.0 changed for a busy server.
-//
-// First, the caller owns the working memory. x/crypto allocates memory KiB (19 MiB at OWASP's
-// parameters) on every call and leaves it to the garbage collector, so a busy server collects
-// every few hashes and each collection marks the whole heap again (golang/go#36634 asks
-// upstream for this API). Here a Memory is reused, and is not cleared in between: the first
-// pass overwrites each block (processBlock, as Argon2 1.3 specifies) where upstream XORs it
-// into memory the allocation zeroed, which gives the same block.
-//
-// Second, a single lane runs on the caller's goroutine, held on its thread (processBlocks).
-//
-// Nothing else differs: the blocks' order, the compression functions and the assembly are
-// upstream's. The tests compare every output with x/crypto's, from a Memory full of an
-// earlier call's blocks and of random bytes, for one lane and for several.
+// Package argon2 is golang.org/x/crypto/argon2 at v0.59.0 with one change: the caller owns
+// the working memory. x/crypto allocates memory KiB (19 MiB at OWASP's parameters) on every
+// call and leaves it to the garbage collector, so a busy server collects every few hashes and
+// each collection marks the whole heap again (golang/go#36634 asks upstream for this API).
+// Here a Memory is reused, and is not cleared in between: the first pass overwrites each
+// block (processBlock, as Argon2 1.3 specifies) where upstream XORs it into memory the
+// allocation zeroed, which gives the same block. Nothing else differs: the blocks' order,
+// the compression functions and the assembly are upstream's. The tests compare every output
+// with x/crypto's, from a Memory full of an earlier call's blocks and of random bytes.
 //
 // Only Argon2id (RFC 9106) is exported; upstream's argon2i and argon2d paths stay as they are.
 package argon2
 
 import (
 	"encoding/binary"
-	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -195,25 +189,6 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 		wg.Done()
 	}
 
-	if threads == 1 {
-		// Portier's change: one lane is computed on the calling goroutine, held on its OS
-		// thread throughout, where upstream starts a goroutine per segment and waits for it.
-		// Go otherwise hands a preempted or restarted goroutine to whichever thread is free,
-		// on either core; held, the derivation stays with its thread, as it does when nothing
-		// else runs. In a busy server with PostgreSQL on the same two cores this took right
-		// sign-ins from 0.84-0.86 to 0.88-0.91 of the verification rate (BENCHMARKS.md,
-		// "argon2id held on its thread"); alone it changes nothing.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		var wg sync.WaitGroup
-		for n := uint32(0); n < time; n++ {
-			for slice := uint32(0); slice < syncPoints; slice++ {
-				wg.Add(1)
-				processSegment(n, slice, 0, &wg)
-			}
-		}
-		return
-	}
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
 			var wg sync.WaitGroup
