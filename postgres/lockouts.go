@@ -15,14 +15,15 @@ import (
 
 const lockoutColumns = `failures, locked_until, lockouts, last_failure, recent, lock_failures`
 
-// scanLockout reads one row of lockoutColumns.
-func scanLockout(row pgx.Row) (lockout.State, error) {
+// scanLockout reads one row of lockoutColumns, after the columns that first are scanned into.
+func scanLockout(row pgx.Row, first ...any) (lockout.State, error) {
 	var (
 		st                       lockout.State
 		lockedUntil, lastFailure *time.Time
 		recent                   []byte
 	)
-	if err := row.Scan(&st.Failures, &lockedUntil, &st.Lockouts, &lastFailure, &recent, &st.LockFailures); err != nil {
+	dest := append(first, &st.Failures, &lockedUntil, &st.Lockouts, &lastFailure, &recent, &st.LockFailures)
+	if err := row.Scan(dest...); err != nil {
 		return lockout.State{}, err
 	}
 	st.LockedUntil = utc(lockedUntil)
@@ -42,9 +43,9 @@ func (q *queries) Lockout(ctx context.Context, key, bucket string) (lockout.Stat
 	return st, dbError(q.addr, "read lockout counter", err)
 }
 
-// ReadAttempt reads the store counter, the lockout counters, the user and the pass in one
-// batch: one round trip. Its statements run in order, each seeing what committed before it
-// began.
+// ReadAttempt reads the store counter, the lockout counters (all in one statement), the user
+// and the pass in one batch: one round trip. Its statements run in order, each seeing what
+// committed before it began.
 func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (portier.AttemptRead, error) {
 	b := &pgx.Batch{}
 	// missing makes a missing row no error: what it would have filled stays zero.
@@ -60,11 +61,26 @@ func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (por
 			return missing(row.Scan(&out.Counter))
 		})
 	}
-	for i, c := range aq.Lockouts {
-		b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, c.Key, c.Bucket).QueryRow(func(row pgx.Row) error {
-			var err error
-			out.Lockouts[i], err = scanLockout(row)
-			return missing(err)
+	if len(aq.Lockouts) > 0 {
+		keys, buckets := make([]string, len(aq.Lockouts)), make([]string, len(aq.Lockouts))
+		for i, c := range aq.Lockouts {
+			keys[i], buckets[i] = c.Key, c.Bucket
+		}
+		b.Queue(`SELECT key, bucket, `+lockoutColumns+` FROM lockouts
+			WHERE (key, bucket) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keys, buckets).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var key, bucket string
+				st, err := scanLockout(rows, &key, &bucket)
+				if err != nil {
+					return err
+				}
+				for i, c := range aq.Lockouts {
+					if c.Key == key && c.Bucket == bucket {
+						out.Lockouts[i] = st
+					}
+				}
+			}
+			return rows.Err()
 		})
 	}
 	if aq.UPN != "" {
@@ -176,7 +192,11 @@ func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier
 // SwapLockout writes next if the counter still holds prev, in one round trip: a transaction
 // whose commit does not wait for the disk (synchronous_commit off), which reads the counter
 // back after the write. Every durable commit after it, such as the attempt's settlement,
-// flushes the log past it.
+// flushes the log past it. The batch is the transaction: pgx ends it with one Sync, at which
+// PostgreSQL commits what ran since (an implicit transaction), so it needs no BEGIN and no
+// COMMIT; set_config(..., true) holds for that transaction only, where SET LOCAL would need
+// an explicit one. The read after the write is a statement of its own, so that it sees the
+// counter as it stands once the write is done, or found the counter changed.
 func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
 	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
 		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12 AND lockouts.lock_failures = $14`
@@ -194,8 +214,7 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 			WHERE ` + match
 	}
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	b.Queue(asyncCommit)
 	var (
 		n   int64
 		now lockout.State
@@ -211,39 +230,46 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 		}
 		return err
 	})
-	b.Queue(`COMMIT`)
 	if err := s.sendTxBatch(ctx, b); err != nil {
 		return lockout.State{}, false, dbError(s.addr, "swap lockout counter", err)
 	}
 	return now, n == 1, nil
 }
 
+// asyncCommit makes the transaction it runs in commit without waiting for the disk
+// (synchronous_commit off), for that transaction only.
+const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
+
 // SettleSignIn settles a right password as a full sign-in in one round trip: two transactions
 // of statements sent together. The first removes the counter and commits without waiting for
 // the disk, so the counter's row lock is not held through the second's disk flush: parallel
 // attempts at one counter (a browser signing in again and again) charge it meanwhile instead
-// of queueing behind the flush. The second, durable, writes the sign-in; its flush takes the
-// first's commit with it, since the log is flushed in order.
+// of queueing behind the flush. The second, durable, writes the sign-in in one statement (the
+// user's row, and the session only if the user is there); it runs after the first's COMMIT, as
+// the batch's implicit transaction (see SwapLockout), and its flush takes the first's commit
+// with it, since the log is flushed in order.
 func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	b.Queue(asyncCommit)
 	b.Queue(`DELETE FROM lockouts WHERE key = $1 AND bucket = $2`, st.Key, st.Bucket)
 	b.Queue(`COMMIT`)
-	b.Queue(`BEGIN`)
 	var n int64
-	b.Queue(`UPDATE users SET last_sign_in = $2, language = CASE WHEN $3 <> '' THEN $3 ELSE language END WHERE id = $1`,
-		st.UserID, st.At, st.Language).Exec(func(tag pgconn.CommandTag) error {
+	count := func(tag pgconn.CommandTag) error {
 		n = tag.RowsAffected()
 		return nil
-	})
-	if ss := st.Session; ss != nil {
-		// Added only if the user is there, so that a user deleted meanwhile is ENotFound,
-		// not a foreign key error.
-		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) SELECT $1, id, $3, $4, $5, $6, $7, $8 FROM users WHERE id = $2`,
-			ss.IDHash, ss.UserID, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent, portier.FormatAMR(ss.AMR))
 	}
-	b.Queue(`COMMIT`)
+	const signedIn = `UPDATE users SET last_sign_in = $2, language = CASE WHEN $3 <> '' THEN $3 ELSE language END WHERE id = $1`
+	if ss := st.Session; ss != nil {
+		// The session is added only if the user's row was there to update, so that a user
+		// deleted meanwhile is ENotFound, not a foreign key error.
+		b.Queue(`WITH u AS (`+signedIn+` RETURNING id)
+			INSERT INTO sessions (`+sessionColumns+`) SELECT $4, u.id, $5, $6, $7, $8, $9, $10 FROM u`,
+			st.UserID, st.At, st.Language,
+			ss.IDHash, ss.Created, ss.LastSeen, ss.Expires, ss.Source, ss.UserAgent, portier.FormatAMR(ss.AMR)).Exec(count)
+	} else {
+		b.Queue(signedIn, st.UserID, st.At, st.Language).Exec(count)
+	}
 	if err := s.sendTxBatch(ctx, b); err != nil {
 		return dbError(s.addr, "record a sign-in", err)
 	}
@@ -253,9 +279,9 @@ func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) e
 	return nil
 }
 
-// sendTxBatch sends b, a transaction from BEGIN to COMMIT, on one connection and reads every
-// result. When a statement fails, the server skips the rest: the connection is then rolled
-// back before it goes back to the pool.
+// sendTxBatch sends b, transactions (explicit, or the batch's implicit one), on one connection
+// and reads every result. When a statement fails, the server skips the rest: a connection left
+// inside a transaction is then rolled back before it goes back to the pool.
 func (s *Store) sendTxBatch(ctx context.Context, b *pgx.Batch) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {

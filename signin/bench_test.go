@@ -27,11 +27,13 @@ import (
 var trivialHasher = password.Hasher{Params: password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
 
 // roundTrips counts what the PostgreSQL store sends: every statement outside a batch (BEGIN
-// and COMMIT included) and every batch is one round trip.
-type roundTrips struct{ n atomic.Int64 }
+// and COMMIT included) and every batch is one round trip (n); statements counts the
+// statements, each of a batch's too.
+type roundTrips struct{ n, statements atomic.Int64 }
 
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	r.n.Add(1)
+	r.statements.Add(1)
 	return ctx
 }
 func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
@@ -39,13 +41,16 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 	r.n.Add(1)
 	return ctx
 }
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+	r.statements.Add(1)
+}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // BenchmarkRightSignIn measures the server time of a right sign-in from the owner's familiar
 // browser, session included, without the cost of the hash: the real engine on a real store
 // (a SQLite file, a PostgreSQL schema), one attempt at a time. On PostgreSQL it reports the
-// round trips per sign-in (the sign-in log's batched writes included, flushed at the end).
+// round trips and the statements per sign-in (the sign-in log's batched writes included,
+// flushed at the end).
 //
 //	go test -run '^$' -bench BenchmarkRightSignIn -benchtime 2000x -count 3 ./signin
 func BenchmarkRightSignIn(b *testing.B) {
@@ -96,6 +101,7 @@ func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
 	testenv.NoErr(b, a.Recorder.Flush(ctx))
 	if rt != nil {
 		rt.n.Store(0)
+		rt.statements.Store(0)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -105,5 +111,6 @@ func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
 	b.StopTimer()
 	if rt != nil {
 		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+		b.ReportMetric(float64(rt.statements.Load())/float64(b.N), "statements/op")
 	}
 }
