@@ -62,11 +62,19 @@ func pickLanguage(r *http.Request, def string) string {
 }
 
 // catalogue is the message bundle with a cache of the messages that take no arguments, which
-// are most of them: a page names dozens, and the locked-account answer is a hot path.
+// are most of them (a page names dozens), and a bounded one of messages filled in: the
+// locked-account answer is a hot path, and a flood at one account asks for the same text,
+// with the same time in it, thousands of times a second.
 type catalogue struct {
 	bundle *i18n.Bundle
 	plain  sync.Map // lang + "\x00" + id -> string
+
+	filledMu sync.Mutex
+	filled   map[string]string // lang, id and arguments -> string; starts afresh when full
 }
+
+// filledMax bounds the cache of filled-in messages, whose arguments may come from outside.
+const filledMax = 1024
 
 func newCatalogue() *catalogue { return &catalogue{bundle: newBundle()} }
 
@@ -90,6 +98,16 @@ func (t *translator) T(id string, kv ...any) string {
 			return s.(string)
 		}
 	}
+	var key string
+	if len(kv) > 0 {
+		key = fmt.Sprintf("%s\x00%s\x00%#v", t.lang, id, kv)
+		t.cat.filledMu.Lock()
+		s, ok := t.cat.filled[key]
+		t.cat.filledMu.Unlock()
+		if ok {
+			return s
+		}
+	}
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)
@@ -111,7 +129,14 @@ func (t *translator) T(id string, kv ...any) string {
 	}
 	if len(kv) == 0 {
 		t.cat.plain.Store(t.lang+"\x00"+id, s)
+		return s
 	}
+	t.cat.filledMu.Lock()
+	if t.cat.filled == nil || len(t.cat.filled) >= filledMax {
+		t.cat.filled = map[string]string{}
+	}
+	t.cat.filled[key] = s
+	t.cat.filledMu.Unlock()
 	return s
 }
 

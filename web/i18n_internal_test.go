@@ -1,0 +1,36 @@
+package web
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFilledMessagesCached: a message filled in is kept per language and arguments, so a flood
+// asking for the same text gets it without the template, and other arguments or another
+// language get their own; the cache starts afresh when full.
+func TestFilledMessagesCached(t *testing.T) {
+	cat := newCatalogue()
+	en, nl := newTranslator(cat, "en"), newTranslator(cat, "nl")
+	five, seven := en.T("error.busy", "Seconds", 5), en.T("error.busy", "Seconds", 7)
+	if !strings.Contains(five, "try again in 5 seconds") || !strings.Contains(seven, "try again in 7 seconds") {
+		t.Fatalf("filled in: %q and %q", five, seven)
+	}
+	if again := en.T("error.busy", "Seconds", 5); again != five {
+		t.Errorf("again: %q, want %q", again, five)
+	}
+	if got := nl.T("error.busy", "Seconds", 5); !strings.Contains(got, "probeer het over 5 seconden") {
+		t.Errorf("Dutch: %q", got)
+	}
+	if got := en.T("error.busy", "Seconds", "5"); got != five {
+		t.Errorf("the string 5: %q, want %q", got, five)
+	}
+	for i := range filledMax + 10 {
+		en.T("error.busy", "Seconds", i)
+	}
+	if n := len(cat.filled); n > filledMax {
+		t.Errorf("%d filled messages kept, want at most %d", n, filledMax)
+	}
+	if got := en.T("error.busy", "Seconds", 5); got != five {
+		t.Errorf("after a reset: %q, want %q", got, five)
+	}
+}
