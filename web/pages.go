@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -121,13 +122,14 @@ const csrfMark = "<!--portier:csrf-->"
 const usernameMark = "portierusernamemark"
 
 // renderCached is render for a page without a signed-in user (the sign-in form with an
-// error above all): the page is rendered once per distinct content and kept, and each answer
-// only puts in its own CSRF token and user name. A flood of attempts at a locked account, and
-// a spray at random names turned away busy, are answered this way.
+// error above all): the page is rendered once per distinct content and kept, cut at its marks,
+// and each answer only writes its own CSRF token and user name between the pieces. A flood of
+// attempts at a locked account, and a spray at random names turned away busy, are answered
+// this way.
 func (s *server) renderCached(w http.ResponseWriter, status int, name string, p *page) {
 	key := fmt.Sprint(name, "\x00", p.T.Lang(), "\x00", p.Title, "\x00", p.OrgName, "\x00", p.Here, "\x00",
 		p.Notice, "\x00", p.Username != "", "\x00", p.ReturnTo, "\x00", p.MinLength, "\x00", p.Error)
-	body, ok := s.cache.get(key)
+	cut, ok := s.cache.get(key)
 	if !ok {
 		field, username := p.CSRF, p.Username
 		p.CSRF = csrfMark
@@ -142,39 +144,74 @@ func (s *server) renderCached(w http.ResponseWriter, status int, name string, p 
 			http.Error(w, "Internal error", http.StatusInternalServerError)
 			return
 		}
-		body = buf.Bytes()
-		s.cache.put(key, body)
+		cut = cutPage(buf.Bytes())
+		s.cache.put(key, cut)
 	}
-	body = bytes.ReplaceAll(body, []byte(csrfMark), []byte(p.CSRF))
-	if p.Username != "" {
-		body = bytes.ReplaceAll(body, []byte(usernameMark), []byte(template.HTMLEscapeString(p.Username)))
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	for i, text := range cut.text {
+		w.Write(text)
+		if i < len(cut.marks) {
+			if cut.marks[i] == csrfMark {
+				io.WriteString(w, string(p.CSRF))
+			} else {
+				io.WriteString(w, template.HTMLEscapeString(p.Username))
+			}
+		}
 	}
-	writePage(w, status, body)
+}
+
+// cachedPage is a rendered page cut at its marks (csrfMark, usernameMark): text[i], then what
+// marks[i] stands for, and so on, text having one piece more than marks.
+type cachedPage struct {
+	text  [][]byte
+	marks []string
+}
+
+// cutPage cuts body at every mark.
+func cutPage(body []byte) cachedPage {
+	var c cachedPage
+	for {
+		at, mark := -1, ""
+		for _, m := range []string{csrfMark, usernameMark} {
+			if i := bytes.Index(body, []byte(m)); i >= 0 && (at < 0 || i < at) {
+				at, mark = i, m
+			}
+		}
+		if at < 0 {
+			c.text = append(c.text, body)
+			return c
+		}
+		c.text, c.marks = append(c.text, body[:at]), append(c.marks, mark)
+		body = body[at+len(mark):]
+	}
 }
 
 // pageCache keeps rendered pages; it starts afresh when full, which bounds it against
 // attackers choosing what is rendered (the user name typed).
 type pageCache struct {
 	mu sync.Mutex
-	m  map[string][]byte
+	m  map[string]cachedPage
 }
 
 const pageCacheMax = 512
 
-func (c *pageCache) get(key string) ([]byte, bool) {
+func (c *pageCache) get(key string) (cachedPage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.m[key]
 	return b, ok
 }
 
-func (c *pageCache) put(key string, body []byte) {
+func (c *pageCache) put(key string, page cachedPage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= pageCacheMax {
-		c.m = map[string][]byte{}
+		c.m = map[string]cachedPage{}
 	}
-	c.m[key] = body
+	c.m[key] = page
 }
 
 // safeReturnTo keeps a return_to value only when it is a local path.

@@ -1,5 +1,7 @@
 package web
 
+// Tests of the caches behind the locked-account answer: filled-in messages and cut pages.
+
 import (
 	"strings"
 	"testing"
@@ -32,5 +34,25 @@ func TestFilledMessagesCached(t *testing.T) {
 	}
 	if got := en.T("error.busy", "Seconds", 5); got != five {
 		t.Errorf("after a reset: %q, want %q", got, five)
+	}
+}
+
+// TestCutPage: a cached page is cut at every mark, in order, and put together again with what
+// each mark stands for.
+func TestCutPage(t *testing.T) {
+	body := "<p>" + usernameMark + "</p><form>" + csrfMark + "</form>" + csrfMark + "<i>" + usernameMark
+	c := cutPage([]byte(body))
+	var got strings.Builder
+	for i, text := range c.text {
+		got.Write(text)
+		if i < len(c.marks) {
+			got.WriteString(map[string]string{csrfMark: "[token]", usernameMark: "[name]"}[c.marks[i]])
+		}
+	}
+	if want := "<p>[name]</p><form>[token]</form>[token]<i>[name]"; got.String() != want || len(c.text) != len(c.marks)+1 {
+		t.Errorf("put together: %q (%d pieces, %d marks), want %q", got.String(), len(c.text), len(c.marks), want)
+	}
+	if c := cutPage([]byte("plain")); len(c.text) != 1 || len(c.marks) != 0 || string(c.text[0]) != "plain" {
+		t.Errorf("a page without marks: %q, %q", c.text, c.marks)
 	}
 }
