@@ -29,7 +29,7 @@ func TestFilledMessagesCached(t *testing.T) {
 	for i := range filledMax + 10 {
 		en.T("error.busy", "Seconds", i)
 	}
-	if n := len(cat.filled); n > filledMax {
+	if n := cat.filled.len(); n > filledMax {
 		t.Errorf("%d filled messages kept, want at most %d", n, filledMax)
 	}
 	if got := en.T("error.busy", "Seconds", 5); got != five {

@@ -69,8 +69,7 @@ type catalogue struct {
 	bundle *i18n.Bundle
 	plain  sync.Map // lang + "\x00" + id -> string
 
-	filledMu sync.Mutex
-	filled   map[string]string // lang, id and arguments -> string; starts afresh when full
+	filled boundedCache[string] // lang, id and arguments -> string
 }
 
 // filledMax bounds the cache of filled-in messages, whose arguments may come from outside.
@@ -93,19 +92,16 @@ func newTranslator(c *catalogue, lang string) *translator {
 
 // T returns the message id in the viewer's language, filled with key/value pairs.
 func (t *translator) T(id string, kv ...any) string {
-	if len(kv) == 0 {
-		if s, ok := t.cat.plain.Load(t.lang + "\x00" + id); ok {
-			return s.(string)
-		}
-	}
 	var key string
 	if len(kv) > 0 {
 		key = fmt.Sprintf("%s\x00%s\x00%#v", t.lang, id, kv)
-		t.cat.filledMu.Lock()
-		s, ok := t.cat.filled[key]
-		t.cat.filledMu.Unlock()
-		if ok {
+		if s, ok := t.cat.filled.get(key); ok {
 			return s
+		}
+	} else {
+		key = t.lang + "\x00" + id
+		if s, ok := t.cat.plain.Load(key); ok {
+			return s.(string)
 		}
 	}
 	var data map[string]any
@@ -127,16 +123,11 @@ func (t *translator) T(id string, kv ...any) string {
 	if err != nil {
 		return id
 	}
-	if len(kv) == 0 {
-		t.cat.plain.Store(t.lang+"\x00"+id, s)
-		return s
+	if len(kv) > 0 {
+		t.cat.filled.put(key, s, filledMax)
+	} else {
+		t.cat.plain.Store(key, s)
 	}
-	t.cat.filledMu.Lock()
-	if t.cat.filled == nil || len(t.cat.filled) >= filledMax {
-		t.cat.filled = map[string]string{}
-	}
-	t.cat.filled[key] = s
-	t.cat.filledMu.Unlock()
 	return s
 }
 

@@ -107,11 +107,16 @@ func (s *server) render(w http.ResponseWriter, status int, name string, p *page)
 }
 
 func writePage(w http.ResponseWriter, status int, body []byte) {
+	writeHead(w, status)
+	w.Write(body)
+}
+
+// writeHead writes the status and the headers of a page.
+func writeHead(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(body)
 }
 
 // csrfMark stands in for the CSRF field in a cached page; each answer puts its own token there.
@@ -145,12 +150,9 @@ func (s *server) renderCached(w http.ResponseWriter, status int, name string, p 
 			return
 		}
 		cut = cutPage(buf.Bytes())
-		s.cache.put(key, cut)
+		s.cache.put(key, cut, pageCacheMax)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeHead(w, status)
 	for i, text := range cut.text {
 		w.Write(text)
 		if i < len(cut.marks) {
@@ -189,30 +191,39 @@ func cutPage(body []byte) cachedPage {
 	}
 }
 
-// pageCache keeps rendered pages; it starts afresh when full, which bounds it against
-// attackers choosing what is rendered (the user name typed).
-type pageCache struct {
+// boundedCache is a map that starts afresh when it holds max entries, which bounds it against
+// attackers choosing the keys (the user name typed, a message's arguments). Its zero value is
+// empty and ready.
+type boundedCache[V any] struct {
 	mu sync.Mutex
-	m  map[string]cachedPage
+	m  map[string]V
 }
 
-const pageCacheMax = 512
-
-func (c *pageCache) get(key string) (cachedPage, bool) {
+func (c *boundedCache[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b, ok := c.m[key]
-	return b, ok
+	v, ok := c.m[key]
+	return v, ok
 }
 
-func (c *pageCache) put(key string, page cachedPage) {
+func (c *boundedCache[V]) put(key string, v V, max int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= pageCacheMax {
-		c.m = map[string]cachedPage{}
+	if c.m == nil || len(c.m) >= max {
+		c.m = map[string]V{}
 	}
-	c.m[key] = page
+	c.m[key] = v
 }
+
+// len is how many entries the cache holds.
+func (c *boundedCache[V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// pageCacheMax bounds the rendered pages kept.
+const pageCacheMax = 512
 
 // safeReturnTo keeps a return_to value only when it is a local path.
 func safeReturnTo(v string) string {

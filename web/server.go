@@ -68,7 +68,7 @@ type Deps struct {
 type server struct {
 	Deps
 	cat    *catalogue
-	cache  pageCache
+	cache  boundedCache[cachedPage]
 	pages  *pages
 	secure bool
 	// imports hold the generated passwords of recent CSV imports until their one download.
