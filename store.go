@@ -160,6 +160,12 @@ type SignInWriter interface {
 	// settlement is written durably after it, and a charge lost with the database before then
 	// belongs to an attempt that got no answer.
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (now lockout.State, swapped bool, err error)
+	// ChargeAttempt is SwapLockout of c and ReadAttempt of q in one round trip, committed as
+	// SwapLockout commits: the charge of a counter whose state the caller can tell in advance
+	// (a browser's own, between its sign-ins) goes with the attempt's read. Where q names c's
+	// counter, the read holds the state the swap left: c.Next when it swapped, the state in
+	// its way otherwise. On an error nothing was swapped.
+	ChargeAttempt(ctx context.Context, q AttemptQuery, c LockoutSwap) (read AttemptRead, swapped bool, err error)
 	// SettleSignIn settles a right password as a full sign-in: the counter (Key, Bucket) is
 	// removed (it starts afresh), and in one transaction the user's last sign-in time is set
 	// to At and, when Language is not "", the user's language, and Session, if not nil, is
@@ -169,6 +175,12 @@ type SignInWriter interface {
 	// the next attempts; it stands even if the rest fails, which a right password allows,
 	// and it is durable once the rest is.
 	SettleSignIn(ctx context.Context, s SignInSettlement) error
+}
+
+// LockoutSwap is a swap of a lockout counter's state (SwapLockout), for ChargeAttempt.
+type LockoutSwap struct {
+	Counter    lockout.Counter
+	Prev, Next lockout.State
 }
 
 // SignInSettlement is what SettleSignIn writes.

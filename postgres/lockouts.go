@@ -48,6 +48,30 @@ func (q *queries) Lockout(ctx context.Context, key, bucket string) (lockout.Stat
 // committed before it began.
 func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (portier.AttemptRead, error) {
 	b := &pgx.Batch{}
+	out := queueAttemptRead(b, aq)
+	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
+		return portier.AttemptRead{}, dbError(q.addr, "read a sign-in attempt's user and counters", err)
+	}
+	return *out, nil
+}
+
+// ChargeAttempt swaps the counter and reads the attempt in one batch, which is one
+// transaction (see SwapLockout): the reads run after the swap and see it, and a statement that
+// fails rolls the swap back.
+func (s *Store) ChargeAttempt(ctx context.Context, aq portier.AttemptQuery, c portier.LockoutSwap) (portier.AttemptRead, bool, error) {
+	b := &pgx.Batch{}
+	b.Queue(asyncCommit)
+	swapped := queueSwap(b, c.Counter.Key, c.Counter.Bucket, c.Prev, c.Next)
+	out := queueAttemptRead(b, aq)
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return portier.AttemptRead{}, false, dbError(s.addr, "charge a sign-in attempt and read its user and counters", err)
+	}
+	return *out, *swapped, nil
+}
+
+// queueAttemptRead queues ReadAttempt's statements on b; what they read is in the result once
+// b is sent and closed.
+func queueAttemptRead(b *pgx.Batch, aq portier.AttemptQuery) *portier.AttemptRead {
 	// missing makes a missing row no error: what it would have filled stays zero.
 	missing := func(err error) error {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -55,7 +79,7 @@ func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (por
 		}
 		return err
 	}
-	out := portier.AttemptRead{Lockouts: make([]lockout.State, len(aq.Lockouts))}
+	out := &portier.AttemptRead{Lockouts: make([]lockout.State, len(aq.Lockouts))}
 	if aq.Counter != "" {
 		b.Queue(`SELECT value FROM counters WHERE name = $1`, aq.Counter).QueryRow(func(row pgx.Row) error {
 			return missing(row.Scan(&out.Counter))
@@ -101,10 +125,7 @@ func (q *queries) ReadAttempt(ctx context.Context, aq portier.AttemptQuery) (por
 			return missing(err)
 		})
 	}
-	if err := q.db.SendBatch(ctx, b).Close(); err != nil {
-		return portier.AttemptRead{}, dbError(q.addr, "read a sign-in attempt's user and counters", err)
-	}
-	return out, nil
+	return out
 }
 
 // LockoutForUpdate creates the counter if it is missing and locks it until the transaction
@@ -198,6 +219,26 @@ func (t *tx) PruneLockouts(ctx context.Context, p portier.LockoutPrune) (portier
 // an explicit one. The read after the write is a statement of its own, so that it sees the
 // counter as it stands once the write is done, or found the counter changed.
 func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
+	b := &pgx.Batch{}
+	b.Queue(asyncCommit)
+	swapped := queueSwap(b, key, bucket, prev, next)
+	var now lockout.State
+	b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, key, bucket).QueryRow(func(row pgx.Row) error {
+		var err error
+		if now, err = scanLockout(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil // the zero State
+		}
+		return err
+	})
+	if err := s.sendTxBatch(ctx, b); err != nil {
+		return lockout.State{}, false, dbError(s.addr, "swap lockout counter", err)
+	}
+	return now, *swapped, nil
+}
+
+// queueSwap queues on b the statement that writes next to the counter if it holds prev; whether
+// it did is in the result once b is sent and closed.
+func queueSwap(b *pgx.Batch, key, bucket string, prev, next lockout.State) *bool {
 	match := `lockouts.failures = $8 AND lockouts.locked_until IS NOT DISTINCT FROM $9 AND lockouts.lockouts = $10
 		AND lockouts.last_failure IS NOT DISTINCT FROM $11 AND lockouts.recent = $12 AND lockouts.lock_failures = $14`
 	args := []any{key, bucket, next.Failures, orNull(next.LockedUntil), next.Lockouts, orNull(next.LastFailure), lockout.MarshalRecent(next.Recent),
@@ -213,27 +254,12 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 				lock_failures = EXCLUDED.lock_failures
 			WHERE ` + match
 	}
-	b := &pgx.Batch{}
-	b.Queue(asyncCommit)
-	var (
-		n   int64
-		now lockout.State
-	)
+	swapped := new(bool)
 	b.Queue(swap, args...).Exec(func(tag pgconn.CommandTag) error {
-		n = tag.RowsAffected()
+		*swapped = tag.RowsAffected() == 1
 		return nil
 	})
-	b.Queue(`SELECT `+lockoutColumns+` FROM lockouts WHERE key = $1 AND bucket = $2`, key, bucket).QueryRow(func(row pgx.Row) error {
-		var err error
-		if now, err = scanLockout(row); errors.Is(err, pgx.ErrNoRows) {
-			return nil // the zero State
-		}
-		return err
-	})
-	if err := s.sendTxBatch(ctx, b); err != nil {
-		return lockout.State{}, false, dbError(s.addr, "swap lockout counter", err)
-	}
-	return now, n == 1, nil
+	return swapped
 }
 
 // asyncCommit makes the transaction it runs in commit without waiting for the disk

@@ -40,6 +40,8 @@ type attempt struct {
 	remember bool                              // answered locked from memory (answerFromMemory)
 	tap      *portier.Token                    // the Temporary Access Pass typed as the password, if it is one of the user's
 	pass     *portier.Token                    // the Temporary Access Pass the password names, anyone's (read by throttleSource)
+	lane     *lane                             // the lane of the browser's own counter, if it sent a device cookie (throttleSource)
+	charged  bool                              // the browser's counter was charged with the read (readAttempt)
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -84,6 +86,7 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 		ans, err = right(t, ctx)
 	}
 	t.ticket.Cancel() // an attempt that got no hash gives its place back
+	e.lanes.leave(t.lane)
 	// A hash turned away after a right password (a change's new one) is busy, not an error.
 	if busy := (*Busy)(nil); errors.As(err, &busy) {
 		ans, err = t.busy(busy), nil
@@ -181,7 +184,7 @@ func (t *attempt) readSettings(ctx context.Context) (*answer, error) {
 
 // throttleSource turns away a source address whose failures across accounts passed the
 // limit, before any account is looked at and without a hash. In the same round trip it reads
-// what the next steps need (ReadAttempt): the lockouts-cleared counter unless
+// what the next steps need (readAttempt): the lockouts-cleared counter unless
 // answerFromMemory read it, the user the name names, the counters the attempt may be charged
 // to other than the account's own, which comes with the user (the unknown name's and, if the
 // browser sent a device cookie, that browser's), and the Temporary Access Pass the password
@@ -190,7 +193,9 @@ func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	t.source = lockout.Source(t.in.Source)
 	counters := []lockout.Counter{t.source, lockout.UnknownName(t.name)}
 	if d := t.in.Device; d.ID != "" {
-		counters = append(counters, lockout.Device(d.UserID, d.ID))
+		c := lockout.Device(d.UserID, d.ID)
+		counters = append(counters, c)
+		t.lane = t.e.lanes.join(c)
 	}
 	upn := ""
 	// The name is in normal form already; NormalizeUPN only tells whether it can be a UPN.
@@ -201,7 +206,7 @@ func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	if !t.seen {
 		q.Counter = portier.CounterLockoutCleared
 	}
-	r, err := t.e.store.ReadAttempt(ctx, q)
+	r, err := t.readAttempt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -216,8 +221,45 @@ func (t *attempt) throttleSource(ctx context.Context) (*answer, error) {
 	if !st.Locked(t.entry.Time) {
 		return nil, nil
 	}
+	t.uncharge()
 	t.e.metrics.LockedRejection()
 	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: st.LockedUntil, Throttled: true}, "source address throttled"}, nil
+}
+
+// readAttempt reads q (ReadAttempt). From a browser that sent a device cookie it charges the
+// browser's counter in the same round trip (ChargeAttempt), swapping from the state the
+// counter's lane remembers, when that state takes a charge: the charge a familiar browser's
+// attempt needs is then made, and the gate takes it back from one that turns out not to be
+// familiar (uncharge). The browser's counter is the last of q's.
+func (t *attempt) readAttempt(ctx context.Context, q portier.AttemptQuery) (r portier.AttemptRead, err error) {
+	if t.lane == nil {
+		return t.e.store.ReadAttempt(ctx, q)
+	}
+	err = t.lane.write(ctx, func(state *lockout.State) error {
+		next, now := *state, t.e.now()
+		if v, _ := t.st.Lockout.Charge(&next, now); v == lockout.Allowed {
+			r, t.charged, err = t.e.store.ChargeAttempt(ctx, q, portier.LockoutSwap{Counter: t.lane.counter, Prev: *state, Next: next})
+			if t.charged {
+				t.at = now
+			}
+		} else {
+			r, err = t.e.store.ReadAttempt(ctx, q)
+		}
+		if err == nil {
+			*state = r.Lockouts[len(r.Lockouts)-1]
+		}
+		return err
+	})
+	return r, err
+}
+
+// uncharge takes back the charge readAttempt made, if it made one, from an attempt that is
+// answered without a check, or not on the browser's counter.
+func (t *attempt) uncharge() {
+	if t.charged {
+		t.refundCounter(t.lane.counter)
+		t.charged = false
+	}
 }
 
 // resolveAccount finds the account the name names and the counter the attempt is charged to:
@@ -244,6 +286,17 @@ func (t *attempt) accountWide() bool { return t.user != nil && t.counter.Bucket 
 // counter is answered from one read, without a hash and without a write; otherwise the charge
 // is made atomically, so that concurrent attempts cannot all get a hash.
 func (t *attempt) gate(ctx context.Context) (*answer, error) {
+	if t.charged && t.counter == t.lane.counter {
+		// Charged with the read (readAttempt), from a state that took the charge. A check the
+		// hashing would turn away gets its charge back.
+		ans, err := t.reserve(ctx)
+		if ans != nil || err != nil {
+			t.uncharge()
+		}
+		return ans, err
+	}
+	// A browser that is not familiar is not charged on its own counter.
+	t.uncharge()
 	state, read := t.read[t.counter] // read by throttleSource
 	if t.accountWide() {
 		state = t.user.LockoutState
@@ -351,24 +404,33 @@ func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 	ctx, cancel := settling(ctx)
 	defer cancel()
 	var lockedUntil time.Time
-	err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
-		err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
-			if !t.st.Lockout.Fail(s, t.at, t.result.Fingerprint) {
+	err := t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
+		var after lockout.State
+		err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+			err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
+				locked := t.st.Lockout.Fail(s, t.at, t.result.Fingerprint)
+				after = *s
+				if !locked {
+					return nil
+				}
+				lockedUntil = s.LockedUntil
+				if t.accountWide() && t.e.onLock != nil {
+					return t.e.onLock(ctx, tx, t.st, t.user.ID, *s, t.entry.Source)
+				}
 				return nil
+			})
+			if err != nil {
+				return err
 			}
-			lockedUntil = s.LockedUntil
-			if t.accountWide() && t.e.onLock != nil {
-				return t.e.onLock(ctx, tx, t.st, t.user.ID, *s, t.entry.Source)
-			}
-			return nil
+			return updateCounter(ctx, tx, t.source, func(s *lockout.State) error {
+				sourcePolicy(t.st).Count(s, t.at)
+				return nil
+			})
 		})
-		if err != nil {
-			return err
+		if err == nil {
+			*state = after
 		}
-		return updateCounter(ctx, tx, t.source, func(s *lockout.State) error {
-			sourcePolicy(t.st).Count(s, t.at)
-			return nil
-		})
+		return err
 	})
 	if err != nil {
 		// A store that fails is no failed attempt: take the charge back.

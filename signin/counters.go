@@ -58,29 +58,48 @@ const swapTries = 3
 func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Verdict, retry time.Time, err error) {
 	c, policy := t.counter, t.st.Lockout
 	for range swapTries {
-		next := seen
-		if v, _ := policy.Charge(&next, t.e.now()); v != lockout.Allowed {
-			break
-		}
-		now, swapped, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, seen, next)
+		allowed, swapped := false, false
+		err := t.write(ctx, c, &seen, func(state *lockout.State) error {
+			next := *state
+			if v, _ := policy.Charge(&next, t.e.now()); v != lockout.Allowed {
+				return nil
+			}
+			allowed = true
+			now, ok, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, *state, next)
+			if err == nil {
+				*state, swapped = now, ok
+			}
+			return err
+		})
 		if err != nil || swapped {
 			return lockout.Allowed, time.Time{}, err
 		}
-		seen = now
+		if !allowed {
+			break
+		}
 	}
 	pause := 2 * time.Millisecond
 	deadline := time.Now().Add(t.e.saturatedWait)
 	for {
 		now := t.e.now()
-		err = t.e.store.Tx(ctx, func(tx portier.Tx) error {
-			s, err := tx.LockoutForUpdate(ctx, c.Key, c.Bucket)
-			if err != nil {
-				return err
+		err = t.write(ctx, c, &seen, func(state *lockout.State) error {
+			var after lockout.State
+			err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+				s, err := tx.LockoutForUpdate(ctx, c.Key, c.Bucket)
+				if err != nil {
+					return err
+				}
+				after = s
+				if v, retry = policy.Charge(&s, now); v != lockout.Allowed {
+					return nil // nothing charged, nothing to write
+				}
+				after = s
+				return tx.PutLockout(ctx, c.Key, c.Bucket, s)
+			})
+			if err == nil {
+				*state = after
 			}
-			if v, retry = policy.Charge(&s, now); v != lockout.Allowed {
-				return nil // nothing charged, nothing to write
-			}
-			return tx.PutLockout(ctx, c.Key, c.Bucket, s)
+			return err
 		})
 		if err != nil || v != lockout.Saturated {
 			return v, retry, err
@@ -97,24 +116,47 @@ func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Ver
 	}
 }
 
+// write runs fn, one write to counter c, with what is known of c's state: in c's lane when the
+// attempt has one for c (one write at a time in this process, and the lane keeps what fn
+// leaves in the state for the next write), else with *known. The lane's turn is held only for
+// fn: fn calls nothing that writes through the lane again.
+func (t *attempt) write(ctx context.Context, c lockout.Counter, known *lockout.State, fn func(state *lockout.State) error) error {
+	if t.lane != nil && t.lane.counter == c {
+		return t.lane.write(ctx, fn)
+	}
+	return fn(known)
+}
+
 // refund takes back the charge of an attempt that got no answer (its request was cancelled,
 // no core came free, or the store failed while settling it), so that neither a stall nor a
-// store error counts as a failed attempt. It runs in a context of its own, since the request's
-// may be done. A store that fails the refund too is tried again in the background until the
-// charge would go stale (lockout.StaleCharge) and count: best effort, but no later.
-func (t *attempt) refund() {
-	c, policy, store := t.counter, t.st.Lockout, t.e.store
-	try := func(timeout time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		return store.Tx(ctx, func(tx portier.Tx) error {
+// store error counts as a failed attempt.
+func (t *attempt) refund() { t.refundCounter(t.counter) }
+
+// refundCounter takes back the attempt's charge of counter c. It runs in a context of its own,
+// since the request's may be done. A store that fails the refund too is tried again in the
+// background until the charge would go stale (lockout.StaleCharge) and count: best effort, but
+// no later. The retries do not write through c's lane, which the attempt may have left by then:
+// the lane then remembers the charge, and the next swap from it finds the counter as it is.
+func (t *attempt) refundCounter(c lockout.Counter) {
+	policy, store := t.st.Lockout, t.e.store
+	try := func(ctx context.Context, state *lockout.State) error {
+		var after lockout.State
+		err := store.Tx(ctx, func(tx portier.Tx) error {
 			return updateCounter(ctx, tx, c, func(s *lockout.State) error {
 				policy.Refund(s)
+				after = *s
 				return nil
 			})
 		})
+		if err == nil {
+			*state = after
+		}
+		return err
 	}
-	if try(2*time.Second) == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	err := t.write(ctx, c, new(lockout.State), func(state *lockout.State) error { return try(ctx, state) })
+	cancel()
+	if err == nil {
 		return
 	}
 	go func() {
@@ -122,7 +164,9 @@ func (t *attempt) refund() {
 		pause := 250 * time.Millisecond
 		for {
 			time.Sleep(pause)
-			err := try(2 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := try(ctx, new(lockout.State))
+			cancel()
 			if err == nil {
 				return
 			}
@@ -187,15 +231,16 @@ func useTAP(ctx context.Context, tx portier.Tx, u *portier.User, tap *portier.To
 // attempt: the charge is taken back.
 func (t *attempt) succeed(ctx context.Context, done *success) error {
 	u, now := t.user, t.at
-	var err error
-	if done.signedIn && done.newHash == "" && !done.changed && done.tap == nil && done.pending == nil {
-		// The common case, a plain sign-in, in one round trip.
-		err = t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
-			Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
-		})
-	} else {
-		err = t.settleInTx(ctx, done)
-	}
+	err := t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
+		*state = lockout.State{} // the counter starts afresh (a guess if the store fails)
+		if done.signedIn && done.newHash == "" && !done.changed && done.tap == nil && done.pending == nil {
+			// The common case, a plain sign-in, in one round trip.
+			return t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
+				Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
+			})
+		}
+		return t.settleInTx(ctx, done)
+	})
 	if err != nil {
 		t.refund()
 		return err

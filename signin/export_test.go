@@ -12,3 +12,10 @@ func (e *Engine) RemembersLock(userID string) bool {
 	}
 	return false
 }
+
+// Lanes is how many browsers' counters have a lane (lane.go): attempts from them are running.
+func (e *Engine) Lanes() int {
+	e.lanes.mu.Lock()
+	defer e.lanes.mu.Unlock()
+	return len(e.lanes.m)
+}

@@ -56,6 +56,7 @@ type Store interface {
 	Lockout(ctx context.Context, key, bucket string) (lockout.State, error)
 	ReadAttempt(ctx context.Context, q portier.AttemptQuery) (portier.AttemptRead, error)
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error)
+	ChargeAttempt(ctx context.Context, q portier.AttemptQuery, c portier.LockoutSwap) (portier.AttemptRead, bool, error)
 	SettleSignIn(ctx context.Context, s portier.SignInSettlement) error
 	UserByID(ctx context.Context, id string) (*portier.User, error)
 	SessionByHash(ctx context.Context, idHash []byte) (*portier.Session, error)
@@ -82,6 +83,7 @@ type Engine struct {
 	record  *Recorder
 	onLock  func(ctx context.Context, tx portier.Tx, settings portier.Settings, userID string, st lockout.State, source string) error
 	locks   *lockCache
+	lanes   lanes // the browsers' counters written by attempts in flight (lane.go)
 	// cleared reads portier.CounterLockoutCleared for every attempt that may be answered from
 	// memory, one read shared by the attempts that arrive together.
 	cleared *freshRead

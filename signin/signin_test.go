@@ -462,23 +462,9 @@ func TestConcurrentAttempts(t *testing.T) {
 		t.Run("100 parallel right sign-ins from a stranger's browser succeed or are busy", func(t *testing.T) {
 			e := newEnv(t, store)
 			u := e.createUser(t, "stranger-busy@example.org")
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			codes := map[int]int{}
-			for i := 0; i < 100; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					out, err := e.eng.SignIn(context.Background(), signin.Attempt{Username: "stranger-busy@example.org", Password: goodPassword, Source: source})
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						out.Code = -1
-					}
-					codes[out.Code]++
-				}()
-			}
-			wg.Wait()
+			codes := parallelCodes(100, func(int) (*env, signin.Attempt) {
+				return e, signin.Attempt{Username: "stranger-busy@example.org", Password: goodPassword, Source: source}
+			})
 			if codes[portier.CodeSuccess] == 0 || codes[portier.CodeSuccess]+codes[portier.CodeBusy] != 100 {
 				t.Fatalf("codes %v: want successes and at most busy answers", codes)
 			}
@@ -487,6 +473,30 @@ func TestConcurrentAttempts(t *testing.T) {
 			}
 		})
 	})
+}
+
+// parallelCodes makes n sign-in attempts in parallel, attempt(i) saying which engine gets
+// which, and counts their answers by code (-1 for an error).
+func parallelCodes(n int, attempt func(i int) (*env, signin.Attempt)) map[int]int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, a := attempt(i)
+			out, err := e.eng.SignIn(context.Background(), a)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				out.Code = -1
+			}
+			codes[out.Code]++
+		}()
+	}
+	wg.Wait()
+	return codes
 }
 
 func TestSessions(t *testing.T) {

@@ -178,6 +178,27 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 	return now, false, err
 }
 
+// ChargeAttempt reads the attempt from the read pool and then swaps the counter on the writer:
+// in process a round trip costs nothing, the read pool keeps its prepared statements, and with
+// the swap last an error leaves nothing swapped. The read's entry for the charged counter is
+// the state the swap left (or found in its way).
+func (s *Store) ChargeAttempt(ctx context.Context, aq portier.AttemptQuery, c portier.LockoutSwap) (portier.AttemptRead, bool, error) {
+	read, err := s.ReadAttempt(ctx, aq)
+	if err != nil {
+		return portier.AttemptRead{}, false, err
+	}
+	now, swapped, err := s.SwapLockout(ctx, c.Counter.Key, c.Counter.Bucket, c.Prev, c.Next)
+	if err != nil {
+		return portier.AttemptRead{}, false, err
+	}
+	for i, lc := range aq.Lockouts {
+		if lc == c.Counter {
+			read.Lockouts[i] = now
+		}
+	}
+	return read, swapped, nil
+}
+
 // SettleSignIn settles a right password as a full sign-in in one transaction.
 func (s *Store) SettleSignIn(ctx context.Context, st portier.SignInSettlement) error {
 	return s.Tx(ctx, func(ptx portier.Tx) error {

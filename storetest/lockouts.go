@@ -433,20 +433,29 @@ func testSwapLockout(t *testing.T, s portier.Store) {
 
 // testConcurrentSwaps: of parallel swaps from one state, exactly one is done.
 func testConcurrentSwaps(t *testing.T, s portier.Store) {
-	const n = 20
+	oneSwapWins(t, "SwapLockout", 20, 1, func(i int) (lockout.State, bool, error) {
+		return s.SwapLockout(context.Background(), "contended", "", lockout.State{}, lockout.State{Failures: 1, LastFailure: base.Add(time.Duration(i))})
+	})
+}
+
+// oneSwapWins runs n calls of swap in parallel, each a swap from one state, and checks that
+// exactly one is done and that each returns the state that one left, with failures failures.
+func oneSwapWins(t *testing.T, name string, n, failures int, swap func(i int) (lockout.State, bool, error)) {
+	t.Helper()
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			now, ok, err := s.SwapLockout(context.Background(), "contended", "", lockout.State{}, lockout.State{Failures: 1, LastFailure: base.Add(time.Duration(i))})
+			now, ok, err := swap(i)
 			if err != nil {
-				t.Errorf("SwapLockout: %v", err)
+				t.Errorf("%s: %v", name, err)
+				return
 			}
-			if now.Failures != 1 {
+			if now.Failures != failures {
 				// Swapped or not, the state after the call is the one swap that was done.
-				t.Errorf("SwapLockout returned %d failures, want 1", now.Failures)
+				t.Errorf("%s returned %d failures, want %d", name, now.Failures, failures)
 			}
 			if ok {
 				wins.Add(1)
@@ -455,7 +464,7 @@ func testConcurrentSwaps(t *testing.T, s portier.Store) {
 	}
 	wg.Wait()
 	if wins.Load() != 1 {
-		t.Fatalf("%d of %d parallel swaps from one state done, want 1", wins.Load(), n)
+		t.Fatalf("%d of %d parallel calls of %s from one state swapped, want 1", wins.Load(), n, name)
 	}
 }
 
@@ -578,6 +587,75 @@ func testLockedListingFollowsCounter(t *testing.T, s portier.Store) {
 	if err != nil || len(page.Users) != 0 {
 		t.Fatalf("locked users after the prune, judged before the lock expired: %d, %v; want none", len(page.Users), err)
 	}
+}
+
+// testChargeAttempt: ChargeAttempt swaps as SwapLockout does and then reads as ReadAttempt
+// does, the swap seen by the read; of parallel charges from one state exactly one swaps.
+func testChargeAttempt(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	u := newTestUser(1)
+	insertUsers(t, s, u)
+	browser := lockout.Device(u.ID, "browser")
+	source := lockout.Source(netip.MustParseAddr("192.0.2.1"))
+	putLockout(t, s, source.Key, source.Bucket, lockout.State{Failures: 3, LastFailure: base})
+	q := portier.AttemptQuery{Lockouts: []lockout.Counter{source, browser}, UPN: u.UPN}
+	charge := func(prev, next lockout.State) (portier.AttemptRead, bool) {
+		t.Helper()
+		r, swapped, err := s.ChargeAttempt(ctx, q, portier.LockoutSwap{Counter: browser, Prev: prev, Next: next})
+		if err != nil {
+			t.Fatalf("ChargeAttempt: %v", err)
+		}
+		if r.User == nil || r.User.ID != u.ID || len(r.Lockouts) != 2 {
+			t.Fatalf("ChargeAttempt read %+v, want the user and 2 counters", r)
+		}
+		checkState(t, "the source's counter read with the charge", r.Lockouts[0], lockout.State{Failures: 3, LastFailure: base})
+		now, err := s.Lockout(ctx, browser.Key, browser.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkState(t, "the charged counter read with the charge", r.Lockouts[1], now)
+		return r, swapped
+	}
+	one := lockout.State{Failures: 1, LastFailure: base}
+	two := lockout.State{Failures: 2, LastFailure: base.Add(time.Second)}
+	if r, ok := charge(lockout.State{}, one); !ok {
+		t.Fatal("charge from zero over a missing counter refused")
+	} else {
+		checkState(t, "the first charge", r.Lockouts[1], one)
+	}
+	if r, ok := charge(lockout.State{}, two); ok {
+		t.Fatal("charge from zero over a charged counter done")
+	} else {
+		checkState(t, "the counter in the way", r.Lockouts[1], one)
+	}
+	if _, ok := charge(one, two); !ok {
+		t.Fatal("charge from the counter's state refused")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok, err := s.ChargeAttempt(cancelled, q, portier.LockoutSwap{Counter: browser, Prev: two, Next: one}); err == nil || ok {
+		t.Fatalf("ChargeAttempt with its context cancelled = %v, %v; want an error", ok, err)
+	}
+	checkState(t, "after a charge that failed", testDeviceLockout(t, s, browser), two)
+
+	oneSwapWins(t, "ChargeAttempt", 10, 3, func(i int) (lockout.State, bool, error) {
+		next := lockout.State{Failures: 3, LastFailure: base.Add(time.Duration(i))}
+		r, ok, err := s.ChargeAttempt(context.Background(), q, portier.LockoutSwap{Counter: browser, Prev: two, Next: next})
+		if err != nil {
+			return lockout.State{}, false, err
+		}
+		return r.Lockouts[1], ok, nil
+	})
+}
+
+// testDeviceLockout returns the counter c.
+func testDeviceLockout(t *testing.T, s portier.Store, c lockout.Counter) lockout.State {
+	t.Helper()
+	st, err := s.Lockout(t.Context(), c.Key, c.Bucket)
+	if err != nil {
+		t.Fatalf("Lockout(%v): %v", c, err)
+	}
+	return st
 }
 
 // testReadAttempt: ReadAttempt reads what Counter, Lockout, UserByUPN and Token read, in one

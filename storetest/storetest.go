@@ -99,6 +99,7 @@ func RunLockouts(t *testing.T, open Open) {
 		{"ConcurrentSwaps", testConcurrentSwaps},
 		{"SettleSignIn", testSettleSignIn},
 		{"ReadAttempt", testReadAttempt},
+		{"ChargeAttempt", testChargeAttempt},
 		{"LockedListingFollowsCounter", testLockedListingFollowsCounter},
 		{"ConcurrentChargesStopAtThreshold", testConcurrentCharges},
 		{"ConcurrentChargeAndFailLocks", testConcurrentChargeAndFail},

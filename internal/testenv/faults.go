@@ -112,6 +112,18 @@ func (f *Faults) SwapLockout(ctx context.Context, key, bucket string, prev, next
 	return f.Store.SwapLockout(ctx, key, bucket, prev, next)
 }
 
+// ChargeAttempt is one write transaction of its own, a swap with reads: it fails by the rule
+// for "Tx", "ChargeAttempt" and "SwapLockout" (with the charged counter's key), and then
+// writes nothing.
+func (f *Faults) ChargeAttempt(ctx context.Context, q portier.AttemptQuery, c portier.LockoutSwap) (portier.AttemptRead, bool, error) {
+	for _, m := range [][2]string{{"Tx", ""}, {"ChargeAttempt", c.Counter.Key}, {"SwapLockout", c.Counter.Key}} {
+		if err := f.check(m[0], m[1]); err != nil {
+			return portier.AttemptRead{}, false, err
+		}
+	}
+	return f.Store.ChargeAttempt(ctx, q, c)
+}
+
 // SettleSignIn is one write transaction of its own that does what a Tx's PutLockout,
 // UpdateUser and InsertSession would: it fails by the rule for "Tx", "SettleSignIn" and each
 // of those (with the counter's key, or the user id), and then writes nothing.
