@@ -231,16 +231,23 @@ func useTAP(ctx context.Context, tx portier.Tx, u *portier.User, tap *portier.To
 // attempt: the charge is taken back.
 func (t *attempt) succeed(ctx context.Context, done *success) error {
 	u, now := t.user, t.at
+	// The counter starts afresh. The lane is told so before the settlement is sent, and is not
+	// held through its durable commit: the next charge from the browser swaps from the zero
+	// State, which it finds unless it overtakes the settlement (then it swaps again).
 	err := t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
-		*state = lockout.State{} // the counter starts afresh (a guess if the store fails)
+		*state = lockout.State{}
+		return nil
+	})
+	if err == nil {
 		if done.signedIn && done.newHash == "" && !done.changed && done.tap == nil && done.pending == nil {
 			// The common case, a plain sign-in, in one round trip.
-			return t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
+			err = t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
 				Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
 			})
+		} else {
+			err = t.settleInTx(ctx, done)
 		}
-		return t.settleInTx(ctx, done)
-	})
+	}
 	if err != nil {
 		t.refund()
 		return err
