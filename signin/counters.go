@@ -45,13 +45,14 @@ func sourcePolicy(st portier.Settings) lockout.Policy {
 // state that won, so the next swap usually holds.
 const swapTries = 3
 
-// charge counts the attempt on its counter. It swaps the state the gate read for the charged
-// one in one atomic step (SwapLockout: one round trip), which holds whenever no other attempt
-// changed the counter in between; a swap that does not hold returns the counter's state as it
-// now is, which is charged and swapped in turn, up to swapTries times. Otherwise, or when the
-// state does not allow the charge, it charges in a transaction that locks the counter, one
-// per try. While the threshold's worth of attempts are being checked it
-// waits for them to settle and tries again, so that parallel right passwords all get in; the
+// charge counts the attempt on its counter. It swaps the state the gate read (for a browser's
+// own counter, the state its lane remembers) for the charged one in one atomic step
+// (SwapLockout: one round trip), which holds whenever no other attempt changed the counter in
+// between; a swap that does not hold returns the counter's state as it now is, which is
+// charged and swapped in turn, up to swapTries times. Otherwise, or when the state does not
+// allow the charge, it charges in a transaction that locks the counter, one per try. While
+// the threshold's worth of attempts are being checked it waits for them to settle and tries
+// again, so that parallel right passwords all get in; the
 // wait is in real time, since it waits for other goroutines and processes, not for a policy
 // duration. A wait that runs out answers lockout.Saturated: the server is busy, and nothing
 // was charged.
@@ -231,22 +232,22 @@ func useTAP(ctx context.Context, tx portier.Tx, u *portier.User, tap *portier.To
 // attempt: the charge is taken back.
 func (t *attempt) succeed(ctx context.Context, done *success) error {
 	u, now := t.user, t.at
-	// The counter starts afresh. The lane is told so before the settlement is sent, and is not
-	// held through its durable commit: the next charge from the browser swaps from the zero
-	// State, which it finds unless it overtakes the settlement (then it swaps again).
-	err := t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
+	// The counter starts afresh. A browser's lane is told so before the settlement is sent, and
+	// is not held through its durable commit: the browser's next charge swaps from the zero
+	// State, which it finds unless it overtakes the settlement (then it swaps again). A context
+	// that ends while waiting for the lane's turn fails the settlement too.
+	t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
 		*state = lockout.State{}
 		return nil
 	})
-	if err == nil {
-		if done.signedIn && done.newHash == "" && !done.changed && done.tap == nil && done.pending == nil {
-			// The common case, a plain sign-in, in one round trip.
-			err = t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
-				Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
-			})
-		} else {
-			err = t.settleInTx(ctx, done)
-		}
+	var err error
+	if done.signedIn && done.newHash == "" && !done.changed && done.tap == nil && done.pending == nil {
+		// The common case, a plain sign-in, in one round trip.
+		err = t.e.store.SettleSignIn(ctx, portier.SignInSettlement{
+			Key: t.counter.Key, Bucket: t.counter.Bucket, UserID: u.ID, At: now, Language: knownLanguage(done.language), Session: done.session,
+		})
+	} else {
+		err = t.settleInTx(ctx, done)
 	}
 	if err != nil {
 		t.refund()
