@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -152,8 +153,20 @@ func (s *server) busyPage(r *http.Request, err error) (string, *page) {
 // unavailablePage answers a store that failed (or a bug): nothing was acknowledged. The
 // cause goes to the log, never to the page.
 func (s *server) unavailablePage(r *http.Request, err error) (string, *page) {
-	s.Log.Error("request failed", "path", r.URL.Path, "err", err)
+	s.logFailure(r, err)
 	p := s.newPage(r, "error.title")
 	p.Error = &pageError{Code: 0, Text: p.T.T("error.unavailable")}
 	return "error", p
+}
+
+// logFailure logs why a request failed. A request its client gave up on (a closed connection
+// cancels its context, and the store call under way with it) is no failure of the server: it
+// is logged at debug level, so that clients that hang up, a spray's included, do not fill the
+// error log. A request that ran past its own deadline is an error like any other.
+func (s *server) logFailure(r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.Log.Debug("request ended by its client", "path", r.URL.Path, "err", err)
+		return
+	}
+	s.Log.Error("request failed", "path", r.URL.Path, "err", err)
 }
