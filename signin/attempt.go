@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -364,12 +363,6 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		t.e.metrics.PasswordVerified()
 		func() {
 			defer slot.Done()
-			// The hash holds this core for tens of milliseconds, and Go takes it back only every
-			// 10 ms. A goroutine this one has just readied, the next attempt in the browser's
-			// lane (whose turn readAttempt passed on), would wait behind the hash for that long
-			// before it could send its round trip; yielded to first, it sends it and blocks at
-			// once, and the hash follows (BENCHMARKS.md, "The lane's next writer").
-			runtime.Gosched()
 			t.result = t.hash()
 		}()
 		if t.tap != nil {

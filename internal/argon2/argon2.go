@@ -2,21 +2,30 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// Package argon2 is golang.org/x/crypto/argon2 at v0.59.0 with one change: the caller owns
-// the working memory. x/crypto allocates memory KiB (19 MiB at OWASP's parameters) on every
-// call and leaves it to the garbage collector, so a busy server collects every few hashes and
-// each collection marks the whole heap again (golang/go#36634 asks upstream for this API).
-// Here a Memory is reused, and is not cleared in between: the first pass overwrites each
-// block (processBlock, as Argon2 1.3 specifies) where upstream XORs it into memory the
-// allocation zeroed, which gives the same block. Nothing else differs: the blocks' order,
-// the compression functions and the assembly are upstream's. The tests compare every output
-// with x/crypto's, from a Memory full of an earlier call's blocks and of random bytes.
+// Package argon2 is golang.org/x/crypto/argon2 at v0.59.0 with two changes. The first: the
+// caller owns the working memory. x/crypto allocates memory KiB (19 MiB at OWASP's parameters)
+// on every call and leaves it to the garbage collector, so a busy server collects every few
+// hashes and each collection marks the whole heap again (golang/go#36634 asks upstream for
+// this API). Here a Memory is reused, and is not cleared in between: the first pass overwrites
+// each block (processBlock, as Argon2 1.3 specifies) where upstream XORs it into memory the
+// allocation zeroed, which gives the same block. Nothing else differs: the blocks' order, the
+// compression functions and the assembly are upstream's. The tests compare every output with
+// x/crypto's, from a Memory full of an earlier call's blocks and of random bytes.
+//
+// The second: a hash yields its core (runtime.Gosched) before each of its segments (8 at
+// OWASP's parameters, about 2 ms apart). A server whose hashes fill every core otherwise
+// leaves the goroutines readied meanwhile (a database reply the runtime's monitor polled, the
+// next attempt handed a browser's lane) waiting until Go preempts the hash, every 10 ms; the
+// segments' own goroutines do not let them in, since each runs next, ahead of the queue. On
+// two cores that wait kept a core idle 3-4 % of the time under a stream of right sign-ins on
+// PostgreSQL; see BENCHMARKS.md, "A hash that yields between its segments".
 //
 // Only Argon2id (RFC 9106) is exported; upstream's argon2i and argon2d paths stay as they are.
 package argon2
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -191,6 +200,7 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
+			runtime.Gosched() // Portier's change: let what is ready run first
 			var wg sync.WaitGroup
 			for lane := uint32(0); lane < threads; lane++ {
 				wg.Add(1)
