@@ -348,3 +348,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestYield: a Hasher's Yield runs between the segments of every hash it computes (4 a pass),
+// and leaves the result alone.
+func TestYield(t *testing.T) {
+	calls := 0
+	h := Hasher{Params: cheap, Yield: func() { calls++ }}
+	enc, err := h.Hash("correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := h.Verify(enc, "correct horse battery staple"); err != nil || !r.OK {
+		t.Fatalf("Verify: %+v, %v", r, err)
+	}
+	plain := Hasher{Params: cheap}
+	if h.VerifyDummy([]byte("secret"), "nobody", "guess") != plain.VerifyDummy([]byte("secret"), "nobody", "guess") {
+		t.Fatal("a yielding dummy check gave another fingerprint")
+	}
+	if want := 3 * 4 * int(cheap.Time); calls != want {
+		t.Fatalf("yield called %d times in a hash, a verification and a dummy check, want %d", calls, want)
+	}
+}

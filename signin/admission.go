@@ -137,7 +137,11 @@ type Scheduler struct {
 	mu       sync.Mutex
 	inUse    int
 	otherUse int
-	queues   [numClasses][]*waiter
+	// paused counts the ClassOther hashes paused between their segments (Slot.Yield); resume
+	// is closed, and replaced, when a likelier class's hash ends, to wake them.
+	paused int
+	resume chan struct{}
+	queues [numClasses][]*waiter
 	// reserved counts, per class, the places taken (Reserve) whose checks do not wait yet: they
 	// count as waiting for the queues' bounds (not for the expected waits).
 	reserved [numClasses]int
@@ -165,7 +169,7 @@ func NewScheduler(c AdmissionConfig, saturatedWait time.Duration, clock SchedClo
 	if m == nil {
 		m = noMetrics{}
 	}
-	s := &Scheduler{clock: clock, metrics: m, slots: c.Slots}
+	s := &Scheduler{clock: clock, metrics: m, slots: c.Slots, resume: make(chan struct{})}
 	if s.slots <= 0 {
 		s.slots = runtime.GOMAXPROCS(0)
 	}
@@ -198,6 +202,60 @@ type Slot struct {
 	class Class
 	start time.Time
 	once  sync.Once
+	// paused is how long Yield held the hash back, left out of the measured hash time.
+	paused time.Duration
+}
+
+// maxPause bounds one pause of a stranger's hash (Yield): under a steady stream of likely
+// owners, a stranger's hash still runs a segment (about 2 ms) in every maxPause or so, and
+// ends within its class's deadline rather than at the request's.
+const maxPause = 20 * time.Millisecond
+
+// Yield is the hash's between its segments (password.Hasher.Yield). A hash of ClassOther
+// pauses there while a likelier check's hash runs and the hashes running beside it would
+// leave no core free: on a server whose hashes fill the cores, the owner's hash otherwise
+// shares its core with everything else a spray costs (its requests, its writes, the
+// database), and the owner waits for that. A pause ends when the likelier hash ends, or after
+// maxPause; the hash then runs its next segment. Every hash then lets what is ready run first
+// (runtime.Gosched).
+func (sl *Slot) Yield() {
+	if sl.class == ClassOther {
+		sl.s.pause(sl)
+	}
+	runtime.Gosched()
+}
+
+// pause holds sl, a ClassOther hash between two segments, while the scheduler is crowded, for
+// maxPause at most.
+func (s *Scheduler) pause(sl *Slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.crowded() {
+		return
+	}
+	from := s.clock.Now()
+	expired, stop := s.clock.After(maxPause)
+	defer stop()
+	for timedOut := false; !timedOut && s.crowded(); {
+		s.paused++
+		resume := s.resume
+		s.mu.Unlock()
+		select {
+		case <-resume:
+		case <-expired:
+			timedOut = true
+		}
+		s.mu.Lock()
+		s.paused--
+	}
+	sl.paused += s.clock.Now().Sub(from)
+}
+
+// crowded reports whether a likelier class's hash runs, and the ClassOther hashes running
+// (not paused) beside it, the one asking included, would leave no slot's core to the rest.
+func (s *Scheduler) crowded() bool {
+	likely := s.inUse - s.otherUse
+	return likely > 0 && likely+s.otherUse-s.paused >= s.slots
 }
 
 // Done gives the slot back, to the first waiter of the highest class that may take it.
@@ -207,7 +265,7 @@ func (sl *Slot) Done() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		now := s.clock.Now()
-		if held := now.Sub(sl.start); held >= 0 {
+		if held := now.Sub(sl.start) - sl.paused; held >= 0 {
 			if s.hash == 0 {
 				s.hash = held
 			} else {
@@ -348,6 +406,13 @@ func (s *Scheduler) Waiting(c Class) int {
 	return len(s.queues[c])
 }
 
+// Paused is how many hashes are paused between their segments (Slot.Yield).
+func (s *Scheduler) Paused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused
+}
+
 // InUse is how many slots are held.
 func (s *Scheduler) InUse() int {
 	s.mu.Lock()
@@ -394,7 +459,11 @@ func (s *Scheduler) release(c Class) {
 	s.inUse--
 	if c == ClassOther {
 		s.otherUse--
+		return
 	}
+	// A likelier hash ended: the paused strangers' hashes look again.
+	close(s.resume)
+	s.resume = make(chan struct{})
 }
 
 // expected is how long a new check of class c would wait: the checks waiting ahead of it (its

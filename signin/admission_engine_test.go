@@ -437,3 +437,25 @@ func TestLockedFloodLogIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// Issue 12 item 2: a stranger's check, at a known user or at an unknown name alike, pauses its
+// hash between segments while a likely owner's hash holds the other core (Slot.Yield through
+// password.Hasher.Yield), and still gets its answer.
+func TestStrangersHashPausesBesideAnOwners(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		e := newEnvWithConfig(t, store, testenv.NewClock(), app.Config{SaturatedWait: time.Minute,
+			Admission: signin.AdmissionConfig{Slots: 2, Other: signin.ClassLimit{Deadline: time.Minute}}})
+		e.createUser(t, "known@example.org")
+		adm := e.eng.Admission()
+		for i, name := range []string{"known@example.org", "nobody@example.org"} {
+			owner := testenv.Must(adm.Acquire(context.Background(), signin.ClassOwner))(t)
+			src := netip.AddrFrom4([4]byte{10, 2, 0, byte(i + 1)})
+			answer := e.background(signin.Attempt{Username: name, Password: wrong(i), Source: src})
+			testserver.WaitFor(t, name+": the stranger's hash paused", func() bool { return adm.Paused() == 1 })
+			owner.Done()
+			if out := <-answer; out.Code != portier.CodeInvalidCredentials {
+				t.Fatalf("%s: code %d, want %d", name, out.Code, portier.CodeInvalidCredentials)
+			}
+		}
+	})
+}

@@ -456,3 +456,93 @@ func TestSchedulerReservedPlacesCountAsWaiting(t *testing.T) {
 		t.Fatalf("in use %d, waiting %d at the end", h.s.InUse(), h.s.Waiting(ClassOther))
 	}
 }
+
+// yield runs k's Slot.Yield, as its hash does between two segments, in a goroutine; the
+// channel is closed when the hash may go on.
+func (k *check) yield() chan struct{} {
+	goOn := make(chan struct{})
+	go func() {
+		defer close(goOn)
+		k.slot.Yield()
+	}()
+	return goOn
+}
+
+// A stranger's hash pauses between its segments while a likely owner's runs beside it on two
+// cores, so the owner's hash does not share its core with everything else a spray costs. It
+// goes on when the owner's hash ends, or after maxPause under a steady stream of owners; its
+// pauses are left out of the measured hash time. The owner's hash never pauses.
+func TestSchedulerPausesAStrangersHashBesideAnOwners(t *testing.T) {
+	h, _ := newHashes(t, AdmissionConfig{Slots: 2})
+	stranger := h.admitted("stranger", ClassOther)
+	<-stranger.yield() // alone: no pause
+
+	owner := h.admitted("owner", ClassOwner)
+	goOn := stranger.yield()
+	h.waitFor("the stranger's hash paused", func() bool { return h.s.Paused() == 1 })
+	<-owner.yield() // the owner's hash goes on
+	h.clock.Advance(5 * time.Millisecond)
+	if isClosed(goOn) {
+		t.Fatal("the stranger's hash went on while the owner's ran")
+	}
+	h.finish(owner, 15*time.Millisecond)
+	<-goOn
+
+	// A familiar source is a likely owner too; a pause lasts maxPause at most.
+	source := h.admitted("familiar source", ClassFamiliarSource)
+	goOn = stranger.yield()
+	h.waitFor("the stranger's hash paused again", func() bool { return h.s.Paused() == 1 })
+	h.clock.Advance(maxPause - time.Millisecond)
+	if isClosed(goOn) {
+		t.Fatal("the stranger's pause ended early")
+	}
+	h.clock.Advance(time.Millisecond)
+	<-goOn
+	if h.s.Paused() != 0 {
+		t.Fatalf("%d hashes paused after the pause ended", h.s.Paused())
+	}
+	h.finish(source, time.Millisecond)
+
+	h.clock.Advance(3 * time.Millisecond)
+	stranger.slot.Done()
+	// Held 20ms+maxPause+1ms+3ms, paused 20ms+maxPause: its hash took 4ms. The average was the
+	// owners' 20ms and 21ms.
+	h.s.mu.Lock()
+	avg := h.s.hash
+	h.s.mu.Unlock()
+	if want := 20*time.Millisecond + (21*time.Millisecond-20*time.Millisecond)/8; avg != want+(4*time.Millisecond-want)/8 {
+		t.Fatalf("measured hash time %v: the pauses were counted", avg)
+	}
+}
+
+// With more cores, strangers' hashes make room for one core, not more: beside an owner's hash
+// on four slots, one of three strangers' hashes pauses and two go on.
+func TestSchedulerPausesOnlyWhatLeavesACoreFree(t *testing.T) {
+	h, _ := newHashes(t, AdmissionConfig{Slots: 4})
+	strangers := []*check{h.admitted("s1", ClassOther), h.admitted("s2", ClassOther), h.admitted("s3", ClassOther)}
+	owner := h.admitted("owner", ClassOwner)
+	paused := strangers[0].yield()
+	h.waitFor("one stranger paused", func() bool { return h.s.Paused() == 1 })
+	<-strangers[1].yield()
+	<-strangers[2].yield()
+	if isClosed(paused) {
+		t.Fatal("the first stranger's hash went on beside three others")
+	}
+	h.finish(owner, time.Millisecond)
+	<-paused
+	for _, k := range strangers {
+		h.finish(k, time.Millisecond)
+	}
+	if h.s.InUse() != 0 || h.s.Paused() != 0 {
+		t.Fatalf("after every hash: %d slots held, %d paused", h.s.InUse(), h.s.Paused())
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

@@ -363,7 +363,7 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 		t.e.metrics.PasswordVerified()
 		func() {
 			defer slot.Done()
-			t.result = t.hash()
+			t.result = t.hash(slot.Yield)
 		}()
 		if t.tap != nil {
 			t.result = password.Result{OK: true}
@@ -380,16 +380,18 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 
 // hash checks the password against the account's hash, or, for a name that names no user (or
 // a stored hash that cannot be read), against a dummy of the same cost, whose fingerprint still
-// tells repeated wrong passwords apart.
-func (t *attempt) hash() password.Result {
+// tells repeated wrong passwords apart. The hash calls yield between its segments.
+func (t *attempt) hash(yield func()) password.Result {
+	h := t.e.hasher
+	h.Yield = yield
 	if t.user != nil {
-		r, err := t.e.hasher.Verify(t.user.PasswordHash, t.in.Password)
+		r, err := h.Verify(t.user.PasswordHash, t.in.Password)
 		if err == nil {
 			return r
 		}
 		t.e.log.Error("stored password hash cannot be read", "user_id", t.user.ID, "err", err)
 	}
-	return password.Result{Fingerprint: t.e.hasher.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
+	return password.Result{Fingerprint: h.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
 }
 
 // settleWrong settles a wrong password, whatever becomes of the request: on the attempt's

@@ -48,7 +48,17 @@ type Memory struct {
 
 // IDKey is x/crypto's argon2.IDKey computed in m: the same key for the same arguments.
 func (m *Memory) IDKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	return deriveKey(m, argon2id, password, salt, nil, nil, time, memory, threads, keyLen)
+	return m.IDKeyYield(password, salt, time, memory, threads, keyLen, nil)
+}
+
+// IDKeyYield is IDKey calling yield before each segment instead of runtime.Gosched: the
+// caller decides what its hash makes way for (signin.Slot.Yield pauses a stranger's hash while
+// an owner's needs the core). A nil yield is runtime.Gosched.
+func (m *Memory) IDKeyYield(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32, yield func()) []byte {
+	if yield == nil {
+		yield = runtime.Gosched
+	}
+	return deriveKey(m, argon2id, password, salt, nil, nil, time, memory, threads, keyLen, yield)
 }
 
 // Size is the memory m holds, in KiB (one block is 1 KiB).
@@ -66,7 +76,7 @@ func (m *Memory) take(n uint32) []block {
 	return m.blocks[:n]
 }
 
-func deriveKey(m *Memory, mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+func deriveKey(m *Memory, mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32, yield func()) []byte {
 	if time < 1 {
 		panic("argon2: number of rounds too small")
 	}
@@ -80,7 +90,7 @@ func deriveKey(m *Memory, mode int, password, salt, secret, data []byte, time, m
 		memory = 2 * syncPoints * uint32(threads)
 	}
 	B := initBlocks(m.take(memory), &h0, memory, uint32(threads))
-	processBlocks(B, time, memory, uint32(threads), mode)
+	processBlocks(B, time, memory, uint32(threads), mode, yield)
 	return extractKey(B, memory, uint32(threads), keyLen)
 }
 
@@ -143,7 +153,7 @@ func initBlocks(B []block, h0 *[blake2b.Size + 8]byte, memory, threads uint32) [
 	return B
 }
 
-func processBlocks(B []block, time, memory, threads uint32, mode int) {
+func processBlocks(B []block, time, memory, threads uint32, mode int, yield func()) {
 	lanes := memory / threads
 	segments := lanes / syncPoints
 
@@ -200,7 +210,7 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
-			runtime.Gosched() // Portier's change: let what is ready run first
+			yield() // Portier's change: let what is ready run first (IDKeyYield)
 			var wg sync.WaitGroup
 			for lane := uint32(0); lane < threads; lane++ {
 				wg.Add(1)

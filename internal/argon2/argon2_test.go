@@ -84,3 +84,19 @@ func TestReferenceVectors(t *testing.T) {
 		}
 	}
 }
+
+// TestIDKeyYield calls yield once before each segment (syncPoints a pass) and derives the
+// same key as IDKey.
+func TestIDKeyYield(t *testing.T) {
+	var m Memory
+	for _, passes := range []uint32{1, 2, 3} {
+		calls := 0
+		got := m.IDKeyYield([]byte("password"), []byte("somesalt"), passes, 64, 1, 32, func() { calls++ })
+		if want := m.IDKey([]byte("password"), []byte("somesalt"), passes, 64, 1, 32); !bytes.Equal(got, want) {
+			t.Fatalf("t=%d: key %x, IDKey %x", passes, got, want)
+		}
+		if calls != int(passes)*syncPoints {
+			t.Fatalf("t=%d: yield called %d times, want %d", passes, calls, passes*syncPoints)
+		}
+	}
+}
