@@ -31,6 +31,8 @@ type Metrics struct {
 	HashQueueWait *prometheus.HistogramVec
 	// HashShedTotal counts password checks turned away by the scheduler, by class and reason.
 	HashShedTotal *prometheus.CounterVec
+	// HashPausedSeconds is how long strangers' hashes paused for likely owners' (Slot.Yield).
+	HashPausedSeconds prometheus.Counter
 }
 
 // New returns the metrics registered on a fresh registry, with the Go and process collectors.
@@ -70,9 +72,13 @@ func New() *Metrics {
 			Name: "portier_hash_shed_total",
 			Help: "Password checks turned away by the hash scheduler, by class and reason (full, deadline).",
 		}, []string{"class", "reason"}),
+		HashPausedSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portier_hash_paused_seconds_total",
+			Help: "Time strangers' password hashes (class other) spent paused between their segments so that a likely owner's hash had a core.",
+		}),
 	}
 	m.Registry.MustRegister(m.SignInAttempts, m.PasswordVerifications, m.Lockouts, m.LockedRejections,
-		m.BusyAnswers, m.HashQueueDepth, m.HashQueueWait, m.HashShedTotal,
+		m.BusyAnswers, m.HashQueueDepth, m.HashQueueWait, m.HashShedTotal, m.HashPausedSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -100,6 +106,11 @@ func (m *Metrics) HashQueue(class string, depth int) {
 // HashWaited observes one check of class that waited wait for a hash slot.
 func (m *Metrics) HashWaited(class string, wait time.Duration) {
 	m.HashQueueWait.WithLabelValues(class).Observe(wait.Seconds())
+}
+
+// HashPaused counts a pause of d of a stranger's hash.
+func (m *Metrics) HashPaused(d time.Duration) {
+	m.HashPausedSeconds.Add(d.Seconds())
 }
 
 // HashShed counts one check of class turned away for reason.

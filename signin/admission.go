@@ -79,6 +79,8 @@ type AdmissionMetrics interface {
 	// HashShed reports a check of class turned away: "full" (its queue was full) or
 	// "deadline" (its wait would pass, or passed, its deadline).
 	HashShed(class, reason string)
+	// HashPaused reports a pause of d of a stranger's hash for a likely owner's (Slot.Yield).
+	HashPaused(d time.Duration)
 }
 
 // SchedClock is the scheduler's clock: real time in production, moved by hand in tests.
@@ -211,11 +213,11 @@ type Slot struct {
 // ends within its class's deadline rather than at the request's.
 const maxPause = 20 * time.Millisecond
 
-// Yield is the hash's between its segments (password.Hasher.Yield). A hash of ClassOther
-// pauses there while a likelier check's hash runs and the hashes running beside it would
-// leave no core free: on a server whose hashes fill the cores, the owner's hash otherwise
+// Yield is called by the slot's hash between its segments (password.Hasher.Yield). A hash of
+// ClassOther pauses there while a likelier check's hash runs and the hashes running beside it
+// would leave no core free: on a server whose hashes fill the cores, the owner's hash otherwise
 // shares its core with everything else a spray costs (its requests, its writes, the
-// database), and the owner waits for that. A pause ends when the likelier hash ends, or after
+// database), and the owner waits for that. A pause ends when the likelier hashes end, or after
 // maxPause; the hash then runs its next segment. Every hash then lets what is ready run first
 // (runtime.Gosched).
 func (sl *Slot) Yield() {
@@ -248,7 +250,9 @@ func (s *Scheduler) pause(sl *Slot) {
 		s.mu.Lock()
 		s.paused--
 	}
-	sl.paused += s.clock.Now().Sub(from)
+	d := s.clock.Now().Sub(from)
+	sl.paused += d
+	s.metrics.HashPaused(d)
 }
 
 // crowded reports whether a likelier class's hash runs, and the ClassOther hashes running
@@ -547,6 +551,7 @@ type noMetrics struct{}
 func (noMetrics) HashQueue(string, int)            {}
 func (noMetrics) HashWaited(string, time.Duration) {}
 func (noMetrics) HashShed(string, string)          {}
+func (noMetrics) HashPaused(time.Duration)         {}
 
 // busyRetryAfter is the Retry-After of an attempt turned away because the checks in flight on
 // its counter did not settle in time.

@@ -457,5 +457,8 @@ func TestStrangersHashPausesBesideAnOwners(t *testing.T) {
 				t.Fatalf("%s: code %d, want %d", name, out.Code, portier.CodeInvalidCredentials)
 			}
 		}
+		if testutil.ToFloat64(e.m.HashPausedSeconds) == 0 {
+			t.Fatal("portier_hash_paused_seconds_total did not count the pauses")
+		}
 	})
 }

@@ -67,6 +67,7 @@ type countMetrics struct {
 	shed   map[string]int // class/reason
 	waited map[string][]time.Duration
 	depth  map[string]int
+	paused time.Duration
 }
 
 func newCountMetrics() *countMetrics {
@@ -89,6 +90,12 @@ func (m *countMetrics) HashShed(class, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.shed[class+"/"+reason]++
+}
+
+func (m *countMetrics) HashPaused(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.paused += d
 }
 
 func (m *countMetrics) sheds(key string) int {
@@ -473,7 +480,7 @@ func (k *check) yield() chan struct{} {
 // goes on when the owner's hash ends, or after maxPause under a steady stream of owners; its
 // pauses are left out of the measured hash time. The owner's hash never pauses.
 func TestSchedulerPausesAStrangersHashBesideAnOwners(t *testing.T) {
-	h, _ := newHashes(t, AdmissionConfig{Slots: 2})
+	h, m := newHashes(t, AdmissionConfig{Slots: 2})
 	stranger := h.admitted("stranger", ClassOther)
 	<-stranger.yield() // alone: no pause
 
@@ -512,6 +519,9 @@ func TestSchedulerPausesAStrangersHashBesideAnOwners(t *testing.T) {
 	h.s.mu.Unlock()
 	if want := 20*time.Millisecond + (21*time.Millisecond-20*time.Millisecond)/8; avg != want+(4*time.Millisecond-want)/8 {
 		t.Fatalf("measured hash time %v: the pauses were counted", avg)
+	}
+	if m.paused != 20*time.Millisecond+maxPause {
+		t.Fatalf("pauses reported: %v, want %v", m.paused, 20*time.Millisecond+maxPause)
 	}
 }
 

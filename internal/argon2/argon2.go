@@ -18,7 +18,9 @@
 // next attempt handed a browser's lane) waiting until Go preempts the hash, every 10 ms; the
 // segments' own goroutines do not let them in, since each runs next, ahead of the queue. On
 // two cores that wait kept a core idle 3-4 % of the time under a stream of right sign-ins on
-// PostgreSQL; see BENCHMARKS.md, "A hash that yields between its segments".
+// PostgreSQL; see BENCHMARKS.md, "A hash that yields between its segments". IDKeyYield lets
+// the caller yield otherwise: the sign-in's scheduler pauses a stranger's hash there while an
+// owner's needs the core.
 //
 // Only Argon2id (RFC 9106) is exported; upstream's argon2i and argon2d paths stay as they are.
 package argon2
