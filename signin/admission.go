@@ -465,9 +465,11 @@ func (s *Scheduler) release(c Class) {
 		s.otherUse--
 		return
 	}
-	// A likelier hash ended: the paused strangers' hashes look again.
-	close(s.resume)
-	s.resume = make(chan struct{})
+	// A likelier hash ended: the paused strangers' hashes, if any, look again.
+	if s.paused > 0 {
+		close(s.resume)
+		s.resume = make(chan struct{})
+	}
 }
 
 // expected is how long a new check of class c would wait: the checks waiting ahead of it (its
