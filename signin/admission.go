@@ -140,10 +140,13 @@ type Scheduler struct {
 	inUse    int
 	otherUse int
 	// paused counts the ClassOther hashes paused between their segments (Slot.Yield); resume
-	// is closed, and replaced, when a likelier class's hash ends, to wake them.
+	// is closed, and replaced, when a likelier class's check is answered, to wake them.
 	paused int
 	resume chan struct{}
-	queues [numClasses][]*waiter
+	// answering counts the likelier checks whose hash has ended and whose answer is not ready
+	// yet (Slot.Answered): their settlement's round trips hold strangers' hashes back too.
+	answering int
+	queues    [numClasses][]*waiter
 	// reserved counts, per class, the places taken (Reserve) whose checks do not wait yet: they
 	// count as waiting for the queues' bounds (not for the expected waits).
 	reserved [numClasses]int
@@ -204,6 +207,8 @@ type Slot struct {
 	class Class
 	start time.Time
 	once  sync.Once
+	// answered ends, once, the likelier check's time between its hash and its answer.
+	answered sync.Once
 	// paused is how long Yield held the hash back, left out of the measured hash time.
 	paused time.Duration
 }
@@ -214,10 +219,11 @@ type Slot struct {
 const maxPause = 20 * time.Millisecond
 
 // Yield is called by the slot's hash between its segments (password.Hasher.Yield). A hash of
-// ClassOther pauses there while a likelier check's hash runs and the hashes running beside it
-// would leave no core free: on a server whose hashes fill the cores, the owner's hash otherwise
-// shares its core with everything else a spray costs (its requests, its writes, the
-// database), and the owner waits for that. A pause ends when the likelier hashes end, or after
+// ClassOther pauses there while a likelier check runs, from its hash to its answer
+// (Slot.Answered), and the hashes running beside it would leave no core free: on a server
+// whose hashes fill the cores, the owner otherwise shares a core with everything else a spray
+// costs (its requests, its writes, the database), and waits for that, in the hash and in the
+// settlement's round trips alike. A pause ends when the likelier checks are answered, or after
 // maxPause; the hash then runs its next segment. Every hash then lets what is ready run first
 // (runtime.Gosched).
 func (sl *Slot) Yield() {
@@ -255,14 +261,16 @@ func (s *Scheduler) pause(sl *Slot) {
 	s.metrics.HashPaused(d)
 }
 
-// crowded reports whether a likelier class's hash runs, and the ClassOther hashes running
-// (not paused) beside it, the one asking included, would leave no slot's core to the rest.
+// crowded reports whether a likelier class's check runs (its hash, or its settlement until
+// its answer), and the ClassOther hashes running (not paused) beside it, the one asking
+// included, would leave no slot's core to the rest.
 func (s *Scheduler) crowded() bool {
-	likely := s.inUse - s.otherUse
+	likely := s.inUse - s.otherUse + s.answering
 	return likely > 0 && likely+s.otherUse-s.paused >= s.slots
 }
 
-// Done gives the slot back, to the first waiter of the highest class that may take it.
+// Done gives the slot back, to the first waiter of the highest class that may take it. A
+// likelier class's check then goes on holding strangers' hashes back until Answered.
 func (sl *Slot) Done() {
 	sl.once.Do(func() {
 		s := sl.s
@@ -277,7 +285,30 @@ func (sl *Slot) Done() {
 			}
 		}
 		s.release(sl.class)
+		if sl.class != ClassOther {
+			s.answering++ // until Answered, which wakes the paused strangers
+		}
 		s.grant(now)
+	})
+}
+
+// Answered tells the scheduler that the slot's check has its answer: a likelier class's check
+// no longer holds strangers' hashes back. It gives the slot back first if Done has not; it
+// does nothing on a nil slot, or again.
+func (sl *Slot) Answered() {
+	if sl == nil {
+		return
+	}
+	sl.Done()
+	sl.answered.Do(func() {
+		if sl.class == ClassOther {
+			return
+		}
+		s := sl.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.answering--
+		s.wake()
 	})
 }
 
@@ -463,9 +494,12 @@ func (s *Scheduler) release(c Class) {
 	s.inUse--
 	if c == ClassOther {
 		s.otherUse--
-		return
 	}
-	// A likelier hash ended: the paused strangers' hashes, if any, look again.
+}
+
+// wake lets the paused strangers' hashes, if any, look again whether they may go on: a
+// likelier check was answered.
+func (s *Scheduler) wake() {
 	if s.paused > 0 {
 		close(s.resume)
 		s.resume = make(chan struct{})

@@ -439,26 +439,44 @@ func TestLockedFloodLogIsBounded(t *testing.T) {
 }
 
 // Issue 12 item 2: a stranger's check, at a known user or at an unknown name alike, pauses its
-// hash between segments while a likely owner's hash holds the other core (Slot.Yield through
-// password.Hasher.Yield), and still gets its answer.
+// hash between segments while a likely owner's check holds the other core, from its hash to
+// its answer (Slot.Yield through password.Hasher.Yield, Slot.Answered), and still gets its
+// answer. The engine counts an owner's check until its answer and no longer, whatever the
+// answer: a stranger's hash after the owner's sign-ins runs without a pause.
 func TestStrangersHashPausesBesideAnOwners(t *testing.T) {
 	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
 		e := newEnvWithConfig(t, store, testenv.NewClock(), app.Config{SaturatedWait: time.Minute,
 			Admission: signin.AdmissionConfig{Slots: 2, Other: signin.ClassLimit{Deadline: time.Minute}}})
-		e.createUser(t, "known@example.org")
+		u := e.createUser(t, "known@example.org")
 		adm := e.eng.Admission()
 		for i, name := range []string{"known@example.org", "nobody@example.org"} {
 			owner := testenv.Must(adm.Acquire(context.Background(), signin.ClassOwner))(t)
 			src := netip.AddrFrom4([4]byte{10, 2, 0, byte(i + 1)})
 			answer := e.background(signin.Attempt{Username: name, Password: wrong(i), Source: src})
 			testserver.WaitFor(t, name+": the stranger's hash paused", func() bool { return adm.Paused() == 1 })
-			owner.Done()
+			owner.Answered()
 			if out := <-answer; out.Code != portier.CodeInvalidCredentials {
 				t.Fatalf("%s: code %d, want %d", name, out.Code, portier.CodeInvalidCredentials)
 			}
 		}
 		if testutil.ToFloat64(e.m.HashPausedSeconds) == 0 {
 			t.Fatal("portier_hash_paused_seconds_total did not count the pauses")
+		}
+
+		device := e.eng.ParseDevice(e.eng.DeviceToken(e.eng.RenewDevice(signin.Device{}, u)))
+		home := netip.MustParseAddr("10.2.1.1")
+		if out := e.tryFrom(t, "known@example.org", goodPassword, home, device); out.Code != portier.CodeSuccess {
+			t.Fatalf("the owner's sign-in: code %d", out.Code)
+		}
+		if out := e.tryFrom(t, "known@example.org", wrong(7), home, device); out.Code != portier.CodeInvalidCredentials {
+			t.Fatalf("the owner's typo: code %d", out.Code)
+		}
+		paused := testutil.ToFloat64(e.m.HashPausedSeconds)
+		if out := e.tryFrom(t, "nobody@example.org", wrong(8), netip.MustParseAddr("10.2.1.2"), signin.Device{}); out.Code != portier.CodeInvalidCredentials {
+			t.Fatalf("a stranger alone: code %d", out.Code)
+		}
+		if got := testutil.ToFloat64(e.m.HashPausedSeconds); got != paused {
+			t.Fatalf("a stranger's hash alone paused %vs: the owner's answered checks still count", got-paused)
 		}
 	})
 }

@@ -156,7 +156,7 @@ func (h *hashes) admitted(name string, c Class) *check {
 func (h *hashes) finish(k *check, took time.Duration) {
 	h.t.Helper()
 	h.clock.Advance(took)
-	k.slot.Done()
+	k.slot.Answered()
 }
 
 // waitFor waits for cond, which another goroutine makes true; no timed assertion.
@@ -475,10 +475,11 @@ func (k *check) yield() chan struct{} {
 	return goOn
 }
 
-// A stranger's hash pauses between its segments while a likely owner's runs beside it on two
-// cores, so the owner's hash does not share its core with everything else a spray costs. It
-// goes on when the owner's hash ends, or after maxPause under a steady stream of owners; its
-// pauses are left out of the measured hash time. The owner's hash never pauses.
+// A stranger's hash pauses between its segments while a likely owner's check runs beside it
+// on two cores, from its hash to its answer, so the owner does not share a core with
+// everything else a spray costs. It goes on when the owner is answered, or after maxPause
+// under a steady stream of owners; its pauses are left out of the measured hash time. The
+// owner's hash never pauses.
 func TestSchedulerPausesAStrangersHashBesideAnOwners(t *testing.T) {
 	h, m := newHashes(t, AdmissionConfig{Slots: 2})
 	stranger := h.admitted("stranger", ClassOther)
@@ -492,7 +493,15 @@ func TestSchedulerPausesAStrangersHashBesideAnOwners(t *testing.T) {
 	if isClosed(goOn) {
 		t.Fatal("the stranger's hash went on while the owner's ran")
 	}
-	h.finish(owner, 15*time.Millisecond)
+	h.clock.Advance(15 * time.Millisecond)
+	owner.slot.Done() // the owner's hash ends; its settlement goes on
+	if h.s.InUse() != 1 {
+		t.Fatalf("%d slots held after the owner's hash, want the stranger's", h.s.InUse())
+	}
+	if isClosed(goOn) {
+		t.Fatal("the stranger's hash went on before the owner was answered")
+	}
+	owner.slot.Answered()
 	<-goOn
 
 	// A familiar source is a likely owner too; a pause lasts maxPause at most.

@@ -36,6 +36,7 @@ type attempt struct {
 	class    Class                             // the admission class, once classified (admissionClass)
 	classed  bool                              // class is set
 	ticket   *Ticket                           // the attempt's place at the hashing, from the gate on
+	slot     *Slot                             // the attempt's hash slot, once it got one (verify), until its answer
 	edge     bool                              // turned away at the edge, before its account was read (shedAtEdge)
 	remember bool                              // answered locked from memory (answerFromMemory)
 	tap      *portier.Token                    // the Temporary Access Pass typed as the password, if it is one of the user's
@@ -75,6 +76,9 @@ func (e *Engine) run(ctx context.Context, a Attempt, right step) (Outcome, error
 	t := &attempt{e: e, in: a, entry: &portier.SignIn{
 		Time: e.now(), Source: a.Source.String(), UserAgent: logUserAgent(a.UserAgent), Process: e.process,
 	}}
+	// However the attempt ends, a likely owner's settlement stops holding strangers' hashes
+	// back (Slot.Answered).
+	defer func() { t.slot.Answered() }()
 	var ans *answer
 	var err error
 	for _, check := range checks {
@@ -361,6 +365,7 @@ func (t *attempt) verify(ctx context.Context) (*answer, error) {
 	if err == nil {
 		t.entry.HashComputed = true
 		t.e.metrics.PasswordVerified()
+		t.slot = slot
 		func() {
 			defer slot.Done()
 			t.result = t.hash(slot.Yield)

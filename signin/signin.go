@@ -284,14 +284,15 @@ func (t *attempt) newPasswordHash(ctx context.Context, next string) (string, err
 	return hash, err
 }
 
-// withHashSlot runs fn, an argon2id computation, once the scheduler admits it in class c; a
-// *Busy (an EBusy error) when it is turned away, ctx's error when ctx ends first.
+// withHashSlot runs fn, an argon2id computation, once the scheduler admits it in class c, and
+// counts the check answered when fn returns; a *Busy (an EBusy error) when it is turned away,
+// ctx's error when ctx ends first.
 func (e *Engine) withHashSlot(ctx context.Context, c Class, fn func()) error {
 	slot, err := e.admission.Acquire(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer slot.Done()
+	defer slot.Answered()
 	fn()
 	return nil
 }
