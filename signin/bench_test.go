@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -123,6 +124,95 @@ func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
 	if rt != nil {
 		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 		b.ReportMetric(float64(rt.statements.Load())/float64(b.N), "statements/op")
+	}
+}
+
+// BenchmarkRightSignInHashed measures right sign-ins at the default argon2id parameters through
+// the engine, four in flight (as scripts/bench-signin's right phase sends them), against the
+// verification rate in the same process: 2 goroutines verifying before and after, as
+// password.BenchmarkVerifyParallel does. It reports both rates, their ratio, and the CPU per
+// sign-in of this process and of PostgreSQL's processes: the issue 12 item 4 figure without
+// HTTP, wrk or another process's benchmark in between.
+//
+//	go test -run '^$' -bench BenchmarkRightSignInHashed -benchtime 300x -count 3 ./signin
+func BenchmarkRightSignInHashed(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db")
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		benchRightSignInHashed(b, st)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		st, err := postgres.Open(context.Background(), testenv.PostgresURL(b))
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		benchRightSignInHashed(b, st)
+	})
+}
+
+func benchRightSignInHashed(b *testing.B, store portier.Store) {
+	ctx := context.Background()
+	hasher := password.Hasher{Params: password.DefaultParams()}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := testenv.Must(app.New(ctx, app.Config{
+		Store: store, Hasher: hasher, Now: time.Now, Log: log,
+		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(b),
+		Mail:    mail.Config{Outbox: b.TempDir(), From: "portier@example.org", Log: log},
+		Process: "bench", OIDCKeys: testKeys,
+	}))(b)
+	defer a.Close(ctx)
+	u, _, err := a.Directory.CreateUser(ctx, portier.CLIActor("bench"), directory.NewUser{
+		UPN: "owner@example.org", DisplayName: "Owner", Password: goodPassword,
+	})
+	testenv.NoErr(b, err)
+	device := a.Engine.ParseDevice(a.Engine.DeviceToken(a.Engine.RenewDevice(signin.Device{}, u)))
+	attempt := signin.Attempt{
+		Username: "owner@example.org", Password: goodPassword, Source: netip.MustParseAddr("192.0.2.7"),
+		UserAgent: "bench", Device: device, StartSession: true, Language: "en",
+	}
+	// rate runs n calls of fn by workers goroutines and returns the calls a second.
+	rate := func(workers, n int, fn func()) float64 {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range workers {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					fn()
+				}
+			})
+		}
+		wg.Wait()
+		return float64(n) / time.Since(start).Seconds()
+	}
+	verify := func() float64 {
+		return rate(2, 100, func() {
+			if r, err := hasher.Verify(u.PasswordHash, goodPassword); err != nil || !r.OK {
+				b.Errorf("Verify = %+v, %v", r, err)
+			}
+		})
+	}
+	signIn := func() {
+		if out, err := a.Engine.SignIn(ctx, attempt); err != nil || out.Code != portier.CodeSuccess {
+			b.Errorf("SignIn = %d, %v; want success", out.Code, err)
+		}
+	}
+	rate(4, 20, signIn) // warm the caches, the connections and the hash memories
+	before := verify()
+	cpu0, pg0 := cpuTime(), postgresCPU()
+	b.ResetTimer()
+	signIns := rate(4, b.N, signIn)
+	b.StopTimer()
+	cpu, pg := cpuTime()-cpu0, postgresCPU()-pg0
+	verifications := (before + verify()) / 2
+	b.ReportMetric(signIns, "signins/s")
+	b.ReportMetric(verifications, "verifications/s")
+	b.ReportMetric(signIns/verifications, "ratio")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	if pg0 >= 0 {
+		if _, ok := store.(*postgres.Store); ok {
+			b.ReportMetric(float64(pg.Microseconds())/float64(b.N), "pg-cpu-µs/op")
+		}
 	}
 }
 
