@@ -76,26 +76,32 @@ func BenchmarkRightSignIn(b *testing.B) {
 	})
 }
 
-func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
+// benchOwner builds the application over store with hasher, as `portier serve` does, and
+// returns it, its one user, and that user's right sign-in from a familiar browser.
+func benchOwner(b *testing.B, store portier.Store, hasher password.Hasher, now func() time.Time) (*app.App, *portier.User, signin.Attempt) {
 	ctx := context.Background()
-	clock := testenv.NewClock()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := testenv.Must(app.New(ctx, app.Config{
-		Store: store, Hasher: trivialHasher, Now: clock.Now, Log: log,
+		Store: store, Hasher: hasher, Now: now, Log: log,
 		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(b),
 		Mail:    mail.Config{Outbox: b.TempDir(), From: "portier@example.org", Log: log},
 		Process: "bench", OIDCKeys: testKeys,
 	}))(b)
-	defer a.Close(ctx)
+	b.Cleanup(func() { a.Close(ctx) })
 	u, _, err := a.Directory.CreateUser(ctx, portier.CLIActor("bench"), directory.NewUser{
 		UPN: "owner@example.org", DisplayName: "Owner", Password: goodPassword,
 	})
 	testenv.NoErr(b, err)
-	device := a.Engine.RenewDevice(signin.Device{}, u)
-	attempt := signin.Attempt{
+	device := a.Engine.ParseDevice(a.Engine.DeviceToken(a.Engine.RenewDevice(signin.Device{}, u)))
+	return a, u, signin.Attempt{
 		Username: "owner@example.org", Password: goodPassword, Source: netip.MustParseAddr("192.0.2.7"),
 		UserAgent: "bench", Device: device, StartSession: true, Language: "en",
 	}
+}
+
+func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
+	ctx := context.Background()
+	a, _, attempt := benchOwner(b, store, trivialHasher, testenv.NewClock().Now)
 	signIn := func() {
 		out, err := a.Engine.SignIn(ctx, attempt)
 		if err != nil || out.Code != portier.CodeSuccess {
@@ -153,23 +159,7 @@ func BenchmarkRightSignInHashed(b *testing.B) {
 func benchRightSignInHashed(b *testing.B, store portier.Store) {
 	ctx := context.Background()
 	hasher := password.Hasher{Params: password.DefaultParams()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := testenv.Must(app.New(ctx, app.Config{
-		Store: store, Hasher: hasher, Now: time.Now, Log: log,
-		BaseURL: testenv.Must(url.Parse("http://127.0.0.1:0"))(b),
-		Mail:    mail.Config{Outbox: b.TempDir(), From: "portier@example.org", Log: log},
-		Process: "bench", OIDCKeys: testKeys,
-	}))(b)
-	defer a.Close(ctx)
-	u, _, err := a.Directory.CreateUser(ctx, portier.CLIActor("bench"), directory.NewUser{
-		UPN: "owner@example.org", DisplayName: "Owner", Password: goodPassword,
-	})
-	testenv.NoErr(b, err)
-	device := a.Engine.ParseDevice(a.Engine.DeviceToken(a.Engine.RenewDevice(signin.Device{}, u)))
-	attempt := signin.Attempt{
-		Username: "owner@example.org", Password: goodPassword, Source: netip.MustParseAddr("192.0.2.7"),
-		UserAgent: "bench", Device: device, StartSession: true, Language: "en",
-	}
+	a, u, attempt := benchOwner(b, store, hasher, time.Now)
 	// rate runs n calls of fn by workers goroutines and returns the calls a second.
 	rate := func(workers, n int, fn func()) float64 {
 		var next atomic.Int64
