@@ -175,6 +175,12 @@ type SignInWriter interface {
 	// the next attempts; it stands even if the rest fails, which a right password allows,
 	// and it is durable once the rest is.
 	SettleSignIn(ctx context.Context, s SignInSettlement) error
+	// RecordSignIns adds sign-in log entries and sets their IDs, all or none, in a transaction
+	// of its own (PostgreSQL: one round trip), committed as SwapLockout commits. The entries
+	// come from the memory of the process that logs them (signin.Recorder), where they waited
+	// for up to its interval already; the next durable commit, a sign-in's settlement or any
+	// Tx, takes them along.
+	RecordSignIns(ctx context.Context, entries []*SignIn) error
 }
 
 // LockoutSwap is a swap of a lockout counter's state (SwapLockout), for ChargeAttempt.

@@ -108,13 +108,31 @@ func (t *tx) AppendSignIns(ctx context.Context, entries []*portier.SignIn) error
 		return nil
 	}
 	b := &pgx.Batch{}
+	queueSignIns(b, entries)
+	return dbError(t.addr, "append sign-ins", t.db.SendBatch(ctx, b).Close())
+}
+
+// RecordSignIns adds sign-in log entries and sets their IDs in one round trip: the batch's
+// implicit transaction (see SwapLockout), committed without waiting for the disk.
+func (s *Store) RecordSignIns(ctx context.Context, entries []*portier.SignIn) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(asyncCommit)
+	queueSignIns(b, entries)
+	return dbError(s.addr, "record sign-ins", s.sendTxBatch(ctx, b))
+}
+
+// queueSignIns queues on b the statements that add entries; their IDs are set once b is sent
+// and closed.
+func queueSignIns(b *pgx.Batch, entries []*portier.SignIn) {
 	for _, e := range entries {
 		b.Queue(`INSERT INTO sign_ins (time, username, user_id, source, user_agent, code, familiar_device, hash_computed, process, detail, reported)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			e.Time, e.Username, e.UserID, e.Source, e.UserAgent, e.Code, e.FamiliarDevice, e.HashComputed, e.Process, e.Detail, e.Reported).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&e.ID) })
 	}
-	return dbError(t.addr, "append sign-ins", t.db.SendBatch(ctx, b).Close())
 }
 
 // ListSignIns returns sign-in log entries, newest first. Since is inclusive, Until exclusive.

@@ -82,15 +82,15 @@ func TestRecorderDropsOnlyTheEntryTheStoreRefuses(t *testing.T) {
 	})
 }
 
-// txHook is a Transactor that runs before ahead of each transaction of its store.
-type txHook struct {
-	signin.Transactor
+// logHook is a LogStore that runs before ahead of each write of its store.
+type logHook struct {
+	signin.LogStore
 	before func()
 }
 
-func (h txHook) Tx(ctx context.Context, fn func(tx portier.Tx) error) error {
+func (h logHook) RecordSignIns(ctx context.Context, entries []*portier.SignIn) error {
 	h.before()
-	return h.Transactor.Tx(ctx, fn)
+	return h.LogStore.RecordSignIns(ctx, entries)
 }
 
 // Issue 12: a flush writes what was queued when it began, and what arrives while it writes
@@ -106,7 +106,7 @@ func TestRecorderFlushWritesWhatWasQueuedWhenItBegan(t *testing.T) {
 		}
 		var rec *signin.Recorder
 		writes := 0
-		rec = signin.NewRecorder(txHook{Transactor: store, before: func() {
+		rec = signin.NewRecorder(logHook{LogStore: store, before: func() {
 			if writes++; writes == 1 {
 				rec.Add(entry("late@example.org")) // arrives while the first write is under way
 			}

@@ -16,7 +16,7 @@ import (
 // Recorder writes the sign-in log in batches, so that a flood of attempts costs one write
 // transaction per batch rather than one per attempt.
 type Recorder struct {
-	store Transactor
+	store LogStore
 	log   *slog.Logger
 
 	flushMu sync.Mutex // one Flush at a time, so no entry is written twice
@@ -44,8 +44,13 @@ const (
 	recorderInterval   = 100 * time.Millisecond
 )
 
+// LogStore is what the recorder needs of the store: portier.SignInWriter's RecordSignIns.
+type LogStore interface {
+	RecordSignIns(ctx context.Context, entries []*portier.SignIn) error
+}
+
 // NewRecorder starts a recorder; Close flushes and stops it.
-func NewRecorder(store Transactor, log *slog.Logger) *Recorder {
+func NewRecorder(store LogStore, log *slog.Logger) *Recorder {
 	r := &Recorder{store: store, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}), closed: make(chan struct{})}
 	go r.loop()
 	return r
@@ -116,7 +121,7 @@ const recorderMaxTries = 3
 // halves, in order, to find the entries it refuses; an error returns only when the store is
 // down (or ctx ends), or a lone entry failed for a reason the store did not name.
 func (r *Recorder) write(ctx context.Context, batch []*portier.SignIn) (int, error) {
-	err := r.store.Tx(ctx, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, batch) })
+	err := r.store.RecordSignIns(ctx, batch)
 	if err == nil {
 		for _, e := range batch {
 			delete(r.tries, e)

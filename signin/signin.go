@@ -42,7 +42,7 @@ type Metrics interface {
 	AdmissionMetrics
 }
 
-// Transactor runs transactions: all the sign-in log's writer needs of the store.
+// Transactor runs transactions.
 type Transactor interface {
 	Tx(ctx context.Context, fn func(tx portier.Tx) error) error
 }

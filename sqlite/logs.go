@@ -85,6 +85,14 @@ func (q queries) ListAudit(ctx context.Context, f portier.AuditFilter) ([]*porti
 	return out, q.store.wrap("read the audit log", rows.Err())
 }
 
+// RecordSignIns adds sign-in log entries and sets their IDs, in one transaction.
+func (s *Store) RecordSignIns(ctx context.Context, entries []*portier.SignIn) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.Tx(ctx, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, entries) })
+}
+
 // AppendSignIns adds sign-in log entries and sets their IDs.
 func (t *tx) AppendSignIns(ctx context.Context, entries []*portier.SignIn) error {
 	if len(entries) == 0 {

@@ -106,10 +106,16 @@ func testSignIns(t *testing.T, s portier.Store) {
 	ctx := t.Context()
 	alice, bob := portier.NewID(), portier.NewID()
 	entries := signInLog(alice, bob)
-	// Two appends, the second of several entries at once, as a batching logger writes them.
+	// An append in a Tx, then several entries at once in a transaction of their own, as the
+	// batching logger writes them.
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.AppendSignIns(ctx, entries[:1]) })
-	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.AppendSignIns(ctx, entries[1:]) })
 	inTx(t, s, func(ctx context.Context, tx portier.Tx) error { return tx.AppendSignIns(ctx, nil) })
+	if err := s.RecordSignIns(ctx, entries[1:]); err != nil {
+		t.Fatalf("RecordSignIns: %v", err)
+	}
+	if err := s.RecordSignIns(ctx, nil); err != nil {
+		t.Fatalf("RecordSignIns of nothing: %v", err)
+	}
 	ids := map[int64]bool{}
 	for _, e := range entries {
 		if e.ID <= 0 || ids[e.ID] {
@@ -194,6 +200,29 @@ func checkSignIn(t *testing.T, got, want *portier.SignIn) {
 	g.Time, w.Time = time.Time{}, time.Time{}
 	if g != w {
 		t.Fatalf("sign-in:\n got  %+v\n want %+v", g, w)
+	}
+}
+
+// testRecordSignInsAllOrNone: a batch with an entry the store refuses (PostgreSQL takes no
+// NUL in text) adds none of its entries; a store that takes it adds them all.
+func testRecordSignInsAllOrNone(t *testing.T, s portier.Store) {
+	ctx := t.Context()
+	entries := signInLog(portier.NewID(), portier.NewID())
+	entries[3].Username = "bad\x00name@example.org"
+	err := s.RecordSignIns(ctx, entries)
+	got, lerr := s.ListSignIns(ctx, portier.SignInFilter{})
+	if lerr != nil {
+		t.Fatalf("ListSignIns: %v", lerr)
+	}
+	if err != nil && len(got) != 0 {
+		t.Fatalf("RecordSignIns failed (%v) yet added %d of the batch's %d entries", err, len(got), len(entries))
+	}
+	if err == nil && len(got) != len(entries) {
+		t.Fatalf("RecordSignIns succeeded yet added %d of %d entries", len(got), len(entries))
+	}
+	// The store goes on: the next batch is added.
+	if err := s.RecordSignIns(ctx, signInLog(portier.NewID(), portier.NewID())[:2]); err != nil {
+		t.Fatalf("RecordSignIns after a refused batch: %v", err)
 	}
 }
 

@@ -111,6 +111,7 @@ func RunLogs(t *testing.T, open Open) {
 	run(t, open, []subtest{
 		{"Audit", testAudit},
 		{"SignIns", testSignIns},
+		{"RecordSignInsAllOrNone", testRecordSignInsAllOrNone},
 		{"PruneSignIns", testPruneSignIns},
 		{"FlagSignIns", testFlagSignIns},
 	})

@@ -124,6 +124,18 @@ func (f *Faults) ChargeAttempt(ctx context.Context, q portier.AttemptQuery, c po
 	return f.Store.ChargeAttempt(ctx, q, c)
 }
 
+// RecordSignIns is one write transaction of its own that does what a Tx's AppendSignIns
+// would: it fails by the rule for "Tx", "RecordSignIns" and "AppendSignIns", and then writes
+// nothing.
+func (f *Faults) RecordSignIns(ctx context.Context, entries []*portier.SignIn) error {
+	for _, m := range []string{"Tx", "RecordSignIns", "AppendSignIns"} {
+		if err := f.check(m, ""); err != nil {
+			return err
+		}
+	}
+	return f.Store.RecordSignIns(ctx, entries)
+}
+
 // SettleSignIn is one write transaction of its own that does what a Tx's PutLockout,
 // UpdateUser and InsertSession would: it fails by the rule for "Tx", "SettleSignIn" and each
 // of those (with the counter's key, or the user id), and then writes nothing.
