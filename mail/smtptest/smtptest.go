@@ -5,6 +5,7 @@ package smtptest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -78,7 +79,16 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s.Addr = ln.Addr().String()
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		// Shutdown closes the listener and waits for the connections in flight to end (each
+		// message has its own); Close closes them at once, and closing one while its STARTTLS
+		// replaces the connection is a data race inside go-smtp (seen under -race in CI).
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+	})
 	return s
 }
 
