@@ -25,12 +25,10 @@ type Recorder struct {
 	tries   map[*portier.SignIn]int
 	mu      sync.Mutex
 	pending []*portier.SignIn
-	// dropped counts the entries Add dropped from the front of pending, so that a Flush
-	// under way removes only what it settled.
-	dropped int
-	// added counts the entries Add ever queued: pending's first entry is the
-	// (added-len(pending))th, and a Flush writes up to the count it found when it began.
-	added  int
+	// head numbers pending's first entry among all Add ever queued: it moves on as entries
+	// are written or dropped, so that a Flush removes only what it settled (Add may drop
+	// from the front meanwhile) and writes only up to the last entry queued when it began.
+	head   int
 	wake   chan struct{}
 	done   chan struct{}
 	closed chan struct{}
@@ -61,11 +59,10 @@ func (r *Recorder) Add(e *portier.SignIn) {
 	r.mu.Lock()
 	if len(r.pending) >= recorderMaxPending {
 		r.pending = r.pending[1:]
-		r.dropped++
+		r.head++
 		r.log.Warn("sign-in log is behind; dropped the oldest unwritten entry")
 	}
 	r.pending = append(r.pending, e)
-	r.added++
 	full := len(r.pending) >= recorderBatch
 	r.mu.Unlock()
 	if full {
@@ -89,20 +86,23 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
-	end := r.added
+	end := r.head + len(r.pending)
 	r.mu.Unlock()
 	for {
 		r.mu.Lock()
-		n := min(len(r.pending), recorderBatch, end-(r.added-len(r.pending)))
+		from := r.head
+		n := min(len(r.pending), recorderBatch, end-from)
 		batch := append([]*portier.SignIn(nil), r.pending[:max(0, n)]...)
-		dropped := r.dropped
 		r.mu.Unlock()
 		if n <= 0 {
 			return nil
 		}
 		settled, err := r.write(ctx, batch)
 		r.mu.Lock()
-		r.pending = r.pending[max(0, settled-(r.dropped-dropped)):]
+		if cut := from + settled - r.head; cut > 0 {
+			r.pending = r.pending[cut:]
+			r.head += cut
+		}
 		r.mu.Unlock()
 		if err != nil {
 			return err
