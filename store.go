@@ -156,9 +156,9 @@ type SignInWriter interface {
 	// state as it stands after the call (next when it swapped; otherwise the state in the way,
 	// read in the same round trip), so that a caller can charge that one and try again
 	// without another read. Its commit is durable no later than the next commit that is
-	// (PostgreSQL: synchronous_commit off), which is all a charge needs: the attempt's
-	// settlement is written durably after it, and a charge lost with the database before then
-	// belongs to an attempt that got no answer.
+	// (PostgreSQL: synchronous_commit off). The sign-in engine swaps what only counts: a
+	// charge, a wrong password that locks nothing, a refund; a lock, and a right password's
+	// settlement, are durable (README: what a crash of PostgreSQL can lose).
 	SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (now lockout.State, swapped bool, err error)
 	// ChargeAttempt is SwapLockout of c and ReadAttempt of q in one round trip, committed as
 	// SwapLockout commits: the charge of a counter whose state the caller can tell in advance

@@ -43,6 +43,7 @@ type attempt struct {
 	pass     *portier.Token                    // the Temporary Access Pass the password names, anyone's (read by throttleSource)
 	lane     *lane                             // the lane of the browser's own counter, if it sent a device cookie (throttleSource)
 	charged  bool                              // the browser's counter was charged with the read (readAttempt)
+	after    lockout.State                     // the counter's state once charged (gate), outside a lane
 }
 
 // answer ends an attempt: its outcome, and the sign-in log's detail.
@@ -399,46 +400,74 @@ func (t *attempt) hash(yield func()) password.Result {
 	return password.Result{Fingerprint: h.VerifyDummy(t.e.secret, t.counter.Key, t.in.Password)}
 }
 
-// settleWrong settles a wrong password, whatever becomes of the request: on the attempt's
-// counter, which locks at the threshold (a user's account-wide lock calls OnLock in the same
-// transaction), and on the source's, which pays for every hash its wrong passwords cost,
-// repeats included: a repeat is free for the account, but not for the cores. A right
+// settleWrong settles a wrong password, whatever becomes of the request: on the source's
+// counter, which pays for every hash its wrong passwords cost, repeats included (a repeat is
+// free for the account, but not for the cores), and on the attempt's counter, which locks at
+// the threshold (a user's account-wide lock calls OnLock in the same transaction). A right
 // password goes on to the caller's settlement.
+//
+// A count that locks no counter is swapped in from the state the attempt last saw of it
+// (SwapLockout: one round trip each, committed without waiting for the disk, as the charge
+// was): the source's as throttleSource read it, the attempt's counter as the charge left it.
+// A swap that finds the counter changed (parallel attempts at one account or from one source)
+// tries again from the state it found, up to swapTries times.
+// The charge already counts the attempt, so a crash that loses the swap loses only the wrong
+// password's fingerprint: the charge counts as a failure once stale. A lock, or a counter
+// whose swaps all lost, is settled in a transaction, durably. So a spray's wrong
+// passwords take no disk flush and no transaction of several round trips each, which an
+// owner's settlement otherwise waits behind. The source is counted first: its hash happened,
+// whatever becomes of the rest.
 func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 	if t.result.OK {
 		return nil, nil
 	}
 	ctx, cancel := settling(ctx)
 	defer cancel()
+	sourceDone, err := t.swapSource(ctx)
 	var lockedUntil time.Time
-	err := t.write(ctx, t.counter, new(lockout.State), func(state *lockout.State) error {
-		var after lockout.State
-		err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
-			err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
-				locked := t.st.Lockout.Fail(s, t.at, t.result.Fingerprint)
-				after = *s
-				if !locked {
+	if err == nil {
+		err = t.write(ctx, t.counter, &t.after, func(state *lockout.State) error {
+			for range swapTries {
+				next := *state
+				if t.st.Lockout.Fail(&next, t.at, t.result.Fingerprint) {
+					break // a lock: durably, with its OnLock
+				}
+				now, ok, err := t.e.store.SwapLockout(ctx, t.counter.Key, t.counter.Bucket, *state, next)
+				if err != nil {
+					return err
+				}
+				if *state = now; ok {
 					return nil
 				}
-				lockedUntil = s.LockedUntil
-				if t.accountWide() && t.e.onLock != nil {
-					return t.e.onLock(ctx, tx, t.st, t.user.ID, *s, t.entry.Source)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
 			}
-			return updateCounter(ctx, tx, t.source, func(s *lockout.State) error {
-				sourcePolicy(t.st).Count(s, t.at)
-				return nil
+			var after lockout.State
+			err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+				err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
+					locked := t.st.Lockout.Fail(s, t.at, t.result.Fingerprint)
+					after = *s
+					if !locked {
+						return nil
+					}
+					lockedUntil = s.LockedUntil
+					if t.accountWide() && t.e.onLock != nil {
+						return t.e.onLock(ctx, tx, t.st, t.user.ID, *s, t.entry.Source)
+					}
+					return nil
+				})
+				if err != nil || sourceDone {
+					return err
+				}
+				return t.countSource(ctx, tx)
 			})
+			if err == nil {
+				*state, sourceDone = after, true
+			}
+			return err
 		})
-		if err == nil {
-			*state = after
-		}
-		return err
-	})
+	}
+	if err == nil && !sourceDone {
+		err = t.e.store.Tx(ctx, func(tx portier.Tx) error { return t.countSource(ctx, tx) })
+	}
 	if err != nil {
 		// A store that fails is no failed attempt: take the charge back.
 		t.refund()
@@ -450,6 +479,34 @@ func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 	t.e.locks.remember(t.name, t.counter.Bucket, t.entry.UserID, lockedUntil, t.cleared)
 	t.e.metrics.Locked()
 	return &answer{Outcome{Code: portier.CodeLocked, RetryAt: lockedUntil, Familiar: t.familiar}, "wrong password; account now locked"}, nil
+}
+
+// swapSource counts a wrong password's hash on the source's counter by swaps from the state
+// throttleSource read, when one holds and does not lock the source. It reports whether the
+// source is settled; if not, a transaction counts it (countSource): the attempt's counter's,
+// or one of its own.
+func (t *attempt) swapSource(ctx context.Context) (bool, error) {
+	prev := t.read[t.source]
+	for range swapTries {
+		next := prev
+		if counted, locked := sourcePolicy(t.st).Count(&next, t.at); !counted || locked {
+			return !counted, nil
+		}
+		now, ok, err := t.e.store.SwapLockout(ctx, t.source.Key, t.source.Bucket, prev, next)
+		if err != nil || ok {
+			return ok, err
+		}
+		prev = now
+	}
+	return false, nil
+}
+
+// countSource counts a wrong password's hash on the source's counter within tx.
+func (t *attempt) countSource(ctx context.Context, tx portier.Tx) error {
+	return updateCounter(ctx, tx, t.source, func(s *lockout.State) error {
+		sourcePolicy(t.st).Count(s, t.at)
+		return nil
+	})
 }
 
 // signIn settles a right password as a sign-in. The block and the forced change are told only

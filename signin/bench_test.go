@@ -133,6 +133,81 @@ func benchRightSignIn(b *testing.B, store portier.Store, rt *roundTrips) {
 	}
 }
 
+// BenchmarkWrongSignIn measures what a spray's wrong password costs the store, without the
+// hash: each attempt at a new unknown name, from 5,000 source addresses in turn (none
+// throttled), one at a time through the real engine. On PostgreSQL it reports the round trips,
+// the statements and the disk flushes (pg_stat_wal's wal_sync, the whole server's) per attempt.
+//
+//	go test -run '^$' -bench BenchmarkWrongSignIn -benchtime 3000x -count 3 ./signin
+func BenchmarkWrongSignIn(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db")
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		benchWrongSignIn(b, st, nil, nil)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		rt := &roundTrips{}
+		st, err := postgres.Open(context.Background(), testenv.PostgresURL(b), postgres.WithTracer(rt))
+		testenv.NoErr(b, err)
+		b.Cleanup(func() { st.Close() })
+		conn := testenv.Must(pgx.Connect(context.Background(), testenv.PostgresURL(b)))(b)
+		b.Cleanup(func() { conn.Close(context.Background()) })
+		flushes := func() int64 {
+			var n int64
+			testenv.NoErr(b, conn.QueryRow(context.Background(), `SELECT wal_sync FROM pg_stat_wal`).Scan(&n))
+			return n
+		}
+		benchWrongSignIn(b, st, rt, flushes)
+	})
+}
+
+func benchWrongSignIn(b *testing.B, store portier.Store, rt *roundTrips, flushes func() int64) {
+	ctx := context.Background()
+	a, _, _ := benchOwner(b, store, trivialHasher, testenv.NewClock().Now)
+	n := 0
+	try := func() {
+		n++
+		out, err := a.Engine.SignIn(ctx, signin.Attempt{
+			Username: "nobody" + strconv.Itoa(n) + "@example.org", Password: "wrong guess " + strconv.Itoa(n),
+			Source: netip.AddrFrom4([4]byte{10, 0, byte(n % 5000 / 256), byte(n % 5000 % 256)}), UserAgent: "bench",
+		})
+		if err != nil || out.Code != portier.CodeInvalidCredentials {
+			b.Fatalf("SignIn = %d, %v; want a wrong password", out.Code, err)
+		}
+	}
+	for range 50 { // warm the caches and prepared statements
+		try()
+	}
+	testenv.NoErr(b, a.Recorder.Flush(ctx))
+	if rt != nil {
+		rt.n.Store(0)
+		rt.statements.Store(0)
+	}
+	var flush0 int64
+	if flushes != nil {
+		flush0 = flushes()
+	}
+	cpu0, pg0 := cpuTime(), postgresCPU()
+	b.ResetTimer()
+	for range b.N {
+		try()
+	}
+	testenv.NoErr(b, a.Recorder.Flush(ctx))
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	if pg0 >= 0 && rt != nil {
+		b.ReportMetric(float64((postgresCPU()-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/op")
+	}
+	if rt != nil {
+		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+		b.ReportMetric(float64(rt.statements.Load())/float64(b.N), "statements/op")
+	}
+	if flushes != nil {
+		b.ReportMetric(float64(flushes()-flush0)/float64(b.N), "flushes/op")
+	}
+}
+
 // BenchmarkRightSignInHashed measures right sign-ins at the default argon2id parameters through
 // the engine, four in flight (as scripts/bench-signin's right phase sends them), against the
 // verification rate in the same process: 2 goroutines verifying before and after, as

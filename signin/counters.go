@@ -73,6 +73,7 @@ func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Ver
 			return err
 		})
 		if err != nil || swapped {
+			t.after = seen
 			return lockout.Allowed, time.Time{}, err
 		}
 		if !allowed {
@@ -103,6 +104,7 @@ func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Ver
 			return err
 		})
 		if err != nil || v != lockout.Saturated {
+			t.after = seen
 			return v, retry, err
 		}
 		if time.Now().After(deadline) {
@@ -134,10 +136,15 @@ func (t *attempt) write(ctx context.Context, c lockout.Counter, known *lockout.S
 func (t *attempt) refund() { t.refundCounter(t.counter) }
 
 // refundCounter takes back the attempt's charge of counter c. It runs in a context of its own,
-// since the request's may be done. A store that fails the refund too is tried again in the
-// background until the charge would go stale (lockout.StaleCharge) and count: best effort, but
-// no later. The retries do not write through c's lane, which the attempt may have left by then:
-// the lane then remembers the charge, and the next swap from it finds the counter as it is.
+// since the request's may be done. Like the charge, it is a swap from the state the charge
+// left (c's lane's, or the gate's), committed without waiting for the disk: a crash that loses
+// it leaves the charge, which counts as a failure once stale, as a charge whose process died
+// does. So an attempt the hashing turned away after its charge (a spray's, most of them) costs
+// no disk flush. A swap that does not hold (another attempt changed c meanwhile) refunds in a
+// transaction instead. A store that fails the refund is tried again in the background until
+// the charge would go stale (lockout.StaleCharge) and count: best effort, but no later. The
+// retries do not write through c's lane, which the attempt may have left by then: the lane
+// then remembers the charge, and the next swap from it finds the counter as it is.
 func (t *attempt) refundCounter(c lockout.Counter) {
 	policy, store := t.st.Lockout, t.e.store
 	try := func(ctx context.Context, state *lockout.State) error {
@@ -155,7 +162,23 @@ func (t *attempt) refundCounter(c lockout.Counter) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err := t.write(ctx, c, new(lockout.State), func(state *lockout.State) error { return try(ctx, state) })
+	known := new(lockout.State)
+	if c == t.counter {
+		known = &t.after
+	}
+	err := t.write(ctx, c, known, func(state *lockout.State) error {
+		if next := *state; next.Failures > 0 {
+			policy.Refund(&next)
+			now, ok, err := store.SwapLockout(ctx, c.Key, c.Bucket, *state, next)
+			if ok {
+				*state = now
+			}
+			if err != nil || ok {
+				return err
+			}
+		}
+		return try(ctx, state)
+	})
 	cancel()
 	if err == nil {
 		return

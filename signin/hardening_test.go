@@ -272,18 +272,38 @@ func TestStoreErrorIsNoFailedAttempt(t *testing.T) {
 		faults := testenv.NewFaults(store)
 		e := newEnv(t, faults)
 		u := e.createUser(t, "flaky@example.org")
+		// counterWrite fails the writes of the counters whose key has prefix: a swap, or a
+		// locking read in a transaction.
+		counterWrite := func(prefix string) func(method, key string) bool {
+			return func(method, key string) bool {
+				return (method == "SwapLockout" || method == "LockoutForUpdate") && strings.HasPrefix(key, prefix)
+			}
+		}
+		// settlementOf fails the second swap of counter key: the settlement's, after the
+		// charge's; the refund's, third, holds.
+		settlementOf := func(key string) func(method, key string) bool {
+			swaps := 0
+			return func(method, k string) bool {
+				if method == "SwapLockout" && k == key {
+					swaps++
+					return swaps == 2
+				}
+				return false
+			}
+		}
 		cases := []struct {
 			name, password string
-			// fail names the write that fails: the wrong password's settlement touches the
-			// source counter, the right one's writes the user.
-			fail string
+			// fail tells the write that fails: the wrong password's settlement writes the
+			// source's counter, then the account's; the right one's writes the user.
+			fail func(method, key string) bool
 		}{
-			{"wrong password", wrong(1), "LockoutForUpdate"},
-			{"right password", goodPassword, "UpdateUser"},
+			{"wrong password, the source's counter", wrong(1), counterWrite("source:")},
+			{"wrong password, the account's counter", wrong(2), settlementOf(u.ID)},
+			{"right password", goodPassword, func(method, _ string) bool { return method == "UpdateUser" }},
 		}
 		for _, c := range cases {
 			faults.FailWhen(func(method, key string) error {
-				if method == c.fail && (method != "LockoutForUpdate" || strings.HasPrefix(key, "source:")) {
+				if c.fail(method, key) {
 					return testenv.Unavailable()
 				}
 				return nil
@@ -308,8 +328,8 @@ func TestStoreErrorIsNoFailedAttempt(t *testing.T) {
 		}
 		flushAll(t, e.rec, 1)
 		logged := testenv.Must(store.ListSignIns(ctx, portier.SignInFilter{UserID: u.ID, Code: ptr(portier.CodeServerError)}))(t)
-		if len(logged) != 2 || !strings.Contains(logged[0].Detail, "cannot be reached") {
-			t.Fatalf("%d sign-ins logged as 99500, want 2 with the store's reason", len(logged))
+		if len(logged) != len(cases) || !strings.Contains(logged[0].Detail, "cannot be reached") {
+			t.Fatalf("%d sign-ins logged as 99500, want %d with the store's reason", len(logged), len(cases))
 		}
 	})
 }
@@ -380,3 +400,57 @@ func TestSignInSessionIsOneTransaction(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Issue 12: a wrong password that locks nothing is settled by swaps on its counter and on the
+// source's, without a transaction's locking read (so with no disk flush on PostgreSQL), and
+// still counts; the wrong password that locks takes its transaction, so that the lock is
+// durable: with the locking reads failing it is no answer, and its charge is taken back.
+func TestWrongPasswordsSettleWithoutATransactionUntilTheLock(t *testing.T) {
+	testenv.ForEach(t, func(t *testing.T, store portier.Store) {
+		ctx := context.Background()
+		faults := testenv.NewFaults(store)
+		e := newEnv(t, faults)
+		u := e.createUser(t, "swapped@example.org")
+		threshold := lockout.DefaultPolicy().Threshold
+		// Whatever a first attempt creates (the settings, the server's secret) is there.
+		if out := e.try(t, "swapped@example.org", goodPassword); out.Code != portier.CodeSuccess {
+			t.Fatalf("right password: code %d", out.Code)
+		}
+		faults.FailWhen(func(method, _ string) error {
+			if method == "LockoutForUpdate" {
+				return testenv.Unavailable()
+			}
+			return nil
+		})
+		for i := 1; i < threshold; i++ {
+			if out := e.try(t, "swapped@example.org", wrong(i)); out.Code != portier.CodeInvalidCredentials {
+				t.Fatalf("wrong password %d without locking reads: code %d, want %d", i, out.Code, portier.CodeInvalidCredentials)
+			}
+		}
+		st := testenv.Must(store.Lockout(ctx, u.ID, ""))(t)
+		if st.Failures != threshold-1 || len(st.Recent) != lockout.RecentWrong {
+			t.Fatalf("account counter after %d wrong passwords: %d failures, %d remembered; want %d and %d",
+				threshold-1, st.Failures, len(st.Recent), threshold-1, lockout.RecentWrong)
+		}
+		src := lockout.Source(source)
+		if st := testenv.Must(store.Lockout(ctx, src.Key, src.Bucket))(t); st.Failures != threshold-1 {
+			t.Fatalf("source counter: %d failures, want %d", st.Failures, threshold-1)
+		}
+		// The lock needs its transaction.
+		_, err := e.eng.SignIn(ctx, signin.Attempt{Username: "swapped@example.org", Password: wrong(threshold), Source: source, UserAgent: "test"})
+		if portier.ErrorCode(err) != portier.EUnavailable {
+			t.Fatalf("the locking wrong password without locking reads: err %v, want EUnavailable", err)
+		}
+		if st := testenv.Must(store.Lockout(ctx, u.ID, ""))(t); st.Failures != threshold-1 || st.Locked(e.clock.Now()) {
+			t.Fatalf("after the failed lock: %d failures, locked %v; want %d, not locked (the charge taken back)",
+				st.Failures, st.Locked(e.clock.Now()), threshold-1)
+		}
+		faults.FailWhen(nil)
+		if out := e.try(t, "swapped@example.org", wrong(threshold)); out.Code != portier.CodeLocked {
+			t.Fatalf("the locking wrong password: code %d, want %d", out.Code, portier.CodeLocked)
+		}
+		if st := testenv.Must(store.Lockout(ctx, u.ID, ""))(t); !st.Locked(e.clock.Now()) || st.LockFailures != threshold {
+			t.Fatalf("after the lock: locked %v with %d failures, want locked with %d", st.Locked(e.clock.Now()), st.LockFailures, threshold)
+		}
+	})
+}
