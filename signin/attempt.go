@@ -427,21 +427,14 @@ func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 	var lockedUntil time.Time
 	if err == nil {
 		err = t.write(ctx, t.counter, &t.after, func(state *lockout.State) error {
-			for range swapTries {
-				next := *state
-				if t.st.Lockout.Fail(&next, t.at, t.result.Fingerprint) {
-					break // a lock: durably, with its OnLock
-				}
-				now, ok, err := t.e.store.SwapLockout(ctx, t.counter.Key, t.counter.Bucket, *state, next)
-				if err != nil {
-					return err
-				}
-				if *state = now; ok {
-					return nil
-				}
+			swapped, err := t.swapCounter(ctx, t.counter, state, func(next *lockout.State) bool {
+				return !t.st.Lockout.Fail(next, t.at, t.result.Fingerprint) // a lock: durably, with its OnLock
+			})
+			if err != nil || swapped {
+				return err
 			}
 			var after lockout.State
-			err := t.e.store.Tx(ctx, func(tx portier.Tx) error {
+			err = t.e.store.Tx(ctx, func(tx portier.Tx) error {
 				err := updateCounter(ctx, tx, t.counter, func(s *lockout.State) error {
 					locked := t.st.Lockout.Fail(s, t.at, t.result.Fingerprint)
 					after = *s
@@ -486,19 +479,13 @@ func (t *attempt) settleWrong(ctx context.Context) (*answer, error) {
 // source is settled; if not, a transaction counts it (countSource): the attempt's counter's,
 // or one of its own.
 func (t *attempt) swapSource(ctx context.Context) (bool, error) {
-	prev := t.read[t.source]
-	for range swapTries {
-		next := prev
-		if counted, locked := sourcePolicy(t.st).Count(&next, t.at); !counted || locked {
-			return !counted, nil
-		}
-		now, ok, err := t.e.store.SwapLockout(ctx, t.source.Key, t.source.Bucket, prev, next)
-		if err != nil || ok {
-			return ok, err
-		}
-		prev = now
-	}
-	return false, nil
+	state, counted := t.read[t.source], true
+	swapped, err := t.swapCounter(ctx, t.source, &state, func(next *lockout.State) bool {
+		var locked bool
+		counted, locked = sourcePolicy(t.st).Count(next, t.at)
+		return counted && !locked
+	})
+	return swapped || !counted, err
 }
 
 // countSource counts a wrong password's hash on the source's counter within tx.

@@ -39,11 +39,34 @@ func sourcePolicy(st portier.Settings) lockout.Policy {
 	return lockout.Policy{Threshold: st.SourceThreshold, Duration: st.SourceWindow, MaxDuration: st.SourceWindow, Decay: st.SourceWindow}
 }
 
-// swapTries is how many times charge swaps a counter (one round trip each) before it locks
-// the counter instead: parallel attempts at one counter (a browser's own, or an account's
+// swapTries is how many times a count (a charge, a wrong password, a refund) is swapped into a
+// counter (one round trip each) before it is written in a transaction that locks the counter
+// instead: parallel attempts at one counter (a browser's own, or an account's
 // under a flood) each lose a swap to the others now and then, and a lost swap returns the
 // state that won, so the next swap usually holds.
 const swapTries = 3
+
+// swapCounter swaps counter c from *state to what step makes of a copy of it (SwapLockout: one
+// round trip, committed without waiting for the disk), up to swapTries times, each time from
+// the state the last swap found, which it leaves in *state. step reports whether its change
+// may be swapped in: a change that locks, or that the state does not allow, is written in a
+// transaction by the caller instead. swapCounter reports whether a swap held.
+func (t *attempt) swapCounter(ctx context.Context, c lockout.Counter, state *lockout.State, step func(next *lockout.State) bool) (bool, error) {
+	for range swapTries {
+		next := *state
+		if !step(&next) {
+			return false, nil
+		}
+		now, ok, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, *state, next)
+		if err != nil {
+			return false, err
+		}
+		if *state = now; ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 // charge counts the attempt on its counter. It swaps the state the gate read (for a browser's
 // own counter, the state its lane remembers) for the charged one in one atomic step
@@ -58,27 +81,17 @@ const swapTries = 3
 // was charged.
 func (t *attempt) charge(ctx context.Context, seen lockout.State) (v lockout.Verdict, retry time.Time, err error) {
 	c, policy := t.counter, t.st.Lockout
-	for range swapTries {
-		allowed, swapped := false, false
-		err := t.write(ctx, c, &seen, func(state *lockout.State) error {
-			next := *state
-			if v, _ := policy.Charge(&next, t.e.now()); v != lockout.Allowed {
-				return nil
-			}
-			allowed = true
-			now, ok, err := t.e.store.SwapLockout(ctx, c.Key, c.Bucket, *state, next)
-			if err == nil {
-				*state, swapped = now, ok
-			}
-			return err
+	swapped := false
+	err = t.write(ctx, c, &seen, func(state *lockout.State) (err error) {
+		swapped, err = t.swapCounter(ctx, c, state, func(next *lockout.State) bool {
+			v, _ := policy.Charge(next, t.e.now())
+			return v == lockout.Allowed
 		})
-		if err != nil || swapped {
-			t.after = seen
-			return lockout.Allowed, time.Time{}, err
-		}
-		if !allowed {
-			break
-		}
+		return err
+	})
+	if err != nil || swapped {
+		t.after = seen
+		return lockout.Allowed, time.Time{}, err
 	}
 	pause := 2 * time.Millisecond
 	deadline := time.Now().Add(t.e.saturatedWait)
@@ -140,11 +153,12 @@ func (t *attempt) refund() { t.refundCounter(t.counter) }
 // left (c's lane's, or the gate's), committed without waiting for the disk: a crash that loses
 // it leaves the charge, which counts as a failure once stale, as a charge whose process died
 // does. So an attempt the hashing turned away after its charge (a spray's, most of them) costs
-// no disk flush. A swap that does not hold (another attempt changed c meanwhile) refunds in a
-// transaction instead. A store that fails the refund is tried again in the background until
-// the charge would go stale (lockout.StaleCharge) and count: best effort, but no later. The
-// retries do not write through c's lane, which the attempt may have left by then: the lane
-// then remembers the charge, and the next swap from it finds the counter as it is.
+// no disk flush. Swaps that do not hold (other attempts changed c meanwhile, swapTries times)
+// refund in a transaction instead. A store that fails the refund is tried again in the
+// background until the charge would go stale (lockout.StaleCharge) and count: best effort, but
+// no later. The retries do not write through c's lane, which the attempt may have left by
+// then: the lane then remembers the charge, and the next swap from it finds the counter as it
+// is.
 func (t *attempt) refundCounter(c lockout.Counter) {
 	policy, store := t.st.Lockout, t.e.store
 	try := func(ctx context.Context, state *lockout.State) error {
@@ -167,15 +181,15 @@ func (t *attempt) refundCounter(c lockout.Counter) {
 		known = &t.after
 	}
 	err := t.write(ctx, c, known, func(state *lockout.State) error {
-		if next := *state; next.Failures > 0 {
-			policy.Refund(&next)
-			now, ok, err := store.SwapLockout(ctx, c.Key, c.Bucket, *state, next)
-			if ok {
-				*state = now
+		swapped, err := t.swapCounter(ctx, c, state, func(next *lockout.State) bool {
+			if next.Failures == 0 {
+				return false // nothing known to take back: the transaction reads what is there
 			}
-			if err != nil || ok {
-				return err
-			}
+			policy.Refund(next)
+			return true
+		})
+		if err != nil || swapped {
+			return err
 		}
 		return try(ctx, state)
 	})
