@@ -137,10 +137,10 @@ func prefixEnd(prefix string) string {
 	return "\xff\xff\xff\xff"
 }
 
-// SwapLockout writes next if the counter still holds prev, in one statement on the writer;
-// a prev without failures, lock, lockouts, date or fingerprints also matches a missing counter.
-// A swap that is not done reads the state in its way from the read pool, which sees every
-// commit before the read began.
+// SwapLockout writes next if the counter still holds prev, in one statement on the writer,
+// committed relaxed (see relaxed and PostgreSQL's SwapLockout); a prev without failures,
+// lock, lockouts, date or fingerprints also matches a missing counter. A swap that is not done
+// reads the state in its way from the read pool, which sees every commit before the read began.
 func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next lockout.State) (lockout.State, bool, error) {
 	var recent []byte
 	if len(next.Recent) > 0 {
@@ -148,28 +148,31 @@ func (s *Store) SwapLockout(ctx context.Context, key, bucket string, prev, next 
 	}
 	match := `failures = ? AND locked_until IS ? AND lockouts = ? AND last_failure IS ? AND ifnull(recent, x'') = ? AND lock_failures = ?`
 	matchArgs := []any{prev.Failures, nanos(prev.LockedUntil), prev.Lockouts, nanos(prev.LastFailure), lockout.MarshalRecent(prev.Recent), prev.LockFailures}
-	var res sql.Result
-	var err error
-	if prev.IsZero() && prev.LastFailure.IsZero() {
-		// Missing, or present and matching.
-		res, err = s.write.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent, lock_failures)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
-				lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent,
-				lock_failures = excluded.lock_failures
-			WHERE `+match,
-			append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures}, matchArgs...)...)
-	} else {
-		res, err = s.write.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?, lock_failures = ?
-			WHERE key = ? AND bucket = ? AND `+match,
-			append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures, key, bucket}, matchArgs...)...)
-	}
+	var n int64
+	err := s.relaxed(ctx, func(w *sql.Conn) error {
+		var res sql.Result
+		var err error
+		if prev.IsZero() && prev.LastFailure.IsZero() {
+			// Missing, or present and matching.
+			res, err = w.ExecContext(ctx, `INSERT INTO lockouts (key, bucket, failures, locked_until, lockouts, last_failure, recent, lock_failures)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (key, bucket) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+					lockouts = excluded.lockouts, last_failure = excluded.last_failure, recent = excluded.recent,
+					lock_failures = excluded.lock_failures
+				WHERE `+match,
+				append([]any{key, bucket, next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures}, matchArgs...)...)
+		} else {
+			res, err = w.ExecContext(ctx, `UPDATE lockouts SET failures = ?, locked_until = ?, lockouts = ?, last_failure = ?, recent = ?, lock_failures = ?
+				WHERE key = ? AND bucket = ? AND `+match,
+				append([]any{next.Failures, nanos(next.LockedUntil), next.Lockouts, nanos(next.LastFailure), recent, next.LockFailures, key, bucket}, matchArgs...)...)
+		}
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return s.wrap("swap lockout counter", err)
+	})
 	if err != nil {
-		return lockout.State{}, false, s.wrap("swap lockout counter", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return lockout.State{}, false, s.wrap("swap lockout counter", err)
+		return lockout.State{}, false, err
 	}
 	if n == 1 {
 		return next, true, nil

@@ -85,12 +85,15 @@ func (q queries) ListAudit(ctx context.Context, f portier.AuditFilter) ([]*porti
 	return out, q.store.wrap("read the audit log", rows.Err())
 }
 
-// RecordSignIns adds sign-in log entries and sets their IDs, in one transaction.
+// RecordSignIns adds sign-in log entries and sets their IDs, in one transaction committed
+// relaxed, as PostgreSQL commits it asynchronously.
 func (s *Store) RecordSignIns(ctx context.Context, entries []*portier.SignIn) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.Tx(ctx, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, entries) })
+	return s.relaxed(ctx, func(w *sql.Conn) error {
+		return s.txOn(ctx, w, func(tx portier.Tx) error { return tx.AppendSignIns(ctx, entries) })
+	})
 }
 
 // AppendSignIns adds sign-in log entries and sets their IDs.

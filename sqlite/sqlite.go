@@ -5,7 +5,8 @@
 // the file's write lock at BEGIN, so two read-modify-write transactions never interleave and
 // none fails half-way with SQLITE_BUSY. Another process (the CLI while a server runs) waits
 // for the lock up to the busy timeout. Reads use a separate pool of connections and, thanks to
-// WAL, never wait for a writer.
+// WAL, never wait for a writer. A commit waits until the log is on the disk, as PostgreSQL's
+// do, but for the writes PostgreSQL commits asynchronously (relaxed).
 //
 // Files follow the store contract's areas (users.go, lockouts.go, logs.go, security.go for
 // methods and tokens, apps.go for applications and signing keys, notify.go and counters for the rest); the
@@ -18,6 +19,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -83,10 +85,13 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	common.Add("_pragma", "foreign_keys(1)")
-	common.Add("_pragma", "synchronous(NORMAL)")
 	name := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
 
 	writeParams := cloneValues(common)
+	// Every commit waits until the log is on the disk (FULL), unless it runs in relaxed: a
+	// sign-in, a session, a lock or an admin's change survives the machine's crash once
+	// answered, as on PostgreSQL.
+	writeParams.Add("_pragma", "synchronous(FULL)")
 	// The writer's page cache holds what the writes touch: 8 MiB, so that a spray's sign-in
 	// log entries and counters, scattered over their indexes, keep the process small.
 	writeParams.Add("_pragma", "cache_size(-8192)")
@@ -103,6 +108,7 @@ func open(ctx context.Context, path string, busy time.Duration) (*Store, error) 
 	write.SetConnMaxIdleTime(0)
 
 	readParams := cloneValues(common)
+	readParams.Add("_pragma", "synchronous(NORMAL)") // a reader commits nothing
 	// 32 MiB of page cache per reading connection keeps the upper levels of a million-user
 	// directory's indexes in memory.
 	readParams.Add("_pragma", "cache_size(-32768)")
@@ -141,9 +147,19 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // Tx runs fn in one write transaction, begun IMMEDIATE: the database's write lock is held
-// from the start, so every row fn reads stays as read until Tx returns.
-func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error) {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+// from the start, so every row fn reads stays as read until Tx returns. Its commit is durable.
+func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) error {
+	return s.txOn(ctx, s.write, fn)
+}
+
+// beginner is the writer's pool, or its one connection taken by relaxed.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// txOn is Tx on the writer's pool or connection b.
+func (s *Store) txOn(ctx context.Context, b beginner, fn func(tx portier.Tx) error) (err error) {
+	sqlTx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("begin a transaction", err)
 	}
@@ -170,6 +186,30 @@ func (s *Store) Tx(ctx context.Context, fn func(tx portier.Tx) error) (err error
 		s.broker.Deliver(m.channel, m.payload)
 	}
 	return nil
+}
+
+// relaxed runs fn on the writer's one connection with synchronous NORMAL: its commits do not
+// wait for the disk. They survive a crash of the process (the log is written at commit), not
+// a crash of the machine, as PostgreSQL's asynchronous commits survive neither: it is for the
+// writes that PostgreSQL commits asynchronously (a counter's count, the sign-in log). The
+// connection is put back to FULL before it goes back to the pool, or closed if that fails, so
+// that no other write finds it relaxed. SQLite refuses the setting inside a transaction: fn
+// begins and ends its own.
+func (s *Store) relaxed(ctx context.Context, fn func(conn *sql.Conn) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.wrap("take the writer's connection", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return s.wrap("relax the commit", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // the pool drops it and opens a new one at FULL
+		}
+	}()
+	return fn(conn)
 }
 
 // Ping checks that the database file answers a query.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portier-id/portier"
+	"github.com/portier-id/portier/lockout"
 	"github.com/portier-id/portier/storetest"
 )
 
@@ -137,11 +139,59 @@ func TestPragmas(t *testing.T) {
 			Scan(&mode, &fk, &busy, &sync); err != nil {
 			t.Fatalf("%s pragmas: %v", db.name, err)
 		}
-		if mode != "wal" || fk != 1 || busy != int(busyTimeout.Milliseconds()) || sync != 1 {
-			t.Fatalf("%s connection: journal_mode %s, foreign_keys %d, busy_timeout %d, synchronous %d; want wal, 1, %d, 1 (NORMAL)",
-				db.name, mode, fk, busy, busyTimeout.Milliseconds(), sync)
+		wantSync := map[string]int{"write": 2, "read": 1}[db.name] // FULL on the writer, NORMAL for readers
+		if mode != "wal" || fk != 1 || busy != int(busyTimeout.Milliseconds()) || sync != wantSync {
+			t.Fatalf("%s connection: journal_mode %s, foreign_keys %d, busy_timeout %d, synchronous %d; want wal, 1, %d, %d",
+				db.name, mode, fk, busy, busyTimeout.Milliseconds(), sync, wantSync)
 		}
 	}
+}
+
+// TestRelaxedCommits: the writes PostgreSQL commits asynchronously (a counter's swap, the
+// sign-in log) commit with synchronous NORMAL, and every other write finds the writer at FULL
+// again, even after a relaxed write that left its connection inside a transaction.
+func TestRelaxedCommits(t *testing.T) {
+	t.Parallel()
+	s := newStore(t).(*Store)
+	ctx := t.Context()
+	writerSync := func(when string) {
+		t.Helper()
+		var inTx int
+		err := s.Tx(ctx, func(ptx portier.Tx) error {
+			return ptx.(*tx).db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&inTx)
+		})
+		if err != nil || inTx != 2 {
+			t.Fatalf("%s: a transaction's synchronous = %d, %v; want 2 (FULL)", when, inTx, err)
+		}
+	}
+	writerSync("at open")
+
+	var relaxedSync int
+	if err := s.relaxed(ctx, func(w *sql.Conn) error {
+		return w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&relaxedSync)
+	}); err != nil || relaxedSync != 1 {
+		t.Fatalf("relaxed: synchronous = %d, %v; want 1 (NORMAL)", relaxedSync, err)
+	}
+	writerSync("after relaxed")
+
+	if _, ok, err := s.SwapLockout(ctx, "user:x", "all", lockout.State{}, lockout.State{Failures: 1}); err != nil || !ok {
+		t.Fatalf("SwapLockout = %v, %v", ok, err)
+	}
+	writerSync("after a swap")
+	if err := s.RecordSignIns(ctx, []*portier.SignIn{{Time: time.Now(), Username: "x@example.org", Code: portier.CodeInvalidCredentials}}); err != nil {
+		t.Fatalf("RecordSignIns: %v", err)
+	}
+	writerSync("after the sign-in log")
+
+	// SQLite refuses to change the setting inside a transaction: the connection left in one is
+	// dropped, and the next write gets a new one, at FULL and outside any transaction.
+	if err := s.relaxed(ctx, func(w *sql.Conn) error {
+		_, err := w.ExecContext(ctx, `BEGIN`)
+		return err
+	}); err != nil {
+		t.Fatalf("relaxed BEGIN: %v", err)
+	}
+	writerSync("after a relaxed write left in a transaction")
 }
 
 // TestLockedFile: while one store holds the write lock, another process's (here: another
