@@ -189,12 +189,11 @@ func (s *Store) txOn(ctx context.Context, b beginner, fn func(tx portier.Tx) err
 }
 
 // relaxed runs fn on the writer's one connection with synchronous NORMAL: its commits do not
-// wait for the disk. They survive a crash of the process (the log is written at commit), not
-// a crash of the machine, as PostgreSQL's asynchronous commits survive neither: it is for the
-// writes that PostgreSQL commits asynchronously (a counter's count, the sign-in log). The
-// connection is put back to FULL before it goes back to the pool, or closed if that fails, so
-// that no other write finds it relaxed. SQLite refuses the setting inside a transaction: fn
-// begins and ends its own.
+// wait for the disk. They survive a crash of the process (SQLite writes its log at commit) but
+// not of the machine. It is for the writes that PostgreSQL commits asynchronously, which
+// survive neither: a counter's count and the sign-in log. The connection is put back to FULL
+// before it goes back to the pool, or dropped if that fails, so that no other write finds it
+// relaxed. SQLite refuses the setting inside a transaction: fn begins and ends its own.
 func (s *Store) relaxed(ctx context.Context, fn func(conn *sql.Conn) error) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
